@@ -1,0 +1,154 @@
+"""The input of `definition.build_definition`: plain frozen dataclasses, no ZenML, no AWS.
+
+The orchestrator turns a ZenML snapshot into a `PipelineSpec` (the only place that reads ZenML
+models); everything after that (definition, validation) is pure and testable without a store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
+
+#: An environment value is a string or a SageMaker Pipelines expression such as
+#: `{"Get": "Execution.PipelineExecutionArn"}` that SageMaker resolves when the execution starts.
+EnvironmentValue = str | Mapping[str, str]
+
+#: Execution variables a definition may reference (sagemaker.workflow.execution_variables).
+EXECUTION_VARIABLES: Final = frozenset(
+    {
+        "StartDateTime",
+        "CurrentDateTime",
+        "PipelineName",
+        "PipelineArn",
+        "PipelineExecutionId",
+        "PipelineExecutionArn",
+        "TrainingJobName",
+        "ProcessingJobName",
+    }
+)
+
+
+def execution_variable(name: str) -> dict[str, str]:
+    """The definition expression for a SageMaker execution variable, e.g. PipelineExecutionArn."""
+    if name not in EXECUTION_VARIABLES:
+        raise ValueError(
+            f"{name!r} is not a SageMaker execution variable; use one of {sorted(EXECUTION_VARIABLES)}"
+        )
+    return {"Get": f"Execution.{name}"}
+
+
+#: `{"Get": "Execution.PipelineExecutionArn"}`: the run's execution ARN, known only at start.
+PIPELINE_EXECUTION_ARN: Final = execution_variable("PipelineExecutionArn")
+
+
+class InvalidPipelineError(ValueError):
+    """A pipeline cannot be submitted as it is; the message lists every problem and its fix."""
+
+    def __init__(self, problems: Iterable[str], pipeline_name: str = "") -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        subject = f"pipeline {pipeline_name!r}" if pipeline_name else "the pipeline"
+        count = len(self.problems)
+        header = f"{subject} cannot run on SageMaker Pipelines ({count} problem{'s' if count != 1 else ''}):"
+        super().__init__("\n".join([header, *(f"  - {problem}" for problem in self.problems)]))
+
+
+@dataclass(frozen=True)
+class ResolvedStepSettings:
+    """The settings of one step after pipeline and step settings are merged."""
+
+    instance_type: str
+    role_arn: str
+    volume_size_in_gb: int
+    max_runtime_in_seconds: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+    use_training_step: bool = False
+    keep_alive_period_in_seconds: int | None = None
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One ZenML step as a SageMaker step.
+
+    `environment` is the container's complete environment (ZenML's, the step's and the
+    `environment` setting, merged by the caller); it must hold no secret, since anyone who may
+    DescribePipeline can read it. `validation.validate_spec` rejects known credential variables.
+    """
+
+    name: str
+    upstream: tuple[str, ...]
+    image: str
+    entrypoint: tuple[str, ...]
+    arguments: tuple[str, ...]
+    environment: Mapping[str, EnvironmentValue]
+    settings: ResolvedStepSettings
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A whole ZenML pipeline as one SageMaker pipeline.
+
+    `output_s3_uri` is where training steps put their (empty) model output: CreateTrainingJob
+    requires an OutputDataConfig. Use `s3://<stack bucket>/<some prefix>`; each training step
+    writes below `<output_s3_uri>/<step name>/`. Only needed when a step uses a training job.
+    """
+
+    pipeline_name: str
+    steps: tuple[StepSpec, ...]
+    max_parallel_steps: int | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+    output_s3_uri: str | None = None
+
+
+_STEP_FIELDS: Final = (
+    "instance_type",
+    "processor_role",
+    "volume_size_in_gb",
+    "max_runtime_in_seconds",
+    "processor_tags",
+    "use_training_step",
+    "keep_alive_period_in_seconds",
+    "retries",
+)
+_DICT_FIELDS: Final = frozenset({"processor_tags", "environment"})
+
+
+def resolve_step_settings(
+    pipeline: SagemakerPipelinesOrchestratorSettings,
+    step: SagemakerPipelinesOrchestratorSettings | None,
+    execution_role_arn: str,
+    explicitly_set_step_fields: set[str] | None = None,
+) -> ResolvedStepSettings:
+    """Merge step settings over pipeline settings the way ZenML does, and pick the role.
+
+    In the orchestrator, ZenML has already merged them: pass `self.get_settings(step)` as
+    `pipeline` and `None` as `step`. The two-level form exists for callers (and tests) that hold
+    both levels: fields set on the step (`explicitly_set_step_fields`, by default the step
+    settings' `model_fields_set`) win; `processor_tags` are merged key by key, step keys winning,
+    exactly like ZenML's `apply_pipeline_configuration`.
+    """
+    values: dict[str, Any] = {name: getattr(pipeline, name) for name in _STEP_FIELDS}
+    if step is not None:
+        explicit = step.model_fields_set if explicitly_set_step_fields is None else explicitly_set_step_fields
+        for name in _STEP_FIELDS:
+            if name not in explicit:
+                continue
+            value = getattr(step, name)
+            if name in _DICT_FIELDS:
+                value = {**values[name], **value}
+            values[name] = value
+    return ResolvedStepSettings(
+        instance_type=values["instance_type"],
+        role_arn=values["processor_role"] or execution_role_arn,
+        volume_size_in_gb=values["volume_size_in_gb"],
+        max_runtime_in_seconds=values["max_runtime_in_seconds"],
+        tags=dict(values["processor_tags"]),
+        use_training_step=bool(values["use_training_step"]),
+        keep_alive_period_in_seconds=values["keep_alive_period_in_seconds"],
+        retries=values["retries"],
+    )

@@ -1,0 +1,226 @@
+"""Oracle: the `sagemaker` SDK (2.x) builds the same steps; our definition must say the same thing.
+
+The SDK is only a test dependency here (the submit path never imports it). Its PipelineSession is
+built offline with fake credentials and its telemetry sender is replaced by a no-op, so the
+test makes no network call. (sagemaker 2.257 has no telemetry environment switch; opting out via
+`sagemaker_config` works too but re-validates a large JSON schema on every call: 1 s each.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sagemaker_stack.definition import (
+    build_definition,
+    sagemaker_step_name,
+    step_definition,
+    training_output_path,
+)
+from sagemaker_stack.spec import PIPELINE_EXECUTION_ARN, PipelineSpec, ResolvedStepSettings, StepSpec
+
+sagemaker = pytest.importorskip("sagemaker")
+
+ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:abc"
+ENTRYPOINT = ("python", "-m", "sagemaker_stack.entrypoint")
+OUTPUT = "s3://b/sagemaker-pipelines/zenml-oracle"
+
+
+@pytest.fixture(scope="module")
+def session() -> Iterator[Any]:
+    import boto3
+    from sagemaker.telemetry import telemetry_logging
+    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    patcher = pytest.MonkeyPatch()
+    patcher.setattr(telemetry_logging, "_send_telemetry_request", lambda *args, **kwargs: None)
+    patcher.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    patcher.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    boto_session = boto3.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield PipelineSession(boto_session=boto_session, default_bucket="b")
+    patcher.undo()
+
+
+def make_step(name: str, upstream: tuple[str, ...] = (), **settings: Any) -> StepSpec:
+    values: dict[str, Any] = {
+        "instance_type": "ml.m5.xlarge",
+        "role_arn": ROLE,
+        "volume_size_in_gb": 40,
+        "max_runtime_in_seconds": 7200,
+        "tags": {"team": "ml", "env": "test"},
+    }
+    values.update(settings)
+    return StepSpec(
+        name=name,
+        upstream=upstream,
+        image=IMAGE,
+        entrypoint=ENTRYPOINT,
+        arguments=("--step_name", name),
+        environment={"A": "1", "SAGEMAKER_STACK_EXECUTION_ARN": PIPELINE_EXECUTION_ARN},
+        settings=ResolvedStepSettings(**values),
+    )
+
+
+def sdk_retry_policies(retries: int) -> list[Any]:
+    from sagemaker.workflow.retry import (
+        SageMakerJobExceptionTypeEnum,
+        SageMakerJobStepRetryPolicy,
+        StepExceptionTypeEnum,
+        StepRetryPolicy,
+    )
+
+    if not retries:
+        return []
+    return [
+        StepRetryPolicy(
+            exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
+            max_attempts=retries,
+            interval_seconds=10,
+            backoff_rate=2.0,
+        ),
+        SageMakerJobStepRetryPolicy(
+            failure_reason_types=[
+                SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+            ],
+            max_attempts=retries,
+            interval_seconds=10,
+            backoff_rate=2.0,
+        ),
+    ]
+
+
+def sdk_environment() -> dict[str, Any]:
+    from sagemaker.workflow.execution_variables import ExecutionVariables
+
+    return {"A": "1", "SAGEMAKER_STACK_EXECUTION_ARN": ExecutionVariables.PIPELINE_EXECUTION_ARN}
+
+
+def sdk_processing_step(step: StepSpec, session: Any) -> Any:
+    from sagemaker.processing import Processor
+    from sagemaker.workflow.steps import ProcessingStep
+
+    settings = step.settings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        processor = Processor(
+            role=settings.role_arn,
+            image_uri=step.image,
+            instance_count=1,
+            instance_type=settings.instance_type,
+            entrypoint=list(step.entrypoint),
+            volume_size_in_gb=settings.volume_size_in_gb,
+            max_runtime_in_seconds=settings.max_runtime_in_seconds,
+            env=sdk_environment(),
+            tags=[{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())] or None,
+            sagemaker_session=session,
+        )
+        return ProcessingStep(
+            name=sagemaker_step_name(step.name),
+            step_args=processor.run(arguments=list(step.arguments)),
+            depends_on=list(sorted(sagemaker_step_name(name) for name in step.upstream)) or None,
+            retry_policies=sdk_retry_policies(settings.retries) or None,
+        )
+
+
+def sdk_training_step(step: StepSpec, session: Any) -> Any:
+    from sagemaker.estimator import Estimator
+    from sagemaker.workflow.steps import TrainingStep
+
+    settings = step.settings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator = Estimator(
+            image_uri=step.image,
+            role=settings.role_arn,
+            instance_count=1,
+            instance_type=settings.instance_type,
+            volume_size=settings.volume_size_in_gb,
+            max_run=settings.max_runtime_in_seconds,
+            keep_alive_period_in_seconds=settings.keep_alive_period_in_seconds,
+            environment=sdk_environment(),
+            tags=[{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())] or None,
+            container_entry_point=list(step.entrypoint),
+            container_arguments=list(step.arguments),
+            output_path=training_output_path(OUTPUT, step),
+            sagemaker_session=session,
+            disable_profiler=True,
+        )
+        return TrainingStep(
+            name=sagemaker_step_name(step.name),
+            step_args=estimator.fit(),
+            depends_on=list(sorted(sagemaker_step_name(name) for name in step.upstream)) or None,
+            retry_policies=sdk_retry_policies(settings.retries) or None,
+        )
+
+
+def plain(request: Any) -> Any:
+    """The SDK's request with pipeline variables rendered as the definition renders them."""
+    return json.loads(json.dumps(request, default=lambda variable: variable.expr))
+
+
+def test_processing_step_equals_the_sdk(session: Any) -> None:
+    step = make_step("preprocess", ("load",), retries=2)
+    assert step_definition(step) == plain(sdk_processing_step(step, session).to_request())
+
+
+def test_processing_step_without_tags_or_retries_equals_the_sdk(session: Any) -> None:
+    step = make_step("load", tags={}, instance_type="ml.t3.medium", volume_size_in_gb=30)
+    assert step_definition(step) == plain(sdk_processing_step(step, session).to_request())
+
+
+#: CreateTrainingJob members the SDK adds on its own (debugger and profiler defaults) that the
+#: orchestrator deliberately leaves out; every other member must match.
+SDK_ONLY_TRAINING_MEMBERS = {"DebugHookConfig", "ProfilerConfig"}
+
+
+@pytest.mark.parametrize("keep_alive", [None, 600])
+def test_training_step_equals_the_sdk(session: Any, keep_alive: int | None) -> None:
+    step = make_step(
+        "fit",
+        ("preprocess",),
+        use_training_step=True,
+        keep_alive_period_in_seconds=keep_alive,
+        retries=1,
+        instance_type="ml.g5.xlarge",
+    )
+    ours = step_definition(step, OUTPUT)
+    sdk = plain(sdk_training_step(step, session).to_request())
+    sdk_arguments = {k: v for k, v in sdk.pop("Arguments").items() if k not in SDK_ONLY_TRAINING_MEMBERS}
+    assert ours.pop("Arguments") == sdk_arguments
+    assert ours == sdk
+
+
+def test_whole_definition_equals_the_sdk_pipeline(session: Any) -> None:
+    from sagemaker.workflow.pipeline import Pipeline
+
+    steps = (
+        make_step("load"),
+        make_step("left", ("load",)),
+        make_step("right", ("load",), retries=3),
+        make_step("join", ("left", "right")),
+    )
+    ours = build_definition(PipelineSpec(pipeline_name="zenml-oracle", steps=steps))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipeline = Pipeline(
+            name="zenml-oracle",
+            steps=[sdk_processing_step(step, session) for step in steps],
+            sagemaker_session=session,
+            pipeline_experiment_config=None,
+        )
+        sdk = json.loads(pipeline.definition())
+    sdk.pop("PipelineExperimentConfig", None)
+    assert ours == sdk
+    assert os.environ.get("SAGEMAKER_SUPPRESS_V2_WARNING") == "1"  # the session fixture is in force

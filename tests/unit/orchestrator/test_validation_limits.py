@@ -1,0 +1,292 @@
+"""validate_spec: every SageMaker limit rejected before any AWS call, named in the user's terms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import botocore.session
+import pytest
+
+from sagemaker_stack.spec import (
+    PIPELINE_EXECUTION_ARN,
+    InvalidPipelineError,
+    PipelineSpec,
+    ResolvedStepSettings,
+    StepSpec,
+)
+from sagemaker_stack.validation import validate_spec
+
+ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:abc"
+MODEL = botocore.session.get_session().get_service_model("sagemaker")
+
+
+def limit(shape: str, bound: str) -> int:
+    return int(MODEL.shape_for(shape).metadata[bound])
+
+
+def make_step(
+    name: str = "trainer",
+    upstream: tuple[str, ...] = (),
+    environment: dict[str, Any] | None = None,
+    image: str = IMAGE,
+    **settings: Any,
+) -> StepSpec:
+    values: dict[str, Any] = {
+        "instance_type": "ml.t3.medium",
+        "role_arn": ROLE,
+        "volume_size_in_gb": 30,
+        "max_runtime_in_seconds": 86400,
+    }
+    values.update(settings)
+    return StepSpec(
+        name=name,
+        upstream=upstream,
+        image=image,
+        entrypoint=("python", "-m", "sagemaker_stack.entrypoint"),
+        arguments=("--step_name", name),
+        environment={"ZENML_LOGGING_VERBOSITY": "INFO"} if environment is None else environment,
+        settings=ResolvedStepSettings(**values),
+    )
+
+
+def make_spec(*steps: StepSpec, **fields: Any) -> PipelineSpec:
+    fields.setdefault("pipeline_name", "zenml-demo")
+    fields.setdefault("output_s3_uri", "s3://bucket/sagemaker-pipelines/zenml-demo")
+    return PipelineSpec(steps=steps or (make_step(),), **fields)
+
+
+def problems_of(spec: PipelineSpec) -> list[str]:
+    with pytest.raises(InvalidPipelineError) as error:
+        validate_spec(spec)
+    assert isinstance(error.value, ValueError)
+    return list(error.value.problems)
+
+
+def only_problem(spec: PipelineSpec) -> str:
+    problems = problems_of(spec)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def test_a_valid_pipeline_passes() -> None:
+    spec = make_spec(
+        make_step(
+            "prep", environment={"A": "1", "RUN": PIPELINE_EXECUTION_ARN}, tags={"team": "ml"}, retries=2
+        ),
+        make_step(
+            "fit",
+            ("prep",),
+            use_training_step=True,
+            instance_type="ml.g5.xlarge",
+            keep_alive_period_in_seconds=600,
+        ),
+        max_parallel_steps=2,
+        tags={"project": "demo"},
+        description="a demo",
+    )
+    validate_spec(spec)
+
+
+def test_edge_values_from_the_service_model_are_accepted() -> None:
+    validate_spec(
+        make_spec(
+            make_step(
+                "small",
+                volume_size_in_gb=limit("ProcessingVolumeSizeInGB", "min"),
+                max_runtime_in_seconds=limit("ProcessingMaxRuntimeInSeconds", "min"),
+            )
+        )
+    )
+    validate_spec(
+        make_spec(
+            make_step(
+                "big",
+                volume_size_in_gb=limit("ProcessingVolumeSizeInGB", "max"),
+                max_runtime_in_seconds=limit("ProcessingMaxRuntimeInSeconds", "max"),
+            )
+        )
+    )
+    keep_alive_max = limit("KeepAlivePeriodInSeconds", "max")
+    validate_spec(
+        make_spec(make_step("warm", use_training_step=True, keep_alive_period_in_seconds=keep_alive_max))
+    )
+    validate_spec(make_spec(make_step("cold", use_training_step=True, keep_alive_period_in_seconds=0)))
+    validate_spec(make_spec(make_step("r", retries=20), make_step("r0", retries=0)))
+    tags = {f"k{i}": "v" * limit("TagValue", "max") for i in range(limit("TagList", "max"))}
+    validate_spec(make_spec(make_step(tags=tags)))
+    env = {
+        f"V{i}": "x" * limit("ProcessingEnvironmentValue", "max")
+        for i in range(limit("ProcessingEnvironmentMap", "max"))
+    }
+    validate_spec(make_spec(make_step(environment=env)))
+    validate_spec(make_spec(make_step("s" * 64)))  # StepName max 64: kept as is
+    validate_spec(make_spec(pipeline_name="p" * limit("PipelineName", "max")))
+
+
+@pytest.mark.parametrize(
+    ("settings", "setting", "value", "allowed"),
+    [
+        ({"instance_type": "ml.t3.mediun"}, "instance_type", "'ml.t3.mediun'", "did you mean ml.t3.medium"),
+        (
+            {"instance_type": "ml.p4d.24xlarge"},
+            "instance_type",
+            "'ml.p4d.24xlarge'",
+            "set use_training_step=True",
+        ),
+        ({"volume_size_in_gb": 0}, "volume_size_in_gb", "0", "between 1 and 16384"),
+        ({"volume_size_in_gb": 16385}, "volume_size_in_gb", "16385", "between 1 and 16384"),
+        ({"max_runtime_in_seconds": 0}, "max_runtime_in_seconds", "0", "between 1 and"),
+        ({"max_runtime_in_seconds": 10**7}, "max_runtime_in_seconds", "10000000", "between 1 and 777600"),
+        ({"role_arn": "arn:aws:iam::123456789012:user/someone"}, "processor_role", "user/someone", "pattern"),
+        ({"role_arn": "not-a-role"}, "processor_role", "'not-a-role'", "between 20 and 2048"),
+        ({"retries": 21}, "retries", "21", "between 0 and 20"),
+        ({"retries": -1}, "retries", "-1", "between 0 and 20"),
+    ],
+)
+def test_processing_limits_name_step_setting_value_and_allowed(
+    settings: dict[str, Any], setting: str, value: str, allowed: str
+) -> None:
+    problem = only_problem(make_spec(make_step("trainer", **settings)))
+    assert problem.startswith("step 'trainer': ")
+    assert setting in problem and value in problem and allowed in problem
+
+
+@pytest.mark.parametrize(
+    ("settings", "setting", "allowed"),
+    [
+        ({"keep_alive_period_in_seconds": 21601}, "keep_alive_period_in_seconds", "between 0 and 21600"),
+        ({"keep_alive_period_in_seconds": -1}, "keep_alive_period_in_seconds", "between 0 and 21600"),
+        ({"instance_type": "ml.t2.medium"}, "instance_type", "TrainingInstanceType"),
+        # Training's ResourceConfig uses OptionalVolumeSizeInGB (min 0, for local NVMe types).
+        ({"volume_size_in_gb": -1}, "volume_size_in_gb", "at least 0"),
+    ],
+)
+def test_training_limits(settings: dict[str, Any], setting: str, allowed: str) -> None:
+    problem = only_problem(make_spec(make_step("fit", use_training_step=True, **settings)))
+    assert problem.startswith("step 'fit': ") and setting in problem and allowed in problem
+
+
+def test_training_needs_an_output_path() -> None:
+    problem = only_problem(make_spec(make_step("fit", use_training_step=True), output_s3_uri=None))
+    assert "step 'fit'" in problem and "output_s3_uri" in problem
+
+
+def test_tag_limits() -> None:
+    too_many = {f"k{i}": "v" for i in range(limit("TagList", "max") + 1)}
+    problem = only_problem(make_spec(make_step(tags=too_many)))
+    assert "processor_tags" in problem and "51 entries" in problem and "between 0 and 50" in problem
+    problem = only_problem(make_spec(make_step(tags={"k" * 129: "v"})))
+    assert "processor_tags key" in problem and "129 characters" in problem and "between 1 and 128" in problem
+    problem = only_problem(make_spec(make_step(tags={"cost": "v" * 257})))
+    assert "processor_tags value of 'cost'" in problem and "between 0 and 256" in problem
+    problem = only_problem(make_spec(make_step(tags={"bad key!": "v"})))
+    assert "processor_tags key 'bad key!'" in problem and "pattern" in problem
+    # Unicode letters and spaces are allowed by TagKey's \p{L}\p{Z} pattern, control characters not.
+    validate_spec(make_spec(make_step(tags={"Équipe données": "Zürich 1"})))
+    assert "pattern" in only_problem(make_spec(make_step(tags={"tab": "a\tb"})))
+
+
+def test_pipeline_level_limits() -> None:
+    problems = problems_of(
+        make_spec(pipeline_name="bad_name", max_parallel_steps=0, tags={"": "x"}, description="d" * 3073)
+    )
+    text = "\n".join(problems)
+    assert len(problems) == 4
+    assert "pipeline name 'bad_name'" in text and "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}" in text
+    assert "max_parallel_steps 0" in text and "at least 1" in text
+    assert "pipeline tags" in text and "pipeline description" in text
+    problem = only_problem(make_spec(pipeline_name="p" * 257))
+    assert "257 characters" in problem and "between 1 and 256" in problem
+
+
+def test_environment_limits_never_echo_values() -> None:
+    secretish = "s3cr3t-" * 40
+    problem = only_problem(make_spec(make_step(environment={"TOKEN_LIKE": secretish})))
+    assert "environment variable 'TOKEN_LIKE'" in problem and "280 characters" in problem
+    assert "between 0 and 256" in problem and "s3cr3t" not in problem
+    problem = only_problem(make_spec(make_step(environment={"1BAD": "x"})))
+    assert "environment variable '1BAD'" in problem and "name" in problem and "pattern" in problem
+    many = {f"V{i}": "x" for i in range(limit("ProcessingEnvironmentMap", "max") + 1)}
+    problem = only_problem(make_spec(make_step(environment={**many, "V0": "visible?"})))
+    assert "environment has 101 entries" in problem and "visible?" not in problem
+    problem = only_problem(make_spec(make_step(environment={"NUMBER": 5})))
+    assert (
+        "environment variable 'NUMBER'" in problem
+        and "int" in problem
+        and "5" not in problem.split("]")[0][-3:]
+    )
+
+
+def test_training_environment_uses_the_training_limits() -> None:
+    value = "x" * limit("TrainingEnvironmentValue", "max")
+    validate_spec(make_spec(make_step(use_training_step=True, environment={"LONG": value})))
+    with pytest.raises(InvalidPipelineError, match="LONG"):
+        validate_spec(make_spec(make_step(environment={"LONG": value})))  # too long for processing
+
+
+def test_credentials_in_the_environment_are_refused_without_showing_them() -> None:
+    problems = problems_of(
+        make_spec(
+            make_step(environment={"ZENML_STORE_API_KEY": "key-value-123", "AWS_SESSION_TOKEN": "tok-456"})
+        )
+    )
+    text = "\n".join(problems)
+    assert "ZENML_STORE_API_KEY" in text and "AWS_SESSION_TOKEN" in text and "DescribePipeline" in text
+    assert "key-value-123" not in text and "tok-456" not in text
+
+
+def test_only_known_execution_variables_are_accepted() -> None:
+    problem = only_problem(make_spec(make_step(environment={"X": {"Get": "Execution.Nope"}})))
+    assert "environment X" in problem and "PipelineExecutionArn" in problem
+
+
+def test_dag_and_name_problems() -> None:
+    problems = problems_of(
+        make_spec(make_step("a", ("ghost",)), make_step("b", ("c",)), make_step("c", ("b",)))
+    )
+    text = "\n".join(problems)
+    assert "'ghost' is not part of the pipeline" in text
+    assert "no steps" in only_problem(PipelineSpec(pipeline_name="zenml-demo", steps=()))
+
+
+def test_botocore_param_validator_catches_type_errors() -> None:
+    problem = only_problem(make_spec(make_step(image=123)))  # type: ignore[arg-type]
+    assert "step 'trainer'" in problem and "image" in problem and "AppSpecification.ImageUri" in problem
+
+
+def test_container_argument_length_is_checked() -> None:
+    step = make_step()
+    long_argument = StepSpec(**{**step.__dict__, "arguments": ("x" * 257,)})
+    problem = only_problem(make_spec(long_argument))
+    assert "arguments" in problem and "257 characters" in problem
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    spec = make_spec(
+        make_step("a", instance_type="ml.nope", volume_size_in_gb=0),
+        make_step("b", max_runtime_in_seconds=0, retries=99, tags={"k" * 200: "v"}),
+        pipeline_name="bad_name",
+    )
+    error = pytest.raises(InvalidPipelineError, validate_spec, spec).value
+    assert len(error.problems) == 6
+    message = str(error)
+    assert message.startswith("pipeline 'bad_name' cannot run on SageMaker Pipelines (6 problems):")
+    for fragment in (
+        "ml.nope",
+        "volume_size_in_gb",
+        "max_runtime_in_seconds",
+        "retries",
+        "processor_tags",
+        "pipeline name",
+    ):
+        assert fragment in message
+
+
+def test_definition_size_limit_from_the_model() -> None:
+    limit_chars = limit("PipelineDefinition", "max")
+    value = "x" * 256
+    env = {f"V{i}": value for i in range(100)}  # about 27 kB per step
+    steps = [make_step(f"s{i}", environment=env) for i in range(limit_chars // 27000 + 2)]
+    problems = problems_of(make_spec(*steps))
+    assert len(problems) == 1 and "definition is" in problems[0] and str(limit_chars) in problems[0]
