@@ -1,0 +1,50 @@
+"""The S3 bucket that holds ZenML's artifacts, step logs and code archives."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+#: Old versions of overwritten or deleted objects are kept this long, then expire: long enough to
+#: undo a mistake, short enough that versioning does not double the bill for ever.
+NONCURRENT_VERSION_DAYS = 30
+
+
+class ArtifactStore(Construct):
+    """Encrypted, private, TLS-only, versioned bucket with an explicit name.
+
+    Encryption is S3-managed (SSE-S3): every object is encrypted at rest with no key to manage,
+    pay for or lose; a customer managed KMS key would add a monthly cost and a key policy that
+    every reader (SageMaker jobs, ZenML clients, CodeBuild) must be granted, for no protection the
+    access-scoped bucket policy and IAM policies do not already give here.
+
+    Removal: with `retain_data` the bucket survives `cdk destroy`. Without it the bucket is
+    deleted with the stack, but CloudFormation deletes only empty buckets, and CDK's
+    `auto_delete_objects` would need a Lambda-backed custom resource that the local emulator
+    cannot run. So `sagemaker-stack down` empties the bucket (all versions) before it runs
+    `cdk destroy`; anyone calling `cdk destroy` directly must empty it first.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, bucket_name: str, retain_data: bool) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                    expired_object_delete_marker=True,
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY,
+            # No auto_delete_objects: see the class docstring.
+        )

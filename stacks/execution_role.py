@@ -1,0 +1,90 @@
+"""The IAM role SageMaker assumes for every pipeline step."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+SAGEMAKER_MANAGED_POLICY = "AmazonSageMakerFullAccess"
+
+#: Listed one by one (no `s3:*`, no `grant_read_write`, whose `s3:GetObject*`-style wildcards would
+#: need their own suppressions) so the template says exactly what a step can do.
+BUCKET_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
+OBJECT_ACTIONS = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+)
+REPOSITORY_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:DescribeImages",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+)
+SECRET_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+
+
+class ExecutionRole(Construct):
+    """Trusted by SageMaker only: AmazonSageMakerFullAccess plus access to this stack's own data.
+
+    The managed policy is what SageMaker processing and training jobs need to run at all (logs,
+    networking, job APIs). The scoped policy adds the three things the managed policy does not
+    grant on our resources: the artifact bucket, the image repository and the credentials secret
+    (read only: steps fetch the ZenML API key from it at start-up).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role_name: str,
+        bucket: s3.IBucket,
+        repository: ecr.IRepository,
+        secret: secretsmanager.ISecret,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Assumed by SageMaker for ZenML pipeline steps",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(SAGEMAKER_MANAGED_POLICY)],
+        )
+        self.policy = iam.Policy(
+            self,
+            "StackResourcesPolicy",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ArtifactBucket", actions=list(BUCKET_ACTIONS), resources=[bucket.bucket_arn]
+                ),
+                iam.PolicyStatement(
+                    sid="ArtifactObjects",
+                    actions=list(OBJECT_ACTIONS),
+                    resources=[bucket.arn_for_objects("*")],
+                ),
+                iam.PolicyStatement(
+                    sid="ImageRepository",
+                    actions=list(REPOSITORY_ACTIONS),
+                    resources=[repository.repository_arn],
+                ),
+                # AWS grants a registry login token only on "*" (it is not a repository action).
+                iam.PolicyStatement(
+                    sid="RegistryLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+                ),
+                iam.PolicyStatement(
+                    sid="ZenmlCredentials", actions=list(SECRET_ACTIONS), resources=[secret.secret_arn]
+                ),
+            ],
+        )
+        self.policy.attach_to_role(self.role)

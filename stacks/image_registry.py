@@ -1,0 +1,41 @@
+"""The ECR repository for the pipeline images ZenML builds (or that users push)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ecr as ecr
+from constructs import Construct
+
+#: Untagged images are leftovers of re-tagged builds; nothing refers to them after this long.
+UNTAGGED_IMAGE_DAYS = 14
+
+
+class ImageRegistry(Construct):
+    """Private repository with an explicit lowercase name, scan on push and a lifecycle rule.
+
+    The name is explicit because the local emulator (moto) needs one and because ZenML's
+    container registry points at `<registry>/<name>`. With `retain_data=false` the repository is
+    removed with the stack even when it holds images, through ECR's own `EmptyOnDelete` property
+    (no Lambda, so it works on the emulator too).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, repository_name: str, retain_data: bool
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.repository = ecr.Repository(
+            self,
+            "Repository",
+            repository_name=repository_name,
+            image_scan_on_push=True,
+            image_tag_mutability=ecr.TagMutability.MUTABLE,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description=f"Expire untagged images after {UNTAGGED_IMAGE_DAYS} days",
+                    tag_status=ecr.TagStatus.UNTAGGED,
+                    max_image_age=Duration.days(UNTAGGED_IMAGE_DAYS),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY,
+            empty_on_delete=not retain_data,
+        )

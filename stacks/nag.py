@@ -1,0 +1,86 @@
+"""cdk-nag: the AwsSolutions checks run on every synth, and every acknowledged finding with its reason.
+
+cdk-nag 3 is a CDK policy-validation plugin: it runs when the app synthesizes, and a finding that
+is not acknowledged (`Validations.of(construct).acknowledge(...)`) interrupts synthesis with a
+report. An acknowledgment is a design decision, so each one here says why, is attached to one
+construct, and names the exact finding (for IAM4/IAM5 the exact policy or resource, in brackets).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+if TYPE_CHECKING:
+    from stacks.sagemaker_stack import SageMakerStack
+
+
+#: How cdk-nag 3 prefixes the ids of its findings (the pack name).
+PACK = "AwsSolutions"
+
+
+def apply_checks(app: App) -> None:
+    """Run the AwsSolutions pack on the whole app when it synthesizes."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+
+
+def _acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def _logical_id(stack: Stack, bucket: s3.IBucket) -> str:
+    child = bucket.node.default_child
+    assert child is not None
+    return stack.get_logical_id(child)  # type: ignore[arg-type]
+
+
+def suppress_findings(stack: SageMakerStack) -> None:
+    """The accepted findings of this stack."""
+    settings = stack.settings
+    bucket_id = _logical_id(stack, stack.artifact_store.bucket)
+
+    _acknowledge(
+        stack.execution_role.role,
+        f"{PACK}::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSageMakerFullAccess]",
+        "The design requires AmazonSageMakerFullAccess: SageMaker processing and training jobs need "
+        "its CloudWatch Logs, networking and job permissions, which AWS keeps current as the service "
+        "changes. Access to this stack's own bucket, repository and secret is in the scoped policy.",
+    )
+    _acknowledge(
+        stack.execution_role.policy,
+        f"{PACK}::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+        "Object-level S3 actions are granted on the objects of this stack's bucket only: ZenML "
+        "writes artifacts, logs and code archives under keys it chooses at run time.",
+    )
+    _acknowledge(
+        stack.execution_role.policy,
+        f"{PACK}::AwsSolutions-IAM5[Resource::*]",
+        "Only ecr:GetAuthorizationToken is on '*': it is a registry-wide login action that AWS "
+        "grants on no narrower resource; image pull and push are scoped to this stack's repository.",
+    )
+    _acknowledge(
+        stack.scheduler_role.policy,
+        f"{PACK}::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+        f"<AWS::AccountId>:pipeline/{settings.pipeline_name_prefix}*]",
+        "EventBridge Scheduler may start only pipelines named with this stack's prefix: the "
+        "orchestrator creates them later, so their names are unknown at deploy time and the prefix "
+        "is the narrowest scope there is. The only action is sagemaker:StartPipelineExecution.",
+    )
+    _acknowledge(
+        stack.artifact_store.bucket,
+        f"{PACK}::AwsSolutions-S1",
+        "Server access logs would need a second bucket with retention and removal rules this "
+        "recipe cannot choose for the user; requests are auditable with CloudTrail S3 data events, "
+        "which belong in an account-wide trail rather than in every stack.",
+    )
+    _acknowledge(
+        stack.credentials.secret,
+        f"{PACK}::AwsSolutions-SMG4",
+        "The secret holds a ZenML server URL and API key that `sagemaker-stack register` writes; "
+        "Secrets Manager has no rotation function for ZenML API keys (the ZenML server issues "
+        "them), so a key is rotated by registering a new one.",
+    )

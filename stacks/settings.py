@@ -1,0 +1,215 @@
+"""Typed, validated settings of the stack, read from the CDK context.
+
+The context is what `cdk.json` ("context") and `-c key=value` give the app. Values from `-c` always
+arrive as strings while `cdk.json` keeps JSON types, so every parser here accepts both.
+
+A bad value must stop synthesis *before* any construct exists, with one line that names the key
+and says what is allowed: a typo such as `-c retain_date=false` would otherwise be ignored silently
+and the user's data deleted (or kept) against their intent. That is why unknown keys are errors
+too, except the ones the CDK itself puts into the context.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+#: Our context keys, in the order the README's settings table lists them.
+SETTING_KEYS: Final = (
+    "stack_name",
+    "resource_prefix",
+    "retain_data",
+    "tags",
+    "permissions_boundary_arn",
+)
+
+#: Context keys the CDK itself uses that neither start with "@" nor contain ":".
+CDK_OWN_KEYS: Final = frozenset({"acknowledged-issue-numbers", "cli-telemetry", "cdk-version"})
+
+#: The longest region name AWS has (e.g. ap-southeast-1, ap-northeast-3, us-isob-east-1).
+LONGEST_REGION_LENGTH: Final = 14
+ACCOUNT_LENGTH: Final = 12
+BUCKET_NAME_MAX: Final = 63
+BUCKET_INFIX: Final = "-artifacts-"
+
+#: The longest prefix whose bucket name f"{prefix}-artifacts-{account}-{region}" fits S3's 63
+#: characters with a 12-digit account and the longest region, keeping one character to spare for
+#: a longer future region. Every other name the prefix feeds is shorter than the bucket's limit
+#: (IAM role names <= 64, ECR repository, secret and schedule group names), and
+#: `sagemaker_stack.config` accepts exactly this length, so a deployable stack always exports.
+RESOURCE_PREFIX_MAX: Final = (
+    BUCKET_NAME_MAX - len(BUCKET_INFIX) - ACCOUNT_LENGTH - 1 - LONGEST_REGION_LENGTH - 1
+)
+
+DEFAULT_STACK_NAME: Final = "sagemaker-stack"
+DEFAULT_RESOURCE_PREFIX: Final = "zenml-sagemaker"
+
+# Lowercase words joined by single hyphens: valid in S3, ECR (no doubled or trailing separator),
+# IAM, Secrets Manager and Scheduler names alike.
+_PREFIX = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+# S3 rejects bucket names that start with these.
+_RESERVED_BUCKET_STARTS: Final = ("xn--", "sthree-", "amzn-s3-demo-")
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+_BOUNDARY_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(?:\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
+_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
+_TRUE: Final = frozenset({"true", "yes", "1"})
+_FALSE: Final = frozenset({"false", "no", "0"})
+
+
+class SettingsError(ValueError):
+    """A context value is invalid or unknown; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the stack is built from; construct with `from_context` to get validation."""
+
+    stack_name: str = DEFAULT_STACK_NAME
+    resource_prefix: str = DEFAULT_RESOURCE_PREFIX
+    retain_data: bool = True
+    tags: Mapping[str, str] = field(default_factory=dict)
+    permissions_boundary_arn: str | None = None
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> Settings:
+        """Parse the app's whole context; raise SettingsError naming the first bad key."""
+        unknown = sorted(key for key in context if key not in SETTING_KEYS and not is_cdk_key(key))
+        if unknown:
+            raise SettingsError(
+                f"unknown setting {unknown[0]!r} in the CDK context (cdk.json or -c); "
+                f"allowed settings: {', '.join(SETTING_KEYS)}"
+            )
+        values: dict[str, Any] = {}
+        if context.get("stack_name") is not None:
+            values["stack_name"] = _stack_name(context["stack_name"])
+        if context.get("resource_prefix") is not None:
+            values["resource_prefix"] = _resource_prefix(context["resource_prefix"])
+        if context.get("retain_data") is not None:
+            values["retain_data"] = _bool("retain_data", context["retain_data"])
+        if context.get("tags") is not None:
+            values["tags"] = _tags(context["tags"])
+        boundary = context.get("permissions_boundary_arn")
+        if boundary is not None and boundary != "":
+            values["permissions_boundary_arn"] = _boundary(boundary)
+        return cls(**values)
+
+    # Names every resource gets; defined here so tests, docs and the stack agree.
+    def bucket_name(self, account: str, region: str) -> str:
+        """Globally unique per account and region, so two regions never collide."""
+        return f"{self.resource_prefix}{BUCKET_INFIX}{account}-{region}"
+
+    @property
+    def repository_name(self) -> str:
+        return f"{self.resource_prefix}-zenml"
+
+    @property
+    def secret_name(self) -> str:
+        return f"{self.resource_prefix}/zenml-server"
+
+    def execution_role_name(self, region: str) -> str:
+        """IAM names are global per account: the region keeps two regional stacks apart."""
+        return f"{self.resource_prefix}-execution-{region}"
+
+    def scheduler_role_name(self, region: str) -> str:
+        return f"{self.resource_prefix}-scheduler-{region}"
+
+    @property
+    def schedule_group_name(self) -> str:
+        """Same as StackConfig.schedule_group_name (the orchestrator creates the group)."""
+        return f"{self.resource_prefix}-schedules"
+
+    @property
+    def pipeline_name_prefix(self) -> str:
+        """SageMaker pipelines of this stack start with this: the scheduler role's scope."""
+        return f"{self.resource_prefix}-"
+
+
+def is_cdk_key(key: str) -> bool:
+    """Feature flags start with "@", CDK internals and cached lookups contain ":"."""
+    return key.startswith("@") or ":" in key or key in CDK_OWN_KEYS
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _stack_name(value: Any) -> str:
+    if not isinstance(value, str) or not _STACK_NAME.match(value):
+        raise SettingsError(
+            f"invalid stack_name {_show(value)}: use letters, digits and '-', starting with a letter, "
+            "at most 128 characters (a CloudFormation stack name)"
+        )
+    return value
+
+
+def _resource_prefix(value: Any) -> str:
+    allowed = (
+        f"use lowercase letters, digits and single '-' between them, starting with a letter, "
+        f"at most {RESOURCE_PREFIX_MAX} characters (it starts the bucket name "
+        f"'<prefix>{BUCKET_INFIX}<account>-<region>', which S3 limits to {BUCKET_NAME_MAX})"
+    )
+    if not isinstance(value, str) or not _PREFIX.match(value):
+        raise SettingsError(f"invalid resource_prefix {_show(value)}: {allowed}")
+    if len(value) > RESOURCE_PREFIX_MAX:
+        raise SettingsError(f"invalid resource_prefix {_show(value)} ({len(value)} characters): {allowed}")
+    if value.startswith(_RESERVED_BUCKET_STARTS) or f"{value}-".startswith(_RESERVED_BUCKET_STARTS):
+        raise SettingsError(
+            f"invalid resource_prefix {_show(value)}: S3 bucket names may not start with "
+            f"{', '.join(_RESERVED_BUCKET_STARTS)}; choose another prefix"
+        )
+    return value
+
+
+def _bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise SettingsError(f"invalid {key} {_show(value)}: use true or false")
+
+
+def _tags(value: Any) -> dict[str, str]:
+    how = 'a JSON object of string keys and values, e.g. -c tags=\'{"team":"ml"}\''
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as error:
+            raise SettingsError(f"invalid tags {_show(value)}: not JSON ({error.msg}); use {how}") from None
+    if not isinstance(parsed, dict):
+        raise SettingsError(f"invalid tags {_show(value)}: use {how}")
+    tags: dict[str, str] = {}
+    for key, item in parsed.items():
+        if not isinstance(item, str):
+            raise SettingsError(
+                f"invalid tags: the value of {key!r} is {_show(item)}, not a string; use {how}"
+            )
+        if not 1 <= len(key) <= 128 or not _TAG_TEXT.match(key) or key.lower().startswith("aws:"):
+            raise SettingsError(
+                f"invalid tags: key {key!r} is not an AWS tag key (1-128 letters, digits, spaces and "
+                "_ . : / = + - @, not starting with 'aws:')"
+            )
+        if len(item) > 256 or not _TAG_TEXT.match(item):
+            raise SettingsError(
+                f"invalid tags: the value of {key!r} is not an AWS tag value (at most 256 letters, digits, "
+                "spaces and _ . : / = + - @)"
+            )
+        tags[key] = item
+    return tags
+
+
+def _boundary(value: Any) -> str:
+    if not isinstance(value, str) or not _BOUNDARY_ARN.match(value):
+        raise SettingsError(
+            f"invalid permissions_boundary_arn {_show(value)}: use an IAM managed policy ARN such as "
+            "arn:aws:iam::123456789012:policy/MyBoundary, or leave it unset"
+        )
+    return value
