@@ -1,0 +1,18 @@
+"""The embedded local AWS emulator: moto's server on loopback, completed for this product.
+
+- `emulator.Emulator`: start/stop/reset the server process from Python (`cli.py` wraps it as
+  `sagemaker-stack emulator start|stop|status|env`);
+- `server`: the server process (moto's WSGI app plus our additions, a pid and a port file);
+- `sagemaker_pipelines`: definition checks, ListPipelineExecutionSteps, StopPipelineExecution,
+  and executions that really run, via `engine` (the DAG scheduler), `container` (one step as a
+  local process) and `logs` (its output into CloudWatch Logs);
+- `secrets_cfn`: the `AWS::SecretsManager::Secret` CloudFormation resource.
+
+Only the server process imports moto; this top level stays light for the CLI and the orchestrator.
+"""
+
+from __future__ import annotations
+
+from sagemaker_stack.local.emulator import Emulator, EmulatorError, emulator_env
+
+__all__ = ["Emulator", "EmulatorError", "emulator_env"]

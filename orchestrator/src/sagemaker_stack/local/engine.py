@@ -1,0 +1,442 @@
+"""Run one SageMaker pipeline execution: a DAG of steps, each step a local process.
+
+The engine knows nothing about moto or HTTP: it gets a checked `PipelineSpec`, the execution's
+values and a `JobRecorder` (which the API layer implements on moto's backends), and moves
+statuses the way SageMaker does: the execution is Executing, then Succeeded, Failed or
+Stopped; a step is Executing, then Succeeded, Failed or Stopped; steps whose dependencies did
+not succeed are never started (so they never appear in ListPipelineExecutionSteps).
+
+A step process gets what SageMaker gives a container and nothing more: the step's
+Environment, credentials standing for the role, the region, the emulator's endpoint, and a
+fresh working folder. The image is not pulled: the emulator's own Python stands in for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from queue import Queue
+from typing import Any, Protocol
+
+from sagemaker_stack.local.container import (
+    TEST_ACCESS_KEY_ID,
+    TEST_SECRET_ACCESS_KEY,
+    LogSink,
+    container_command,
+    container_environment,
+    kill_group,
+    run_container,
+    terminate,
+)
+from sagemaker_stack.local.pipeline_definition import (
+    RUNNABLE_STEP_TYPES,
+    PipelineSpec,
+    ResolutionError,
+    StepSpec,
+    as_environment_value,
+    property_path,
+    resolve,
+)
+
+__all__ = [
+    "DEFAULT_MAX_PARALLEL_STEPS",
+    "JOB_KINDS",
+    "TEST_ACCESS_KEY_ID",  # re-exported: callers pass the same keys to their own clients
+    "TEST_SECRET_ACCESS_KEY",
+    "ExecutionContext",
+    "ExecutionRun",
+    "JobKind",
+    "JobRecorder",
+    "StepState",
+]
+
+DEFAULT_MAX_PARALLEL_STEPS = 50
+#: The failure class a non-zero exit is given, so that SageMakerJobStepRetryPolicy can retry it.
+#: (On AWS only the service knows an internal error from an algorithm error; locally every
+#: failed attempt is one the step's retry policy may retry.)
+JOB_FAILURE_EXCEPTION_TYPE = "SageMaker.JOB_INTERNAL_ERROR"
+EXECUTION_FAILURE_REASON = "Step failure: One or multiple steps failed."
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """What SageMaker calls the job a step type runs, and where that job's logs go."""
+
+    step_type: str
+    job_type: str  # "ProcessingJob" / "TrainingJob": the key in step Metadata
+    log_group: str
+    specification_key: str  # where ContainerEntrypoint lives in the step's Arguments
+
+
+JOB_KINDS: dict[str, JobKind] = {
+    "Processing": JobKind("Processing", "ProcessingJob", "/aws/sagemaker/ProcessingJobs", "AppSpecification"),
+    "Training": JobKind("Training", "TrainingJob", "/aws/sagemaker/TrainingJobs", "AlgorithmSpecification"),
+}
+
+
+class JobRecorder(Protocol):
+    """The API layer's view of jobs: records them so DescribeProcessingJob etc. work."""
+
+    def job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
+        """Record a new job and return its ARN."""
+        ...
+
+    def job_ended(self, kind: JobKind, job_name: str, status: str, failure_reason: str | None) -> None: ...
+
+    def log_sink(self, kind: JobKind, job_name: str) -> LogSink: ...
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """The values of one execution the steps can see."""
+
+    execution_arn: str
+    pipeline_name: str
+    pipeline_arn: str
+    region: str
+    endpoint_url: str
+    work_root: Path
+    parameters: dict[str, Any]
+    max_parallel_steps: int = DEFAULT_MAX_PARALLEL_STEPS
+    start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def execution_id(self) -> str:
+        return self.execution_arn.rsplit("/", 1)[-1]
+
+
+@dataclass
+class StepState:
+    """What ListPipelineExecutionSteps reports about one started step."""
+
+    name: str
+    display_name: str | None
+    description: str | None
+    status: str = "Starting"
+    start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    end_time: datetime | None = None
+    failure_reason: str | None = None
+    attempt_count: int = 0
+    job_type: str | None = None
+    job_arn: str | None = None
+    job_name: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status: str  # Succeeded / Failed / Stopped
+    failure_reason: str | None = None
+    exception_type: str | None = None  # the retry class of a failure, None if not retryable
+
+
+class ExecutionRun:
+    """One running execution: a scheduler thread plus one thread per running step."""
+
+    def __init__(
+        self,
+        spec: PipelineSpec,
+        context: ExecutionContext,
+        recorder: JobRecorder,
+        on_change: Callable[[ExecutionRun], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.context = context
+        self.recorder = recorder
+        self.status = "Executing"
+        self.failure_reason: str | None = None
+        self.end_time: datetime | None = None
+        self.steps: dict[str, StepState] = {}
+        self._on_change = on_change
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._thread = threading.Thread(target=self._schedule, name=f"execution-{context.execution_id}")
+        self._thread.daemon = True
+
+    # -- public -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """StopPipelineExecution: running steps are terminated, nothing new starts."""
+        with self._lock:
+            if self.status != "Executing":
+                return
+            self.status = "Stopping"
+            for state in self.steps.values():
+                if state.status in ("Starting", "Executing"):
+                    state.status = "Stopping"
+        self._notify()
+        self._stop.set()
+        for process in list(self._processes.values()):
+            terminate(process)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """Stop and wait: used when the emulator resets or shuts down."""
+        self.stop()
+        self.wait(timeout)
+        for process in list(self._processes.values()):
+            kill_group(process, signal.SIGKILL)
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    # -- scheduling ---------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        finished: Queue[tuple[str, str]] = Queue()
+        pending = list(self.spec.steps)
+        running: set[str] = set()
+        succeeded: set[str] = set()
+        failed = False
+        try:
+            while True:
+                if not self._stop.is_set() and not failed:
+                    for name in list(pending):
+                        if len(running) >= max(1, self.context.max_parallel_steps):
+                            break
+                        if all(dependency in succeeded for dependency in self.spec.steps[name].depends_on):
+                            pending.remove(name)
+                            running.add(name)
+                            self._launch(self.spec.steps[name], finished)
+                if not running:
+                    break
+                name, status = finished.get()
+                running.discard(name)
+                if status == "Succeeded":
+                    succeeded.add(name)
+                elif status == "Failed":
+                    failed = True
+        except Exception as error:  # a bug here must not leave the execution Executing for ever
+            failed = True
+            with self._lock:
+                self.failure_reason = f"InternalError: the emulator's engine failed: {error}"
+        with self._lock:
+            if self._stop.is_set():
+                self.status = "Stopped"
+            elif failed:
+                self.status = "Failed"
+                self.failure_reason = self.failure_reason or EXECUTION_FAILURE_REASON
+            else:
+                self.status = "Succeeded"
+            self.end_time = datetime.now(UTC)
+        self._notify()
+        self._done.set()
+
+    def _launch(self, step: StepSpec, finished: Queue[tuple[str, str]]) -> None:
+        state = StepState(name=step.name, display_name=step.display_name, description=step.description)
+        with self._lock:
+            self.steps[step.name] = state
+        self._notify()
+
+        def body() -> None:
+            try:
+                status = self._run_step(step, state)
+            except Exception as error:
+                status = "Failed"
+                state.failure_reason = f"InternalError: the emulator could not run the step: {error}"
+            with self._lock:
+                state.status = status
+                state.end_time = datetime.now(UTC)
+            self._notify()
+            finished.put((step.name, status))
+
+        threading.Thread(target=body, name=f"step-{step.name}", daemon=True).start()
+
+    def _run_step(self, step: StepSpec, state: StepState) -> str:
+        if step.type == "Fail":
+            try:
+                message = resolve((step.arguments or {}).get("ErrorMessage", ""), self._lookup)
+            except ResolutionError as error:
+                message = str(error)
+            state.failure_reason = str(message) or "Fail step reached"
+            return "Failed"
+        kind = JOB_KINDS.get(step.type)
+        if kind is None:
+            supported = ", ".join(RUNNABLE_STEP_TYPES)
+            state.failure_reason = (
+                f"ClientError: step type {step.type!r} is not supported by the local emulator "
+                f"(it runs {supported} and Fail steps)"
+            )
+            return "Failed"
+        first_start = time.monotonic()
+        retries = 0
+        while True:
+            state.attempt_count += 1
+            with self._lock:
+                if self._stop.is_set():
+                    return "Stopped"
+                state.status = "Executing"
+            self._notify()
+            result = self._attempt(step, kind, state)
+            state.failure_reason = result.failure_reason
+            if result.status != "Failed":
+                return result.status
+            delay = _retry_delay(step.retry_policies, result.exception_type, retries, first_start)
+            if delay is None or self._stop.wait(delay):
+                return "Stopped" if self._stop.is_set() else "Failed"
+            retries += 1
+
+    # -- one attempt: one job, one process ------------------------------------------------------
+    def _attempt(self, step: StepSpec, kind: JobKind, state: StepState) -> AttemptResult:
+        job_name = _job_name(self.context.execution_id, step.name)
+        try:
+            arguments = resolve(step.arguments, self._lookup)
+        except ResolutionError as error:
+            return AttemptResult("Failed", f"ClientError: {error}")
+        if not isinstance(arguments, dict):
+            return AttemptResult("Failed", "ClientError: the step's Arguments must be an object")
+        state.job_type, state.job_name = kind.job_type, job_name
+        state.job_arn = self.recorder.job_started(kind, job_name, arguments)
+        result = self._run_process(kind, job_name, arguments)
+        job_status = {"Succeeded": "Completed"}.get(result.status, result.status)
+        self.recorder.job_ended(kind, job_name, job_status, result.failure_reason)
+        if result.status == "Succeeded":
+            state.properties = _job_properties(kind, job_name, state.job_arn, arguments)
+        return result
+
+    def _run_process(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> AttemptResult:
+        specification = arguments.get(kind.specification_key) or {}
+        entrypoint = list(specification.get("ContainerEntrypoint") or [])
+        if not entrypoint:
+            return AttemptResult(
+                "Failed",
+                f"ClientError: {kind.specification_key}.ContainerEntrypoint is empty; the emulator "
+                "does not pull images, so it can only run a step that names its command",
+            )
+        command = container_command(entrypoint, list(specification.get("ContainerArguments") or []))
+        max_runtime = (arguments.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        work_dir = self.context.work_root / self.context.execution_id / job_name
+        work_dir.mkdir(parents=True, exist_ok=False)
+        step_environment = {
+            str(name): as_environment_value(value)
+            for name, value in (arguments.get("Environment") or {}).items()
+        }
+        if kind.step_type == "Training":
+            step_environment["TRAINING_JOB_NAME"] = job_name
+        environment = container_environment(
+            step_environment,
+            region=self.context.region,
+            endpoint_url=self.context.endpoint_url,
+            home=work_dir,
+        )
+
+        def track(process: subprocess.Popen[bytes] | None) -> None:
+            with self._lock:
+                if process is None:
+                    self._processes.pop(job_name, None)
+                else:
+                    self._processes[job_name] = process
+
+        try:
+            outcome = run_container(
+                command,
+                work_dir=work_dir,
+                environment=environment,
+                sink=self.recorder.log_sink(kind, job_name),
+                max_runtime=float(max_runtime) if max_runtime else None,
+                stop=self._stop,
+                track=track,
+            )
+        except OSError as error:
+            return AttemptResult("Failed", f"ClientError: cannot start {command[0]!r}: {error.strerror}")
+        where = f"see log group {kind.log_group}, stream prefix {job_name}/"
+        if outcome.stopped:
+            return AttemptResult("Stopped", "Stopped by StopPipelineExecution")
+        if outcome.timed_out:
+            return AttemptResult(
+                "Failed",
+                f"MaxRuntimeExceeded: the job ran longer than StoppingCondition.MaxRuntimeInSeconds "
+                f"({max_runtime} s) and was stopped; {where}",
+            )
+        if outcome.returncode != 0:
+            return AttemptResult(
+                "Failed",
+                f"AlgorithmError: the step's command exited with code {outcome.returncode}; {where}",
+                JOB_FAILURE_EXCEPTION_TYPE,
+            )
+        return AttemptResult("Succeeded")
+
+    # -- expressions ----------------------------------------------------------------------------
+    def _lookup(self, path: str) -> Any:
+        head, _, rest = path.partition(".")
+        if head == "Parameters":
+            if rest not in self.context.parameters:
+                raise ResolutionError(f"parameter {rest!r} has no value (declare it with a DefaultValue)")
+            return self.context.parameters[rest]
+        if head == "Execution":
+            values = {
+                "PipelineExecutionArn": self.context.execution_arn,
+                "PipelineExecutionId": self.context.execution_id,
+                "PipelineName": self.context.pipeline_name,
+                "PipelineArn": self.context.pipeline_arn,
+                "StartDateTime": self.context.start_time.isoformat(),
+                "CurrentDateTime": datetime.now(UTC).isoformat(),
+            }
+            if rest not in values:
+                raise ResolutionError(f"unknown execution variable {path!r}")
+            return values[rest]
+        if head == "Steps":
+            step_name, _, property_name = rest.partition(".")
+            state = self.steps.get(step_name)
+            if state is None or state.status != "Succeeded":
+                raise ResolutionError(f"{path!r} reads step {step_name!r}, which has not succeeded")
+            return property_path(state.properties, property_name)
+        raise ResolutionError(f"unknown reference {path!r}")
+
+    def _notify(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self)
+
+
+def _retry_delay(
+    policies: tuple[dict[str, Any], ...], exception_type: str | None, retries: int, first_start: float
+) -> float | None:
+    """Seconds to wait before the next attempt, or None if no policy retries this failure."""
+    if exception_type is None:
+        return None
+    for policy in policies:
+        if exception_type not in (policy.get("ExceptionType") or []):
+            continue
+        interval = float(policy.get("IntervalSeconds", 1)) * float(policy.get("BackoffRate", 2.0)) ** retries
+        if "MaxAttempts" in policy and retries >= int(policy["MaxAttempts"]):
+            return None
+        expire = policy.get("ExpireAfterMin")
+        if expire is not None and time.monotonic() + interval - first_start > float(expire) * 60:
+            return None
+        return interval
+    return None
+
+
+def _job_name(execution_id: str, step_name: str) -> str:
+    """A job name as SageMaker Pipelines makes one: pipelines-<execution>-<step>-<random>."""
+    safe = re.sub(r"[^A-Za-z0-9]+", "-", step_name).strip("-") or "step"
+    suffix = os.urandom(5).hex()
+    return f"pipelines-{execution_id}-{safe}"[: 63 - len(suffix) - 1] + f"-{suffix}"
+
+
+def _job_properties(kind: JobKind, job_name: str, job_arn: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """What `Steps.<name>.<property>` reads: the job's Describe* response, as far as we know it."""
+    properties = dict(arguments)
+    properties[f"{kind.job_type}Name"] = job_name
+    properties[f"{kind.job_type}Arn"] = job_arn
+    properties[f"{kind.job_type}Status"] = "Completed"
+    if kind.step_type == "Training":
+        output = (arguments.get("OutputDataConfig") or {}).get("S3OutputPath", "")
+        properties["ModelArtifacts"] = {
+            "S3ModelArtifacts": f"{output.rstrip('/')}/{job_name}/output/model.tar.gz"
+        }
+    return properties

@@ -1,0 +1,39 @@
+"""Step output into the emulator's CloudWatch Logs, where SageMaker would put it.
+
+The engine runs inside the server process, so it writes straight into moto's logs backend:
+`boto3.client("logs").get_log_events(...)` against the emulator then reads the step's output
+from the same group and stream names a user would look up on AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any
+
+from moto.logs.exceptions import ResourceAlreadyExistsException
+from moto.logs.models import logs_backends
+
+_lock = threading.Lock()
+
+
+class CloudWatchLogSink:
+    """One log stream `<job-name>/algo-1-<epoch seconds>` in `group`, written line by line."""
+
+    def __init__(self, account_id: str, region: str, group: str, job_name: str) -> None:
+        self._backend: Any = logs_backends[account_id][region]
+        self.group = group
+        self.stream = f"{job_name}/algo-1-{int(time.time())}"
+        with _lock:
+            with contextlib.suppress(ResourceAlreadyExistsException):
+                self._backend.create_log_group(group, {})
+            self._backend.create_log_stream(group, self.stream)
+
+    def write(self, line: str) -> None:
+        event = {"timestamp": int(time.time() * 1000), "message": line}
+        with _lock:
+            self._backend.put_log_events(self.group, self.stream, [event])
+
+    def close(self) -> None:
+        """Nothing is buffered; kept so the engine can treat every sink alike."""

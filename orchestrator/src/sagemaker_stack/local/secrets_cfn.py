@@ -1,0 +1,150 @@
+"""`AWS::SecretsManager::Secret` for moto's CloudFormation, which otherwise skips it silently.
+
+moto finds CloudFormation resource types through `CloudFormationModel.__subclasses__()` (cached
+in `moto.cloudformation.parsing`), so defining the subclass below and clearing those caches is
+the whole registration. Ref gives the secret's ARN (as on AWS); deleting the stack deletes the
+secret at once (no recovery window), so a stack can be deployed again under the same name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.secretsmanager.models import secretsmanager_backends
+from moto.secretsmanager.utils import random_password
+
+_DEFAULT_PASSWORD_LENGTH = 32
+
+
+class CfnSecret(CloudFormationModel):
+    """A secret made by a stack; `physical_resource_id` (what Ref returns) is its ARN."""
+
+    def __init__(self, arn: str, name: str) -> None:
+        self.arn = arn
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Id":
+            return self.arn
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CfnSecret:
+        properties = cloudformation_json.get("Properties", {})
+        name = properties.get("Name") or resource_name
+        tags = properties.get("Tags") or None
+        response = secretsmanager_backends[account_id][region_name].create_secret(
+            name=name,
+            secret_string=secret_string(properties),
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=tags,
+            kms_key_id=properties.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(response)["ARN"], name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CfnSecret,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CfnSecret:
+        """A changed description or template: keep the secret (and its value), update the description."""
+        properties = cloudformation_json.get("Properties", {})
+        backend = secretsmanager_backends[account_id][region_name]
+        secret: Any = backend.secrets.get(original_resource.name) if "Description" in properties else None
+        if secret is not None:
+            secret.description = properties["Description"]
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        secretsmanager_backends[account_id][region_name].delete_secret(
+            resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.delete_from_cloudformation_json(self.arn, {}, account_id, region_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+def secret_string(properties: dict[str, Any]) -> str | None:
+    """SecretString, or one generated as GenerateSecretString asks (the CDK's usual form)."""
+    if "SecretString" in properties:
+        return str(properties["SecretString"])
+    generate = properties.get("GenerateSecretString")
+    if generate is None:
+        return None
+    password = random_password(
+        int(generate.get("PasswordLength", _DEFAULT_PASSWORD_LENGTH)),
+        str(generate.get("ExcludeCharacters", "")),
+        _flag(generate.get("ExcludeNumbers")),
+        _flag(generate.get("ExcludePunctuation")),
+        _flag(generate.get("ExcludeUppercase")),
+        _flag(generate.get("ExcludeLowercase")),
+        _flag(generate.get("IncludeSpace")),
+        _flag(generate.get("RequireEachIncludedType", True)),
+    )
+    template = generate.get("SecretStringTemplate")
+    key = generate.get("GenerateStringKey")
+    if template is None and key is None:
+        return password
+    if template is None or key is None:
+        raise ValueError(
+            "GenerateSecretString needs both SecretStringTemplate and GenerateStringKey, or neither"
+        )
+    document = json.loads(template)
+    document[key] = password
+    return json.dumps(document)
+
+
+def _flag(value: Any) -> bool:
+    return str(value).lower() == "true" if isinstance(value, str) else bool(value)
+
+
+def register() -> None:
+    """Make moto's CloudFormation see CfnSecret even if it already built its type map."""
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
