@@ -1,0 +1,175 @@
+"""ZenML snapshot -> PipelineSpec -> checked definition: the one place that reads ZenML's models.
+
+Everything a step needs travels in its definition, and the definition is readable by anyone who
+may DescribePipeline. So the environment ZenML hands the orchestrator is filtered here: the
+server URL and any token, key, password or credential-looking value are dropped (the step's
+entrypoint reads URL and API key from the stack's secret instead), and two variables are added:
+the secret's ARN and the execution ARN expression that becomes ZenML's orchestrator run id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sagemaker_stack import definition as definitions
+from sagemaker_stack.entrypoint import ENV_EXECUTION_ARN, ENV_SECRET_ARN
+from sagemaker_stack.spec import (
+    PIPELINE_EXECUTION_ARN,
+    EnvironmentValue,
+    PipelineSpec,
+    StepSpec,
+    resolve_step_settings,
+)
+
+if TYPE_CHECKING:
+    from sagemaker_stack.flavor import (
+        SagemakerPipelinesOrchestratorConfig,
+        SagemakerPipelinesOrchestratorSettings,
+    )
+
+#: Variables the entrypoint sets from the secret or for itself; a client's value is wrong or secret.
+_DROPPED_NAMES = frozenset(
+    {
+        "ZENML_STORE_URL",
+        "ZENML_STORE_API_KEY",
+        "ZENML_STORE_API_TOKEN",
+        "ZENML_STORE_USERNAME",
+        "ZENML_STORE_PASSWORD",
+        "ZENML_CONFIG_PATH",
+    }
+)
+_DROPPED_PREFIXES = ("ZENML_SECRETS_STORE_", "ZENML_BACKUP_SECRETS_STORE_")
+_SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY", re.I
+)
+#: ZenML API keys, JWTs (ZenML API tokens), AWS access key ids, PEM keys, URLs with a password.
+_SECRET_VALUE = re.compile(
+    r"ZENKEY_|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.|\b(AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN|://[^/\s:@]+:[^/\s@]+@"
+)
+#: Names that only look secret.
+_ALLOWED_NAMES = frozenset({ENV_SECRET_ARN, ENV_EXECUTION_ARN, "ZENML_DISABLE_CREDENTIALS_DISK_CACHING"})
+
+
+def is_secret(name: str, value: str) -> bool:
+    """Whether a variable must stay out of the definition (by its name or by the look of its value)."""
+    if name in _ALLOWED_NAMES:
+        return False
+    if name in _DROPPED_NAMES or name.startswith(_DROPPED_PREFIXES):
+        return True
+    return bool(_SECRET_NAME.search(name) or _SECRET_VALUE.search(value))
+
+
+def public_environment(environment: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """(the variables safe to put in a definition, the names of those dropped)."""
+    kept: dict[str, str] = {}
+    dropped: list[str] = []
+    for name, value in environment.items():
+        if is_secret(name, str(value)):
+            dropped.append(name)
+        else:
+            kept[name] = str(value)
+    return kept, sorted(dropped)
+
+
+@dataclass(frozen=True)
+class BuiltPipeline:
+    """A validated definition and what the orchestrator needs to submit and follow it."""
+
+    spec: PipelineSpec
+    definition: dict[str, Any]
+    definition_json: str
+    sagemaker_pipeline_name: str
+    step_names: dict[str, str]  # ZenML step name -> SageMaker step name
+    use_training: dict[str, bool]  # SageMaker step name -> training job?
+    max_parallel_steps: int | None
+    tags: dict[str, str]
+    description: str
+    stripped_environment: list[str] = field(default_factory=list)
+
+
+def step_environment(
+    zenml_environment: Mapping[str, str], extra: Mapping[str, str], secret_arn: str
+) -> tuple[dict[str, EnvironmentValue], list[str]]:
+    """A step container's environment: ZenML's and the `environment` setting, minus secrets, plus ours."""
+    merged = {**zenml_environment, **extra}
+    kept, dropped = public_environment(merged)
+    environment: dict[str, EnvironmentValue] = dict(kept)
+    environment[ENV_SECRET_ARN] = secret_arn
+    environment[ENV_EXECUTION_ARN] = PIPELINE_EXECUTION_ARN
+    return environment, dropped
+
+
+def build(
+    *,
+    snapshot: Any,
+    config: SagemakerPipelinesOrchestratorConfig,
+    pipeline_settings: SagemakerPipelinesOrchestratorSettings,
+    step_settings: Mapping[str, SagemakerPipelinesOrchestratorSettings],
+    images: Mapping[str, str],
+    step_environments: Mapping[str, Mapping[str, str]],
+) -> BuiltPipeline:
+    """Turn ZenML's snapshot into a definition checked against SageMaker's limits (no AWS call).
+
+    `step_settings` are `orchestrator.get_settings(step)`, already merged by ZenML (component,
+    pipeline, step). Raises `InvalidPipelineError` listing every problem.
+    """
+    from zenml.orchestrators.utils import get_step_entrypoint_command
+
+    from sagemaker_stack.entrypoint import SagemakerStackStepEntrypointConfiguration
+    from sagemaker_stack.validation import validate_spec
+
+    zenml_name = str(snapshot.pipeline_configuration.name)
+    pipeline_name = definitions.sagemaker_pipeline_name(config.resource_prefix, zenml_name)
+    steps: list[StepSpec] = []
+    stripped: set[str] = set()
+    for invocation_id, step in snapshot.step_configurations.items():
+        settings = step_settings[invocation_id]
+        command, arguments = get_step_entrypoint_command(
+            invocation_id=invocation_id,
+            config=step.config,
+            entrypoint_config_class=SagemakerStackStepEntrypointConfiguration,
+            snapshot_id=snapshot.id,
+        )
+        environment, dropped = step_environment(
+            step_environments.get(invocation_id, {}), settings.environment, config.secret_arn
+        )
+        stripped.update(dropped)
+        steps.append(
+            StepSpec(
+                name=invocation_id,
+                upstream=tuple(step.spec.upstream_steps),
+                image=images[invocation_id],
+                entrypoint=tuple(command),
+                arguments=tuple(arguments),
+                environment=environment,
+                settings=resolve_step_settings(settings, None, config.execution_role_arn),
+            )
+        )
+    tags = {"zenml-pipeline": zenml_name[:256], **pipeline_settings.processor_tags}
+    description = f"ZenML pipeline {zenml_name!r}, run by the sagemaker_pipelines orchestrator"
+    spec = PipelineSpec(
+        pipeline_name=pipeline_name,
+        steps=tuple(steps),
+        max_parallel_steps=pipeline_settings.max_parallel_steps,
+        tags=tags,
+        description=description,
+        output_s3_uri=f"s3://{config.bucket}/sagemaker-pipelines/{pipeline_name}",
+    )
+    validate_spec(spec)
+    document = definitions.build_definition(spec)
+    names = definitions.step_names(spec)
+    return BuiltPipeline(
+        spec=spec,
+        definition=document,
+        definition_json=definitions.to_json(document),
+        sagemaker_pipeline_name=pipeline_name,
+        step_names=names,
+        use_training={names[step.name]: step.settings.use_training_step for step in steps},
+        max_parallel_steps=spec.max_parallel_steps,
+        tags=tags,
+        description=description,
+        stripped_environment=sorted(stripped),
+    )

@@ -1,0 +1,62 @@
+"""One emulator, one ZenML server and one registered stack for the whole module."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+from e2e_orchestrator_stack import (
+    BUCKET,
+    REGION,
+    TRUST,
+    E2EStack,
+    client_environment,
+)
+
+from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.zenml_server import LocalZenMLServer
+
+
+@pytest.fixture(scope="module")
+def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EStack]:
+    root = tmp_path_factory.mktemp("orchestrator-e2e")
+    server = LocalZenMLServer(root=root / "zenml")
+    # The ZenML server takes ~13 s to start: start it while the emulator comes up.
+    failure: list[BaseException] = []
+
+    def start_server() -> None:
+        try:
+            server.start()
+        except BaseException as error:
+            failure.append(error)
+
+    starter = threading.Thread(target=start_server)
+    starter.start()
+    emulator = Emulator(state_dir=root / "emulator", region=REGION)
+    try:
+        emulator.start()
+        starter.join()
+        if failure:
+            raise failure[0]
+        emulator.client("s3").create_bucket(Bucket=BUCKET)
+        role_arn = emulator.client("iam").create_role(
+            RoleName="e2e-sagemaker-execution", AssumeRolePolicyDocument=json.dumps(TRUST)
+        )["Role"]["Arn"]
+        secret_arn = emulator.client("secretsmanager").create_secret(
+            Name="e2e-zenml-credentials", SecretString=server.secret_payload()
+        )["ARN"]
+        stack = E2EStack(
+            emulator=emulator,
+            server=server,
+            env=client_environment(server, emulator, secret_arn, role_arn),
+            secret_arn=secret_arn,
+        )
+        stack.zenml("setup")
+        yield stack
+    finally:
+        starter.join()
+        emulator.stop()
+        server.stop()
+        assert not server.is_running(), "the ZenML server left a process behind"

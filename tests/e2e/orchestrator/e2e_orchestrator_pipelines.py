@@ -1,0 +1,217 @@
+"""Pipelines and ZenML client actions for the orchestrator's end-to-end tests.
+
+Run as a script in a subprocess (`python e2e_orchestrator_pipelines.py <command>`), with the
+ZenML client environment of the test's server and the emulator's AWS environment: ZenML keeps a
+process-wide global configuration, so every client action gets a fresh process, exactly like a
+user's shell. Each command prints one JSON object on its last stdout line.
+
+ZenML uploads this file's folder (the source root of `__main__`) to the artifact store; the
+steps import their code from that upload, not from the test tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Annotated, Any
+
+from zenml import pipeline, step
+from zenml.config import DockerSettings
+
+from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
+
+DOCKER = DockerSettings(skip_build=True, parent_image="python:3.11-slim")
+
+
+def _settings(synchronous: bool) -> dict[str, Any]:
+    return {"docker": DOCKER, "orchestrator": SagemakerPipelinesOrchestratorSettings(synchronous=synchronous)}
+
+
+# -- steps: small, but every value crosses S3 between processes --------------------------------
+
+
+@step
+def load(pause: int = 0) -> Annotated[list[int], "numbers"]:
+    time.sleep(pause)  # a run to stop pauses here
+    return list(range(10))
+
+
+@step
+def double(numbers: list[int]) -> Annotated[list[int], "doubled"]:
+    return [2 * n for n in numbers]
+
+
+@step
+def square(numbers: list[int]) -> Annotated[list[int], "squared"]:
+    return [n * n for n in numbers]
+
+
+@step
+def join(doubled: list[int], squared: list[int]) -> Annotated[int, "total"]:
+    return sum(doubled) + sum(squared)
+
+
+@step
+def boom(numbers: list[int]) -> int:
+    raise ValueError(f"deliberate failure after reading {len(numbers)} numbers")
+
+
+@pipeline(enable_cache=False)
+def diamond(pause: int = 0) -> None:
+    numbers = load(pause=pause)
+    join(double(numbers), square(numbers))
+
+
+@pipeline(enable_cache=False)
+def failing() -> None:
+    boom(load())
+
+
+PIPELINES = {"diamond": diamond, "failing": failing}
+
+
+# -- client actions --------------------------------------------------------------------------
+
+
+def setup() -> dict[str, Any]:
+    """Register the flavor, an S3 artifact store on the emulator, our orchestrator and a stack."""
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    client = Client()
+    source = "sagemaker_stack.flavor.SagemakerPipelinesOrchestratorFlavor"
+    client.create_flavor(source=source, component_type=StackComponentType.ORCHESTRATOR)
+    endpoint, region = os.environ["E2E_ENDPOINT_URL"], os.environ["E2E_REGION"]
+    artifact_store: dict[str, Any] = {
+        "path": f"s3://{os.environ['E2E_BUCKET']}/zenml",
+        "client_kwargs": {"endpoint_url": endpoint, "region_name": region},
+    }
+    client.create_stack_component(
+        name="e2e-s3",
+        flavor="s3",
+        component_type=StackComponentType.ARTIFACT_STORE,
+        configuration=artifact_store,
+    )
+    client.create_stack_component(
+        name="e2e-sagemaker",
+        flavor="sagemaker_pipelines",
+        component_type=StackComponentType.ORCHESTRATOR,
+        configuration={
+            "execution_role_arn": os.environ["E2E_ROLE_ARN"],
+            "region": region,
+            "bucket": os.environ["E2E_BUCKET"],
+            "secret_arn": os.environ["E2E_SECRET_ARN"],
+            "resource_prefix": "e2e",
+            "endpoint_url": endpoint,
+        },
+    )
+    stack = client.create_stack(
+        name="e2e-stack",
+        components={
+            StackComponentType.ORCHESTRATOR: "e2e-sagemaker",
+            StackComponentType.ARTIFACT_STORE: "e2e-s3",
+        },
+    )
+    client.activate_stack(stack.id)
+    return {"stack_id": str(stack.id)}
+
+
+def _run_report(run_id: Any, error: BaseException | None = None) -> dict[str, Any]:
+    from zenml.client import Client
+    from zenml.utils.run_utils import refresh_run_status
+
+    run = Client().get_pipeline_run(run_id)
+    # What ZenML knew before anyone asked SageMaker again (the orchestrator's own doing).
+    status_before_refresh = run.status.value
+    run = refresh_run_status(run, include_step_updates=True)
+    run = Client().get_pipeline_run(run.id)
+    metadata = {key: str(value) for key, value in run.run_metadata.items()}
+    return {
+        "run_id": str(run.id),
+        "status": run.status.value,
+        "status_before_refresh": status_before_refresh,
+        "steps": {name: step_run.status.value for name, step_run in run.steps.items()},
+        "metadata": metadata,
+        "error": _describe(error) if error else None,
+    }
+
+
+def _describe(error: BaseException) -> str:
+    """The error and what caused it (ZenML wraps a monitoring failure in RunMonitoringError)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    # Exception chains can loop (a context pointing back): stop at the first repeat.
+    while current is not None and id(current) not in seen and len(parts) < 10:
+        seen.add(id(current))
+        parts.append(f"{type(current).__name__}: {current}")
+        nested = getattr(current, "original_exception", None)
+        current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
+    return "\n".join(parts)
+
+
+def _latest_run_id(name: str) -> Any:
+    from zenml.client import Client
+
+    return Client().list_pipeline_runs(pipeline=name, sort_by="desc:created", size=1).items[0].id
+
+
+def run(name: str, synchronous: bool = True) -> dict[str, Any]:
+    """Run a pipeline; report the ZenML run (status refreshed from SageMaker) and any error."""
+    error: BaseException | None = None
+    try:
+        PIPELINES[name].with_options(settings=_settings(synchronous))()
+    except Exception as caught:
+        error = caught
+    return _run_report(_latest_run_id(name), error)
+
+
+def run_and_stop() -> dict[str, Any]:
+    """Start `diamond` without waiting, stop it while its first step pauses, wait until it ended."""
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+    from zenml.utils.run_utils import refresh_run_status, stop_run
+
+    diamond.with_options(settings=_settings(synchronous=False))(pause=300)
+    run_id = _latest_run_id("diamond")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        current = Client().get_pipeline_run(run_id)
+        if "load" in current.steps and current.steps["load"].status == ExecutionStatus.RUNNING:
+            break
+        time.sleep(1)
+    else:
+        return {**_run_report(run_id), "error": "the load step never started"}
+    stop_run(Client().get_pipeline_run(run_id), graceful=False)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        current = refresh_run_status(Client().get_pipeline_run(run_id), include_step_updates=True)
+        if current.status.is_finished:
+            break
+        time.sleep(1)
+    return _run_report(run_id)
+
+
+def main(argv: list[str]) -> None:
+    command = argv[0]
+    try:
+        if command == "setup":
+            result = setup()
+        elif command == "run":
+            result = run(argv[1], synchronous=argv[2:] != ["--async"])
+        elif command == "stop":
+            result = run_and_stop()
+        else:
+            raise SystemExit(f"unknown command {command!r}")
+    except Exception as error:
+        traceback.print_exc()
+        result = {"fatal": _describe(error)}
+    sys.stdout.flush()
+    print("\n" + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
