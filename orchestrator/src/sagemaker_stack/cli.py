@@ -13,8 +13,23 @@ import click
 
 #: subcommand name -> "module:attribute" of a click command or group.
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "export": ("sagemaker_stack.outputs_cli:export", "Write the StackConfig file from the deployed stack's outputs."),
+    "export": (
+        "sagemaker_stack.outputs_cli:export",
+        "Write the StackConfig file from the deployed stack's outputs.",
+    ),
     "emulator": ("sagemaker_stack.local.cli:emulator", "Run the embedded local AWS emulator."),
+    "register": ("sagemaker_stack.registration_cli:register", "Register the deployed stack with ZenML."),
+    "unregister": ("sagemaker_stack.registration_cli:unregister", "Remove what `register` made in ZenML."),
+    "up": ("sagemaker_stack.lifecycle_cli:up", "Deploy, export and register in one go."),
+    "down": ("sagemaker_stack.lifecycle_cli:down", "Unregister, empty (retain_data=false) and destroy."),
+    "demo": (
+        "sagemaker_stack.demo:demo",
+        "Run everything locally: emulator, ZenML server, deploy, a pipeline.",
+    ),
+    "schedules": (
+        "sagemaker_stack.schedules_cli:schedules",
+        "List or delete the stack's EventBridge schedules, orphans included.",
+    ),
 }
 
 

@@ -16,7 +16,6 @@ execution status reports it failed).
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from typing import TYPE_CHECKING, Any, cast
@@ -42,7 +41,7 @@ from sagemaker_stack.flavor import (
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from zenml.models import PipelineRunResponse, PipelineSnapshotResponse
+    from zenml.models import PipelineRunResponse, PipelineSnapshotResponse, ScheduleResponse, ScheduleUpdate
     from zenml.stack import Stack
 
 logger = get_logger(__name__)
@@ -212,21 +211,14 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         return SubmissionResult(wait_for_completion=wait, metadata=metadata)
 
     def _submit_schedule(self, snapshot: PipelineSnapshotResponse, built: Any) -> SubmissionResult | None:
-        """Upsert the pipeline, then hand the schedule to `sagemaker_stack.schedules`.
+        """Check the schedule, upsert the pipeline, then create or update its EventBridge schedule.
 
-        The schedule module (EventBridge Scheduler) is called as
-        `submit_schedule(orchestrator=..., snapshot=..., pipeline_arn=..., built=...)` and returns
-        the SubmissionResult (schedule metadata); it is looked up at run time so that a
-        deployment without schedule support still runs pipelines.
+        A bad schedule (cron AWS cannot express, an interval under a minute, a stack without a
+        scheduler role, ...) is refused before any AWS call.
         """
-        try:
-            schedules = importlib.import_module("sagemaker_stack.schedules")
-            submit_schedule = schedules.submit_schedule
-        except (ImportError, AttributeError):
-            raise RuntimeError(
-                "this sagemaker-stack cannot schedule pipelines (sagemaker_stack.schedules.submit_schedule "
-                "is missing): run the pipeline without a schedule"
-            ) from None
+        from sagemaker_stack import schedules
+
+        schedules.check_snapshot(orchestrator=self, snapshot=snapshot)
         pipeline_arn, _ = execution.upsert_pipeline(
             self._client("sagemaker"),
             name=built.sagemaker_pipeline_name,
@@ -235,8 +227,22 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             description=built.description,
             tags=built.tags,
         )
-        result = submit_schedule(orchestrator=self, snapshot=snapshot, pipeline_arn=pipeline_arn, built=built)
+        result = schedules.submit_schedule(
+            orchestrator=self, snapshot=snapshot, pipeline_arn=pipeline_arn, spec=built
+        )
         return cast(SubmissionResult | None, result)
+
+    def update_schedule(self, schedule: ScheduleResponse, update: ScheduleUpdate) -> None:
+        """`zenml pipeline schedule update`: change the EventBridge schedule in place."""
+        from sagemaker_stack import schedules
+
+        schedules.update_from_zenml(self.config, schedule, update)
+
+    def delete_schedule(self, schedule: ScheduleResponse) -> None:
+        """`zenml pipeline schedule delete`: delete its EventBridge schedule (no-op if already gone)."""
+        from sagemaker_stack import schedules
+
+        schedules.delete_for_zenml(self.config, schedule)
 
     def _run_metadata(self, built: Any, execution_arn: str) -> dict[str, MetadataType]:
         region = self._region

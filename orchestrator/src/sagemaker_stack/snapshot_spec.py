@@ -50,7 +50,15 @@ _SECRET_VALUE = re.compile(
     r"ZENKEY_|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.|\b(AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN|://[^/\s:@]+:[^/\s@]+@"
 )
 #: Names that only look secret.
-_ALLOWED_NAMES = frozenset({ENV_SECRET_ARN, ENV_EXECUTION_ARN, "ZENML_DISABLE_CREDENTIALS_DISK_CACHING"})
+_ALLOWED_NAMES = frozenset(
+    {
+        ENV_SECRET_ARN,
+        ENV_EXECUTION_ARN,
+        # ZenML's own switch (zenml.constants.ENV_ZENML_DISABLE_CREDENTIALS_DISK_CACHING), a boolean.
+        "DISABLE_CREDENTIALS_DISK_CACHING",
+        "ZENML_DISABLE_CREDENTIALS_DISK_CACHING",
+    }
+)
 
 
 def is_secret(name: str, value: str) -> bool:

@@ -197,6 +197,19 @@ class LocalZenMLServer:
             "ZENML_ENABLE_RICH_TRACEBACK": "false",
         }
 
+    def admin_env(self, config_path: str | os.PathLike[str] | None = None) -> dict[str, str]:
+        """Client variables for the server's admin user (password login, no API key).
+
+        In ZenML OSS (no RBAC) only an admin may create service accounts and API keys, which is
+        what `sagemaker-stack register` does for the steps: the person registering a stack is an
+        admin, the steps are not.
+        """
+        env = self.client_env(config_path)
+        env.pop("ZENML_STORE_API_KEY")
+        env["ZENML_STORE_USERNAME"] = "default"
+        env["ZENML_STORE_PASSWORD"] = self._admin_password
+        return env
+
     def secret_payload(self) -> str:
         """The JSON the stack's Secrets Manager secret holds for this server."""
         return json.dumps({"server_url": self.url, "api_key": self.api_key})

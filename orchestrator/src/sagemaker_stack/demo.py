@@ -1,0 +1,177 @@
+"""`sagemaker-stack demo`: the whole product on one machine, with no AWS account.
+
+It runs the very commands a user would (`sagemaker-stack up`, `python examples/iris_pipeline.py`,
+`sagemaker-stack down`) as child processes, against the embedded emulator and a real ZenML
+server on loopback, and prints them as it goes so a newcomer can repeat any step by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+DEMO_STATE = Path(".sagemaker-stack") / "demo"
+EXAMPLE = Path("examples") / "iris_pipeline.py"
+DEMO_STACK = "sagemaker-stack-demo"
+
+#: Lines of ZenML's own chatter that tell a newcomer nothing.
+_NOISE = (
+    "Reusing registered pipeline",
+    "Using user:",
+    "Using a build:",
+    "Dashboard URL",
+    "Using stack:",
+    "Found credentials in environment variables",
+    "Unable to find a build to reuse",
+    "* The existing build",
+    "* The stack contains",
+    "* The Docker settings",
+    "Archiving pipeline code directory",
+    "Caching is disabled",
+)
+
+
+class DemoError(RuntimeError):
+    """A demo phase failed; the message names the phase and how to see more."""
+
+
+def _run(title: str, command: list[str], env: Mapping[str, str], cwd: Path) -> None:
+    click.secho(f"\n$ {shlex.join(command)}", bold=True)
+    started = time.monotonic()
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip()
+            if line and not any(noise in line for noise in _NOISE):
+                click.echo(f"  {line}")
+        code = process.wait()
+    if code != 0:
+        raise DemoError(f"{title} failed (exit {code}); its output is above")
+    click.echo(f"  ({title}: {time.monotonic() - started:.0f} s)")
+
+
+def run_demo(app_dir: Path, keep: bool) -> None:
+    """Emulator + ZenML server up, deploy, register, run the example, report, tear down."""
+    from sagemaker_stack.local.emulator import Emulator, EmulatorError
+    from sagemaker_stack.local.zenml_server import LocalZenMLServer
+
+    state = (app_dir / DEMO_STATE).resolve()
+    try:
+        kept = Emulator.attach(state / "emulator")
+    except EmulatorError:
+        kept = None
+    if kept is not None:
+        raise DemoError(
+            f"a kept demo is still running from {state} (emulator at {kept.endpoint_url}): tear it down "
+            f"with `sagemaker-stack down --config {state / 'sagemaker-stack.json'}` and "
+            f"`sagemaker-stack emulator stop --state-dir {state / 'emulator'}`, then stop its ZenML server"
+        )
+    # Every demo starts from nothing: a fresh emulator, ZenML database and client config.
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    config_path = state / "sagemaker-stack.json"
+    # The console script, not `python -m sagemaker_stack`: ZenML takes the folder of the
+    # `__main__` module as the user's source root and would record our classes relative to it.
+    cli = [str(Path(sys.executable).parent / "sagemaker-stack")]
+
+    click.secho("==> starting the AWS emulator and a ZenML server on 127.0.0.1", bold=True)
+    emulator = Emulator(state_dir=state / "emulator").start()
+    server: LocalZenMLServer | None = None
+    succeeded = False
+    try:
+        server = LocalZenMLServer(root=state / "zenml").start()
+        click.echo(f"  emulator:     {emulator.endpoint_url}")
+        click.echo(f"  ZenML server: {server.url}")
+        env = {
+            **_quiet_environment(os.environ),
+            **emulator.env(),
+            **server.admin_env(state / "zenml-client"),
+        }
+        _run(
+            "deploy",
+            [*cli, "up", "--config", str(config_path), "--stack-name", DEMO_STACK, "-c", "retain_data=false"],
+            env,
+            app_dir,
+        )
+        # INFO shows the orchestrator's progress lines (steps done / running / failed).
+        watch = {**env, "ZENML_LOGGING_VERBOSITY": "INFO", "SAGEMAKER_STACK_POLL_SECONDS": "3"}
+        _run("pipeline run", [sys.executable, str(EXAMPLE)], watch, app_dir)
+        _run("report", [sys.executable, "-m", "sagemaker_stack.demo_report", str(config_path)], env, app_dir)
+        if keep:
+            _explain_kept(emulator.endpoint_url, env, config_path)
+            succeeded = True
+            return
+        _run("teardown", [*cli, "down", "--config", str(config_path)], env, app_dir)
+        succeeded = True
+    finally:
+        if not (keep and succeeded):
+            if server is not None:
+                server.stop()
+            emulator.stop()
+    click.secho("\nDone: the stack, its ZenML registration, the emulator and the server are gone.", bold=True)
+
+
+def _explain_kept(endpoint_url: str, env: Mapping[str, str], config_path: Path) -> None:
+    keys = [
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "ZENML_CONFIG_PATH",
+    ]
+    click.secho("\nKept running for exploration. In another shell:", bold=True)
+    for key in keys:
+        click.echo(f"  export {key}={shlex.quote(env[key])}")
+    click.echo("  zenml stack describe; zenml pipeline runs list")
+    click.echo(f"  aws --endpoint-url {endpoint_url} sagemaker list-pipelines")
+    click.echo(
+        f"Tear down with: sagemaker-stack down --config {config_path} (then stop the emulator and server)"
+    )
+
+
+def _quiet_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The caller's environment minus AWS and ZenML settings that would point elsewhere."""
+    env = {k: v for k, v in environ.items() if not k.startswith(("AWS_", "ZENML_"))}
+    env.update(
+        {
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_LOGGING_VERBOSITY": "WARN",
+            "ZENML_ENABLE_RICH_TRACEBACK": "false",
+            "SAGEMAKER_TELEMETRY_DISABLED": "1",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
+    return env
+
+
+@click.command()
+@click.option(
+    "--app-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder with cdk.json, app.py and examples/ (the repository root).",
+)
+@click.option("--keep", is_flag=True, help="Leave the stack, emulator and server running to explore.")
+def demo(app_dir: Path, keep: bool) -> None:
+    """Run the whole product locally: emulator, ZenML server, cdk deploy, a real pipeline, teardown."""
+    try:
+        run_demo(app_dir, keep)
+    except Exception as error:
+        raise click.ClickException(str(error)) from None
