@@ -119,6 +119,15 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], tmp_path: Path)
     # Something in the bucket, as a pipeline run would leave: `down` must still remove it all.
     s3.put_object(Bucket=config.bucket_name, Key="zenml/some-artifact", Body=b"data")  # type: ignore[attr-defined]
 
+    # A run still executing: `down` refuses (and changes nothing) unless forced.
+    sagemaker = _aws(env, "sagemaker")
+    execution_arn = _start_long_execution(sagemaker, config)
+    refused = _cli(env, "down", "--config", str(config_path))
+    assert refused.returncode != 0
+    assert "still executing" in refused.stderr and execution_arn in refused.stderr
+    assert config_path.exists() and STACK in _inventory(env)["stacks"]  # type: ignore[operator]
+    sagemaker.stop_pipeline_execution(PipelineExecutionArn=execution_arn)  # type: ignore[attr-defined]
+
     down = _cli(env, "down", "--config", str(config_path))
     assert down.returncode == 0, down.stdout + down.stderr
     assert not config_path.exists()
@@ -138,6 +147,38 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], tmp_path: Path)
     assert config.repository_name not in [r["repositoryName"] for r in repositories]
     names = [s["Name"] for s in secrets.list_secrets()["SecretList"]]  # type: ignore[attr-defined]
     assert not [n for n in names if n.startswith("lc-test/")]
+
+
+def _start_long_execution(sagemaker: object, config: StackConfig) -> str:
+    """A pipeline of this stack (by its name prefix) whose one step sleeps for a minute."""
+    definition = {
+        "Version": "2020-12-01",
+        "Steps": [
+            {
+                "Name": "sleep",
+                "Type": "Processing",
+                "Arguments": {
+                    "ProcessingResources": {
+                        "ClusterConfig": {
+                            "InstanceCount": 1,
+                            "InstanceType": "ml.t3.medium",
+                            "VolumeSizeInGB": 30,
+                        }
+                    },
+                    "AppSpecification": {
+                        "ImageUri": "python:3.11-slim",
+                        "ContainerEntrypoint": ["python", "-c", "import time; time.sleep(60)"],
+                    },
+                    "RoleArn": config.execution_role_arn,
+                },
+            }
+        ],
+    }
+    name = f"{config.pipeline_name_prefix}long-run"
+    sagemaker.create_pipeline(  # type: ignore[attr-defined]
+        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=config.execution_role_arn
+    )
+    return str(sagemaker.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"])  # type: ignore[attr-defined]
 
 
 def test_down_without_config_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
