@@ -49,7 +49,7 @@ class _LazyGroup(click.Group):
                 f"`{cmd_name}` is not available: {error}. Install sagemaker-stack[local] for the emulator."
             ) from None
         command: Any = getattr(module, attribute)
-        return command  # type: ignore[no-any-return]
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, help_text) in sorted(_SUBCOMMANDS.items())]

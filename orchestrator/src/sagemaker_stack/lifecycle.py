@@ -49,7 +49,8 @@ class Target:
             aws_secret_access_key=self.env.get("AWS_SECRET_ACCESS_KEY"),
             region_name=self.region,
         )
-        return session.client(service, endpoint_url=self.endpoint_url)
+        make_client: Any = session.client  # boto3's stubs only type literal service names
+        return make_client(service, endpoint_url=self.endpoint_url)
 
 
 def emulator_target(endpoint_url: str, region: str) -> Target:
