@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from sagemaker_stack.processes import stream
 
 #: Lines of the CLI's own output kept for an error message.
 _TAIL_LINES = 15
@@ -69,22 +70,13 @@ def run_cdk(
             f"{app_dir} has no cdk.json: run this from the sagemaker-stack repository (or pass --app-dir)"
         )
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
-    with subprocess.Popen(
-        command,
-        cwd=app_dir,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            line = line.rstrip()
-            tail.append(line)
-            if echo is not None and line:
-                echo(line)
-        code = process.wait()
+
+    def on_line(line: str) -> None:
+        tail.append(line)
+        if echo is not None and line:
+            echo(line)
+
+    code = stream(command, cwd=app_dir, env=full_env, on_line=on_line)
     if code != 0:
         summary = "\n".join(f"    {line}" for line in tail)
         raise CdkError(f"`cdk {arguments[0]}` failed (exit {code}); its last lines:\n{summary}")

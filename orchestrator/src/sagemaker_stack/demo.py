@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import click
+
+from sagemaker_stack.processes import stream
 
 DEMO_STATE = Path(".sagemaker-stack") / "demo"
 EXAMPLE = Path("examples") / "iris_pipeline.py"
@@ -46,21 +47,12 @@ class DemoError(RuntimeError):
 def _run(title: str, command: list[str], env: Mapping[str, str], cwd: Path) -> None:
     click.secho(f"\n$ {shlex.join(command)}", bold=True)
     started = time.monotonic()
-    with subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=dict(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            line = line.rstrip()
-            if line and not any(noise in line for noise in _NOISE):
-                click.echo(f"  {line}")
-        code = process.wait()
+
+    def on_line(line: str) -> None:
+        if line and not any(noise in line for noise in _NOISE):
+            click.echo(f"  {line}")
+
+    code = stream(command, cwd=cwd, env=env, on_line=on_line)
     if code != 0:
         raise DemoError(f"{title} failed (exit {code}); its output is above")
     click.echo(f"  ({title}: {time.monotonic() - started:.0f} s)")

@@ -103,21 +103,10 @@ class UnregistrationResult:
 
 
 def orchestrator_configuration(config: StackConfig) -> dict[str, Any]:
-    """The `sagemaker_pipelines` orchestrator's configuration for this stack."""
-    try:
-        from sagemaker_stack.flavor import config_kwargs_from_stack_config
-    except ImportError:
-        values: dict[str, Any] = {
-            "execution_role_arn": config.execution_role_arn,
-            "region": config.region,
-            "bucket": config.bucket_name,
-            "secret_arn": config.secret_arn,
-            "resource_prefix": config.resource_prefix,
-            "scheduler_role_arn": config.scheduler_role_arn,
-            "endpoint_url": config.endpoint_url,
-        }
-    else:
-        values = dict(config_kwargs_from_stack_config(config))
+    """The `sagemaker_pipelines` orchestrator's configuration for this stack (unset values left out)."""
+    from sagemaker_stack.flavor import config_kwargs_from_stack_config
+
+    values = config_kwargs_from_stack_config(config)
     return {key: value for key, value in values.items() if value is not None}
 
 
