@@ -93,6 +93,8 @@ def up(
     from sagemaker_stack.outputs import config_from_outputs_file
 
     context = {**context, "stack_name": stack_name}
+    if target.endpoint_url is not None:
+        _require_reachable(target.endpoint_url)
     where = f"the emulator at {target.endpoint_url}" if target.is_emulator else f"AWS ({target.region})"
     if target.is_emulator:
         echo(f"==> cdk bootstrap ({where})")
@@ -274,6 +276,23 @@ def _checked(call: Callable[[], Any], config: StackConfig) -> Any:
         raise LifecycleError("no AWS credentials found: configure them (`aws configure`) and retry") from None
     except botocore.exceptions.ClientError as error:
         raise LifecycleError(f"{where}: {error}") from None
+
+
+def _require_reachable(endpoint_url: str) -> None:
+    """Fail in a second, with one line, when nothing answers at the emulator's endpoint."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(endpoint_url, timeout=5):
+            pass
+    except urllib.error.HTTPError:
+        return  # it answers
+    except (urllib.error.URLError, OSError) as error:
+        raise LifecycleError(
+            f"nothing answers at {endpoint_url} ({getattr(error, 'reason', error)}): start the emulator "
+            "(`sagemaker-stack emulator start`) or point AWS_ENDPOINT_URL at a running one"
+        ) from None
 
 
 class _aws_env:

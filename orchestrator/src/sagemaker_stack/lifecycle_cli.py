@@ -73,6 +73,7 @@ def up(
     from sagemaker_stack import lifecycle
     from sagemaker_stack.outputs_cli import default_stack_name
 
+    context = _context(context_pairs)
     if endpoint_url and not local:
         target = lifecycle.emulator_target(endpoint_url, region or "us-east-1")
     elif not local and lifecycle.aws_credentials_available():
@@ -87,7 +88,7 @@ def up(
         lifecycle.up(
             target,
             app_dir=app_dir,
-            context=_context(context_pairs),
+            context=context,
             config_path=config_path,
             stack_name=stack_name or default_stack_name(app_dir),
             zenml_stack_name=zenml_stack_name,
