@@ -132,7 +132,9 @@ class StackConfig(BaseModel):
     @field_validator("registry_uri")
     @classmethod
     def _registry(cls, value: str) -> str:
-        return _check(_REGISTRY, value, "an ECR registry host such as 123456789012.dkr.ecr.us-east-1.amazonaws.com")
+        return _check(
+            _REGISTRY, value, "an ECR registry host such as 123456789012.dkr.ecr.us-east-1.amazonaws.com"
+        )
 
     @field_validator("repository_name")
     @classmethod

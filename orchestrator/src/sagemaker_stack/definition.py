@@ -27,6 +27,10 @@ Choices, and why:
 - Training steps need an OutputDataConfig (required by CreateTrainingJob): each writes below
   `<spec.output_s3_uri>/<step name>/`; the container writes no model, so this holds SageMaker's
   empty model.tar.gz only.
+- Parameters (`spec.parameters`) are declared as String parameters sorted by name, each with its
+  default, the way the SDK renders `ParameterString`. A container argument may be an expression
+  (`{"Get": "Parameters.X"}`): SageMaker resolves it per execution, so one definition serves runs
+  (and EventBridge schedules) that pass different values.
 """
 
 from __future__ import annotations
@@ -173,7 +177,7 @@ def step_arguments(step: StepSpec, output_s3_uri: str | None = None) -> dict[str
     if step.entrypoint:
         container["ContainerEntrypoint"] = list(step.entrypoint)
     if step.arguments:
-        container["ContainerArguments"] = list(step.arguments)
+        container["ContainerArguments"] = [_plain(argument) for argument in step.arguments]
     arguments: dict[str, Any]
     if settings.use_training_step:
         resources: dict[str, Any] = {
@@ -214,7 +218,7 @@ def step_arguments(step: StepSpec, output_s3_uri: str | None = None) -> dict[str
 
 
 def _plain(value: Any) -> Any:
-    """Mappings (execution variable expressions) as plain dicts, so the result is JSON-able."""
+    """Mappings (parameter and execution variable expressions) as plain dicts, so the result is JSON-able."""
     return dict(value) if isinstance(value, Mapping) else value
 
 
@@ -265,9 +269,14 @@ def build_definition(spec: PipelineSpec) -> dict[str, Any]:
     return {
         "Version": DEFINITION_VERSION,
         "Metadata": {},
-        "Parameters": [],
+        "Parameters": parameter_declarations(spec.parameters),
         "Steps": [step_definition(step, spec.output_s3_uri) for step in ordered],
     }
+
+
+def parameter_declarations(parameters: Mapping[str, str]) -> list[dict[str, str]]:
+    """The definition's `Parameters`: String parameters with their defaults, sorted by name."""
+    return [{"Name": name, "Type": "String", "DefaultValue": parameters[name]} for name in sorted(parameters)]
 
 
 def parallelism_configuration(spec: PipelineSpec) -> dict[str, int] | None:

@@ -95,11 +95,20 @@ def start_execution(
     display_name: str | None = None,
     max_parallel_steps: int | None = None,
     client_token: str | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> str:
-    """Start one execution; returns its ARN. `client_token` makes a retried start idempotent."""
+    """Start one execution; returns its ARN. `client_token` makes a retried start idempotent.
+
+    `parameters` set the definition's parameters for this execution (sorted by name), e.g. the
+    ZenML snapshot id the steps run.
+    """
     request: dict[str, Any] = {"PipelineName": name}
     if display_name:
         request["PipelineExecutionDisplayName"] = display_name
+    if parameters:
+        request["PipelineParameters"] = [
+            {"Name": key, "Value": parameters[key]} for key in sorted(parameters)
+        ]
     if max_parallel_steps:
         request["ParallelismConfiguration"] = {"MaxParallelExecutionSteps": int(max_parallel_steps)}
     if client_token:
@@ -119,6 +128,7 @@ def submit(
     display_name: str | None = None,
     max_parallel_steps: int | None = None,
     client_token: str | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> Submission:
     """Upsert the pipeline and start one execution: three API calls."""
     pipeline_arn, created = upsert_pipeline(
@@ -130,6 +140,7 @@ def submit(
         display_name=display_name,
         max_parallel_steps=max_parallel_steps,
         client_token=client_token,
+        parameters=parameters,
     )
     return Submission(pipeline_arn=pipeline_arn, execution_arn=execution_arn, created=created)
 

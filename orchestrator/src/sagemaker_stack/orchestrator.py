@@ -6,6 +6,10 @@ upserts the SageMaker pipeline named after the ZenML pipeline and starts one exe
 (`execution`): DescribePipeline, CreatePipeline or UpdatePipeline, StartPipelineExecution — the
 same three calls for one step or five hundred.
 
+Each step's `--snapshot_id` reads the definition's `ZenMLSnapshotId` parameter, which the
+execution (or the EventBridge schedule that starts it) sets: a run never repoints another
+schedule of the same pipeline at its snapshot.
+
 ZenML identifies a run inside each step by `get_orchestrator_run_id()`: the SageMaker execution
 ARN, which exists only once the execution starts, so the definition sets it per step as
 `{"Get": "Execution.PipelineExecutionArn"}` and SageMaker fills it in. The submission metadata
@@ -65,6 +69,8 @@ _EXECUTION_STATUS = {
     "Failed": ExecutionStatus.FAILED,
     "Succeeded": ExecutionStatus.COMPLETED,
 }
+#: ZenML run statuses in which no step has claimed the (placeholder) run yet.
+_UNCLAIMED_RUN_STATUSES = frozenset({ExecutionStatus.INITIALIZING, ExecutionStatus.PROVISIONING})
 _STEP_STATUS = {
     "Starting": ExecutionStatus.RUNNING,
     "Executing": ExecutionStatus.RUNNING,
@@ -191,6 +197,7 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             display_name=execution.display_name(run_name),
             max_parallel_steps=built.max_parallel_steps,
             client_token=str(placeholder_run.id) if placeholder_run else None,
+            parameters=built.pipeline_parameters,
         )
         verb = "Created" if submission.created else "Updated"
         logger.info("%s SageMaker pipeline %s.", verb, built.sagemaker_pipeline_name)
@@ -227,8 +234,14 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             description=built.description,
             tags=built.tags,
         )
+        # The schedule carries its own snapshot id: a later run that updates the pipeline in place
+        # changes the definition's default, never what this schedule starts.
         result = schedules.submit_schedule(
-            orchestrator=self, snapshot=snapshot, pipeline_arn=pipeline_arn, spec=built
+            orchestrator=self,
+            snapshot=snapshot,
+            pipeline_arn=pipeline_arn,
+            spec=built,
+            pipeline_parameters=built.pipeline_parameters,
         )
         return cast(SubmissionResult | None, result)
 
@@ -318,7 +331,12 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
                 "the sagemaker_pipelines orchestrator, or its submission failed"
             )
         state = execution.describe(self._client("sagemaker"), arn, include_steps=include_steps)
-        status = execution_status(state.status)
+        status: ExecutionStatus | None = execution_status(state.status)
+        if status is ExecutionStatus.RUNNING and getattr(run, "status", None) in _UNCLAIMED_RUN_STATUSES:
+            # The first step claims ZenML's placeholder run only while it is initializing or
+            # provisioning; marking it running before that (a refresh right after an async
+            # submit) would make the steps start a second run. Only an end is worth reporting.
+            status = None
         if not include_steps:
             return status, None
         names = _step_names_of(run)

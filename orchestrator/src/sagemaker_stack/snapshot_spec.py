@@ -5,22 +5,30 @@ may DescribePipeline. So the environment ZenML hands the orchestrator is filtere
 server URL and any token, key, password or credential-looking value are dropped (the step's
 entrypoint reads URL and API key from the stack's secret instead), and two variables are added:
 the secret's ARN and the execution ARN expression that becomes ZenML's orchestrator run id.
+
+The snapshot id is not baked into the steps: the definition declares a String parameter
+`ZenMLSnapshotId` (default: this snapshot) and each step's `--snapshot_id` argument reads it.
+The one SageMaker pipeline of a ZenML pipeline is updated in place on every run, so a baked-in id
+would make every EventBridge schedule of that pipeline start the newest snapshot; instead each
+manual run and each schedule passes its own snapshot id as a pipeline parameter.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sagemaker_stack import definition as definitions
 from sagemaker_stack.entrypoint import ENV_EXECUTION_ARN, ENV_SECRET_ARN
 from sagemaker_stack.spec import (
     PIPELINE_EXECUTION_ARN,
+    ArgumentValue,
     EnvironmentValue,
     PipelineSpec,
     StepSpec,
+    pipeline_parameter,
     resolve_step_settings,
 )
 
@@ -29,6 +37,9 @@ if TYPE_CHECKING:
         SagemakerPipelinesOrchestratorConfig,
         SagemakerPipelinesOrchestratorSettings,
     )
+
+#: The definition's parameter that carries the ZenML snapshot a run executes.
+SNAPSHOT_ID_PARAMETER: Final = "ZenMLSnapshotId"
 
 #: Variables the entrypoint sets from the secret or for itself; a client's value is wrong or secret.
 _DROPPED_NAMES = frozenset(
@@ -96,6 +107,9 @@ class BuiltPipeline:
     tags: dict[str, str]
     description: str
     stripped_environment: list[str] = field(default_factory=list)
+    #: What a run of this snapshot passes: StartPipelineExecution's PipelineParameters, or the
+    #: SageMakerPipelineParameters of an EventBridge schedule's target.
+    pipeline_parameters: dict[str, str] = field(default_factory=dict)
 
 
 def step_environment(
@@ -108,6 +122,12 @@ def step_environment(
     environment[ENV_SECRET_ARN] = secret_arn
     environment[ENV_EXECUTION_ARN] = PIPELINE_EXECUTION_ARN
     return environment, dropped
+
+
+def snapshot_arguments(arguments: Sequence[str], snapshot_id: str) -> tuple[ArgumentValue, ...]:
+    """Entrypoint arguments with the snapshot id read from the `ZenMLSnapshotId` parameter."""
+    expression = pipeline_parameter(SNAPSHOT_ID_PARAMETER)
+    return tuple(expression if argument == snapshot_id else argument for argument in arguments)
 
 
 def build(
@@ -130,6 +150,7 @@ def build(
     from sagemaker_stack.validation import validate_spec
 
     zenml_name = str(snapshot.pipeline_configuration.name)
+    snapshot_id = str(snapshot.id)
     pipeline_name = definitions.sagemaker_pipeline_name(config.resource_prefix, zenml_name)
     steps: list[StepSpec] = []
     stripped: set[str] = set()
@@ -151,7 +172,7 @@ def build(
                 upstream=tuple(step.spec.upstream_steps),
                 image=images[invocation_id],
                 entrypoint=tuple(command),
-                arguments=tuple(arguments),
+                arguments=snapshot_arguments(arguments, snapshot_id),
                 environment=environment,
                 settings=resolve_step_settings(settings, None, config.execution_role_arn),
             )
@@ -165,6 +186,7 @@ def build(
         tags=tags,
         description=description,
         output_s3_uri=f"s3://{config.bucket}/sagemaker-pipelines/{pipeline_name}",
+        parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
     )
     validate_spec(spec)
     document = definitions.build_definition(spec)
@@ -180,4 +202,5 @@ def build(
         tags=tags,
         description=description,
         stripped_environment=sorted(stripped),
+        pipeline_parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
     )

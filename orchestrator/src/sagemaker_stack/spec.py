@@ -44,6 +44,18 @@ def execution_variable(name: str) -> dict[str, str]:
 #: `{"Get": "Execution.PipelineExecutionArn"}`: the run's execution ARN, known only at start.
 PIPELINE_EXECUTION_ARN: Final = execution_variable("PipelineExecutionArn")
 
+#: A container argument is a string or an expression (`{"Get": "Parameters.<name>"}` or an execution
+#: variable) that SageMaker resolves per execution. SageMaker accepts expressions in
+#: ContainerArguments of processing and training jobs: the `sagemaker` SDK's ProcessingStep takes
+#: pipeline variables in `arguments`, and its own `@step` training jobs pass
+#: `Execution.PipelineExecutionId` there.
+ArgumentValue = str | Mapping[str, str]
+
+
+def pipeline_parameter(name: str) -> dict[str, str]:
+    """The definition expression that reads a String parameter the definition declares."""
+    return {"Get": f"Parameters.{name}"}
+
 
 class InvalidPipelineError(ValueError):
     """A pipeline cannot be submitted as it is; the message lists every problem and its fix."""
@@ -83,7 +95,7 @@ class StepSpec:
     upstream: tuple[str, ...]
     image: str
     entrypoint: tuple[str, ...]
-    arguments: tuple[str, ...]
+    arguments: tuple[ArgumentValue, ...]
     environment: Mapping[str, EnvironmentValue]
     settings: ResolvedStepSettings
 
@@ -95,6 +107,10 @@ class PipelineSpec:
     `output_s3_uri` is where training steps put their (empty) model output: CreateTrainingJob
     requires an OutputDataConfig. Use `s3://<stack bucket>/<some prefix>`; each training step
     writes below `<output_s3_uri>/<step name>/`. Only needed when a step uses a training job.
+
+    `parameters` are the definition's String parameters, name -> default value: what a step may
+    read with `pipeline_parameter(name)` and what StartPipelineExecution (or an EventBridge
+    schedule's target) may set per execution.
     """
 
     pipeline_name: str
@@ -103,6 +119,7 @@ class PipelineSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     output_s3_uri: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 _STEP_FIELDS: Final = (

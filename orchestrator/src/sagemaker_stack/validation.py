@@ -16,6 +16,11 @@ Limits that are not in the model, and their source:
 - The model's patterns are Java regular expressions matched against the whole value;
   `\\p{L}`, `\\p{N}`, `\\p{Z}` and `\\p{Alnum}` are translated for Python's `re` (see `_python_pattern`).
 
+Expressions SageMaker resolves per execution (`{"Get": "Execution.<variable>"}` and
+`{"Get": "Parameters.<declared name>"}`, in `Environment` values and `ContainerArguments` items)
+are checked as expressions, then replaced by a typical value (the parameter's default, an
+execution ARN) so that botocore's shapes still check every other member and the lengths.
+
 Error messages name the step, the setting, the bad value and what is allowed. Environment values
 are never echoed (only their length), since they are the one place a user might have put a token.
 """
@@ -229,12 +234,11 @@ def _step_problems(step: StepSpec, spec: PipelineSpec) -> list[str]:
         )
     for key in sorted(step.environment):
         value = step.environment[key]
-        if isinstance(value, Mapping) and not _is_execution_variable(value):
-            problems.append(
-                f"{where}: environment {key} = {_show(dict(value))} is neither a string nor an "
-                f"execution variable expression {{'Get': 'Execution.<name>'}} with a name in "
-                f"{sorted(EXECUTION_VARIABLES)}"
-            )
+        if isinstance(value, Mapping) and not _is_expression(value, spec):
+            problems.append(f"{where}: environment {key} = {_show(dict(value))} {_expression_help(spec)}")
+    for index, argument in enumerate(step.arguments):
+        if isinstance(argument, Mapping) and not _is_expression(argument, spec):
+            problems.append(f"{where}: argument {index} = {_show(dict(argument))} {_expression_help(spec)}")
 
     output = spec.output_s3_uri
     if kind == TRAINING and output is None:
@@ -247,7 +251,7 @@ def _step_problems(step: StepSpec, spec: PipelineSpec) -> list[str]:
     # feature), so a pipeline-wide value with some processing steps is fine and not reported.
     arguments = step_arguments(step, output)
 
-    request = {_JOB_NAME[kind]: _PLACEHOLDER_JOB_NAME, **_with_placeholders(arguments)}
+    request = {_JOB_NAME[kind]: _PLACEHOLDER_JOB_NAME, **_with_placeholders(arguments, spec)}
     shape = _input_shape(operation)
     reported: set[str] = set()
     for path, problem in _shape_problems(request, shape, ""):
@@ -276,28 +280,54 @@ def _subject(kind: str, arguments: dict[str, Any], path: str) -> str:
     return f"{_setting_for(kind, path)} = {_show(_value_at(arguments, path))}"
 
 
-def _is_execution_variable(value: Mapping[str, Any]) -> bool:
+def _is_expression(value: Mapping[str, Any], spec: PipelineSpec) -> bool:
+    """An execution variable, or a parameter the definition declares."""
     get = value.get("Get")
-    return (
-        set(value) == {"Get"}
-        and isinstance(get, str)
-        and get.startswith("Execution.")
-        and get.removeprefix("Execution.") in EXECUTION_VARIABLES
+    if set(value) != {"Get"} or not isinstance(get, str):
+        return False
+    head, _, name = get.partition(".")
+    return (head == "Execution" and name in EXECUTION_VARIABLES) or (
+        head == "Parameters" and name in spec.parameters
     )
 
 
-def _with_placeholders(arguments: dict[str, Any]) -> dict[str, Any]:
+def _expression_help(spec: PipelineSpec) -> str:
+    parameters = sorted(spec.parameters)
+    return (
+        "is neither a string nor an expression SageMaker resolves: {'Get': 'Execution.<name>'} with a "
+        f"name in {sorted(EXECUTION_VARIABLES)}, or {{'Get': 'Parameters.<name>'}} with a declared "
+        f"parameter ({parameters if parameters else 'the pipeline declares none'})"
+    )
+
+
+def _typical_value(value: Any, spec: PipelineSpec) -> Any:
+    """What an expression becomes at execution time (a parameter's default, an ARN), for type checks."""
+    if not isinstance(value, Mapping):
+        return value
+    get = value.get("Get")
+    if isinstance(get, str) and get.startswith("Parameters."):
+        default = spec.parameters.get(get.removeprefix("Parameters."))
+        if default is not None:
+            return default
+    return _PLACEHOLDER_EXECUTION_VALUE
+
+
+def _with_placeholders(arguments: dict[str, Any], spec: PipelineSpec) -> dict[str, Any]:
     """Expressions resolved at execution time replaced by a typical value, for type checks."""
+    result = dict(arguments)
     environment = arguments.get("Environment")
-    if not environment:
-        return arguments
-    return {
-        **arguments,
-        "Environment": {
-            key: _PLACEHOLDER_EXECUTION_VALUE if isinstance(value, Mapping) else value
-            for key, value in environment.items()
-        },
-    }
+    if environment:
+        result["Environment"] = {key: _typical_value(value, spec) for key, value in environment.items()}
+    for member in ("AppSpecification", "AlgorithmSpecification"):
+        container = arguments.get(member)
+        if isinstance(container, Mapping) and "ContainerArguments" in container:
+            result[member] = {
+                **container,
+                "ContainerArguments": [
+                    _typical_value(item, spec) for item in container["ContainerArguments"]
+                ],
+            }
+    return result
 
 
 def _param_validator_problems(request: dict[str, Any], shape: Any) -> list[tuple[str, str]]:
@@ -337,6 +367,11 @@ def _pipeline_problems(spec: PipelineSpec) -> list[str]:
         fields.append(
             ("pipeline tags", "Tags", [{"Key": k, "Value": spec.tags[k]} for k in sorted(spec.tags)])
         )
+    parameter_shape = _input_shape("StartPipelineExecution").members["PipelineParameters"]
+    for name in sorted(spec.parameters):
+        declared = {"Name": name, "Value": spec.parameters[name]}
+        for path, problem in _shape_problems(declared, parameter_shape.member, "Parameter"):
+            problems.append(f"pipeline parameter {name!r}: {path.split('.')[-1].lower()} {problem}")
     if spec.max_parallel_steps is not None:
         fields.append(
             (

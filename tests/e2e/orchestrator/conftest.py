@@ -10,6 +10,7 @@ import pytest
 from e2e_orchestrator_stack import (
     BUCKET,
     REGION,
+    SCHEDULER_TRUST,
     TRUST,
     E2EStack,
     client_environment,
@@ -44,14 +45,18 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EStack]:
         role_arn = emulator.client("iam").create_role(
             RoleName="e2e-sagemaker-execution", AssumeRolePolicyDocument=json.dumps(TRUST)
         )["Role"]["Arn"]
+        scheduler_role_arn = emulator.client("iam").create_role(
+            RoleName="e2e-scheduler", AssumeRolePolicyDocument=json.dumps(SCHEDULER_TRUST)
+        )["Role"]["Arn"]
         secret_arn = emulator.client("secretsmanager").create_secret(
             Name="e2e-zenml-credentials", SecretString=server.secret_payload()
         )["ARN"]
         stack = E2EStack(
             emulator=emulator,
             server=server,
-            env=client_environment(server, emulator, secret_arn, role_arn),
+            env=client_environment(server, emulator, secret_arn, role_arn, scheduler_role_arn),
             secret_arn=secret_arn,
+            scheduler_role_arn=scheduler_role_arn,
         )
         stack.zenml("setup")
         yield stack

@@ -70,7 +70,12 @@ def failing() -> None:
     boom(load())
 
 
-PIPELINES = {"diamond": diamond, "failing": failing}
+@pipeline(enable_cache=False)
+def single() -> None:
+    load()
+
+
+PIPELINES = {"diamond": diamond, "failing": failing, "single": single}
 
 
 # -- client actions --------------------------------------------------------------------------
@@ -95,18 +100,21 @@ def setup() -> dict[str, Any]:
         component_type=StackComponentType.ARTIFACT_STORE,
         configuration=artifact_store,
     )
+    orchestrator: dict[str, Any] = {
+        "execution_role_arn": os.environ["E2E_ROLE_ARN"],
+        "region": region,
+        "bucket": os.environ["E2E_BUCKET"],
+        "secret_arn": os.environ["E2E_SECRET_ARN"],
+        "resource_prefix": "e2e",
+        "endpoint_url": endpoint,
+        # None when the test's stack has no scheduler role (schedules are then refused).
+        "scheduler_role_arn": os.environ.get("E2E_SCHEDULER_ROLE_ARN") or None,
+    }
     client.create_stack_component(
         name="e2e-sagemaker",
         flavor="sagemaker_pipelines",
         component_type=StackComponentType.ORCHESTRATOR,
-        configuration={
-            "execution_role_arn": os.environ["E2E_ROLE_ARN"],
-            "region": region,
-            "bucket": os.environ["E2E_BUCKET"],
-            "secret_arn": os.environ["E2E_SECRET_ARN"],
-            "resource_prefix": "e2e",
-            "endpoint_url": endpoint,
-        },
+        configuration=orchestrator,
     )
     stack = client.create_stack(
         name="e2e-stack",
@@ -131,6 +139,7 @@ def _run_report(run_id: Any, error: BaseException | None = None) -> dict[str, An
     metadata = {key: str(value) for key, value in run.run_metadata.items()}
     return {
         "run_id": str(run.id),
+        "snapshot_id": str(run.snapshot.id) if run.snapshot else None,
         "status": run.status.value,
         "status_before_refresh": status_before_refresh,
         "steps": {name: step_run.status.value for name, step_run in run.steps.items()},
@@ -195,6 +204,37 @@ def run_and_stop() -> dict[str, Any]:
     return _run_report(run_id)
 
 
+def schedule(name: str, cron: str) -> dict[str, Any]:
+    """Schedule a pipeline with a cron expression; report the ZenML schedule and its snapshot."""
+    from uuid import uuid4
+
+    from zenml.client import Client
+    from zenml.config.schedule import Schedule
+
+    schedule_name = f"e2e-{name}-{uuid4().hex[:8]}"
+    PIPELINES[name].with_options(
+        settings=_settings(synchronous=False), schedule=Schedule(name=schedule_name, cron_expression=cron)
+    )()
+    client = Client()
+    stored = client.get_schedule(schedule_name)
+    snapshots = client.list_snapshots(
+        schedule_id=stored.id, named_only=False, sort_by="desc:created", size=1
+    ).items
+    return {
+        "schedule_id": str(stored.id),
+        "schedule_name": schedule_name,
+        "snapshot_id": str(snapshots[0].id) if snapshots else None,
+    }
+
+
+def delete_schedule(schedule_id: str) -> dict[str, Any]:
+    """ZenML's own schedule deletion, which calls the orchestrator's `delete_schedule`."""
+    from zenml.client import Client
+
+    Client().delete_schedule(schedule_id)
+    return {"deleted": schedule_id}
+
+
 def main(argv: list[str]) -> None:
     command = argv[0]
     try:
@@ -204,6 +244,12 @@ def main(argv: list[str]) -> None:
             result = run(argv[1], synchronous=argv[2:] != ["--async"])
         elif command == "stop":
             result = run_and_stop()
+        elif command == "report":
+            result = _run_report(argv[1])
+        elif command == "schedule":
+            result = schedule(argv[1], argv[2])
+        elif command == "delete-schedule":
+            result = delete_schedule(argv[1])
         else:
             raise SystemExit(f"unknown command {command!r}")
     except Exception as error:

@@ -27,6 +27,13 @@ TRUST = {
         {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ],
 }
+#: The role EventBridge Scheduler assumes to start the stack's pipelines (the stack's scheduler role).
+SCHEDULER_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
 
 
 @dataclass
@@ -37,6 +44,7 @@ class E2EStack:
     server: LocalZenMLServer
     env: dict[str, str]
     secret_arn: str
+    scheduler_role_arn: str = ""
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
@@ -66,7 +74,11 @@ class E2EStack:
 
 
 def client_environment(
-    server: LocalZenMLServer, emulator: Emulator, secret_arn: str, role_arn: str
+    server: LocalZenMLServer,
+    emulator: Emulator,
+    secret_arn: str,
+    role_arn: str,
+    scheduler_role_arn: str = "",
 ) -> dict[str, str]:
     # Nothing of the caller's ZenML or AWS setup leaks in: only this server and this emulator.
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ZENML_", "AWS_"))}
@@ -79,6 +91,7 @@ def client_environment(
             "E2E_BUCKET": BUCKET,
             "E2E_SECRET_ARN": secret_arn,
             "E2E_ROLE_ARN": role_arn,
+            "E2E_SCHEDULER_ROLE_ARN": scheduler_role_arn,
             "SAGEMAKER_STACK_POLL_SECONDS": "1",
             "ZENML_LOGGING_VERBOSITY": "INFO",
         }

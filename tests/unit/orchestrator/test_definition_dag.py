@@ -75,6 +75,24 @@ def test_chain_depends_on_each_predecessor_in_order() -> None:
     assert "PipelineExperimentConfig" not in definition
 
 
+def test_parameters_are_declared_sorted_and_read_by_arguments() -> None:
+    step = StepSpec(
+        **{
+            **make_step("train").__dict__,
+            "arguments": ("--snapshot_id", {"Get": "Parameters.ZenMLSnapshotId"}),
+        }
+    )
+    spec = make_spec(step, parameters={"ZenMLSnapshotId": "abc", "Another": "x"})
+    definition = build_definition(spec)
+    assert definition["Parameters"] == [
+        {"Name": "Another", "Type": "String", "DefaultValue": "x"},
+        {"Name": "ZenMLSnapshotId", "Type": "String", "DefaultValue": "abc"},
+    ]
+    app = definition["Steps"][0]["Arguments"]["AppSpecification"]
+    assert app["ContainerArguments"] == ["--snapshot_id", {"Get": "Parameters.ZenMLSnapshotId"}]
+    assert json.loads(to_json(definition)) == definition
+
+
 def test_diamond_joins_both_branches() -> None:
     spec = make_spec(
         make_step("join", ("left", "right")),

@@ -4,6 +4,11 @@ The SDK is only a test dependency here (the submit path never imports it). Its P
 built offline with fake credentials and its telemetry sender is replaced by a no-op, so the
 test makes no network call. (sagemaker 2.257 has no telemetry environment switch; opting out via
 `sagemaker_config` works too but re-validates a large JSON schema on every call: 1 s each.)
+
+Each step's snapshot id is read from a String pipeline parameter, as the orchestrator does: the
+SDK's ProcessingStep takes a `ParameterString` in `arguments` (and an Estimator in
+`container_arguments`) and renders it as `{"Get": "Parameters.<name>"}`, which is evidence that
+SageMaker accepts that expression inside ContainerArguments.
 """
 
 from __future__ import annotations
@@ -22,7 +27,13 @@ from sagemaker_stack.definition import (
     step_definition,
     training_output_path,
 )
-from sagemaker_stack.spec import PIPELINE_EXECUTION_ARN, PipelineSpec, ResolvedStepSettings, StepSpec
+from sagemaker_stack.spec import (
+    PIPELINE_EXECUTION_ARN,
+    PipelineSpec,
+    ResolvedStepSettings,
+    StepSpec,
+    pipeline_parameter,
+)
 
 sagemaker = pytest.importorskip("sagemaker")
 
@@ -30,6 +41,8 @@ ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:abc"
 ENTRYPOINT = ("python", "-m", "sagemaker_stack.entrypoint")
 OUTPUT = "s3://b/sagemaker-pipelines/zenml-oracle"
+PARAMETER = "ZenMLSnapshotId"
+SNAPSHOT = "0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +78,7 @@ def make_step(name: str, upstream: tuple[str, ...] = (), **settings: Any) -> Ste
         upstream=upstream,
         image=IMAGE,
         entrypoint=ENTRYPOINT,
-        arguments=("--step_name", name),
+        arguments=("--step_name", name, "--snapshot_id", pipeline_parameter(PARAMETER)),
         environment={"A": "1", "SAGEMAKER_STACK_EXECUTION_ARN": PIPELINE_EXECUTION_ARN},
         settings=ResolvedStepSettings(**values),
     )
@@ -101,6 +114,17 @@ def sdk_retry_policies(retries: int) -> list[Any]:
     ]
 
 
+def sdk_parameter() -> Any:
+    from sagemaker.workflow.parameters import ParameterString
+
+    return ParameterString(name=PARAMETER, default_value=SNAPSHOT)
+
+
+def sdk_arguments(step: StepSpec) -> list[Any]:
+    """The step's arguments with each parameter expression as the SDK's own ParameterString."""
+    return [sdk_parameter() if isinstance(item, dict) else item for item in step.arguments]
+
+
 def sdk_environment() -> dict[str, Any]:
     from sagemaker.workflow.execution_variables import ExecutionVariables
 
@@ -128,7 +152,7 @@ def sdk_processing_step(step: StepSpec, session: Any) -> Any:
         )
         return ProcessingStep(
             name=sagemaker_step_name(step.name),
-            step_args=processor.run(arguments=list(step.arguments)),
+            step_args=processor.run(arguments=sdk_arguments(step)),
             depends_on=list(sorted(sagemaker_step_name(name) for name in step.upstream)) or None,
             retry_policies=sdk_retry_policies(settings.retries) or None,
         )
@@ -152,7 +176,7 @@ def sdk_training_step(step: StepSpec, session: Any) -> Any:
             environment=sdk_environment(),
             tags=[{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())] or None,
             container_entry_point=list(step.entrypoint),
-            container_arguments=list(step.arguments),
+            container_arguments=sdk_arguments(step),
             output_path=training_output_path(OUTPUT, step),
             sagemaker_session=session,
             disable_profiler=True,
@@ -211,12 +235,15 @@ def test_whole_definition_equals_the_sdk_pipeline(session: Any) -> None:
         make_step("right", ("load",), retries=3),
         make_step("join", ("left", "right")),
     )
-    ours = build_definition(PipelineSpec(pipeline_name="zenml-oracle", steps=steps))
+    ours = build_definition(
+        PipelineSpec(pipeline_name="zenml-oracle", steps=steps, parameters={PARAMETER: SNAPSHOT})
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipeline = Pipeline(
             name="zenml-oracle",
             steps=[sdk_processing_step(step, session) for step in steps],
+            parameters=[sdk_parameter()],
             sagemaker_session=session,
             pipeline_experiment_config=None,
         )

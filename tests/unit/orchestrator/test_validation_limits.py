@@ -241,6 +241,48 @@ def test_only_known_execution_variables_are_accepted() -> None:
     assert "environment X" in problem and "PipelineExecutionArn" in problem
 
 
+SNAPSHOT = "0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"
+
+
+def with_arguments(step: StepSpec, *arguments: Any) -> StepSpec:
+    return StepSpec(**{**step.__dict__, "arguments": arguments})
+
+
+@pytest.mark.parametrize("use_training_step", [False, True])
+def test_declared_parameters_and_execution_variables_are_accepted_as_arguments(
+    use_training_step: bool,
+) -> None:
+    step = with_arguments(
+        make_step(use_training_step=use_training_step),
+        "--snapshot_id",
+        {"Get": "Parameters.ZenMLSnapshotId"},
+        "--run",
+        PIPELINE_EXECUTION_ARN,
+    )
+    validate_spec(make_spec(step, parameters={"ZenMLSnapshotId": SNAPSHOT}))
+    # A parameter may be read from the environment too.
+    environment = make_step(environment={"SNAPSHOT": {"Get": "Parameters.ZenMLSnapshotId"}})
+    validate_spec(make_spec(environment, parameters={"ZenMLSnapshotId": SNAPSHOT}))
+
+
+def test_an_undeclared_parameter_or_unknown_expression_is_refused() -> None:
+    step = with_arguments(make_step(), "--snapshot_id", {"Get": "Parameters.ZenMLSnapshotId"})
+    problem = only_problem(make_spec(step))
+    assert "argument 1" in problem and "Parameters.ZenMLSnapshotId" in problem
+    assert "the pipeline declares none" in problem
+    step = with_arguments(make_step(), {"Std:Join": "x"})
+    problem = only_problem(make_spec(step, parameters={"ZenMLSnapshotId": SNAPSHOT}))
+    assert "argument 0" in problem and "['ZenMLSnapshotId']" in problem
+
+
+def test_parameter_names_and_defaults_follow_the_service_model() -> None:
+    problems = problems_of(make_spec(parameters={"bad name": "x", "Long": "v" * 1025}))
+    text = "\n".join(problems)
+    assert len(problems) == 2, problems
+    assert "pipeline parameter 'bad name': name does not match" in text
+    assert "pipeline parameter 'Long': value is 1025 characters long" in text
+
+
 def test_dag_and_name_problems() -> None:
     problems = problems_of(
         make_spec(make_step("a", ("ghost",)), make_step("b", ("c",)), make_step("c", ("b",)))

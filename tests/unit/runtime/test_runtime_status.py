@@ -100,6 +100,23 @@ def test_fetch_status_maps_steps_back_to_zenml_names(make_orchestrator: Any, sag
     assert steps == {"long.name": ExecutionStatus.COMPLETED, "train": ExecutionStatus.RUNNING}
 
 
+@pytest.mark.parametrize("zenml", [ExecutionStatus.INITIALIZING, ExecutionStatus.PROVISIONING])
+def test_an_executing_run_no_step_claimed_yet_is_left_for_the_steps(
+    make_orchestrator: Any, sagemaker: Any, zenml: ExecutionStatus
+) -> None:
+    """A refresh right after an async submit must not mark the placeholder run running: the first
+    step only claims a run that is initializing or provisioning, and would start a second one."""
+    run = _run({"orchestrator_run_id": EXECUTION_ARN})
+    run.status = zenml
+    with Stubber(sagemaker) as stubber:
+        _describe(stubber, "Executing")
+        _describe(stubber, "Failed")
+        orchestrator = make_orchestrator()
+        assert orchestrator.fetch_status(run) == (None, None)
+        # An end is still reported (a step that died before ZenML ran leaves the run provisioning).
+        assert orchestrator.fetch_status(run) == (ExecutionStatus.FAILED, None)
+
+
 def test_fetch_status_of_a_run_no_step_reached(make_orchestrator: Any, sagemaker: Any) -> None:
     """A step that died before ZenML ran leaves only the submission metadata: enough to fail the run."""
     with Stubber(sagemaker) as stubber:

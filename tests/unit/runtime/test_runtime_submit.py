@@ -1,4 +1,8 @@
-"""Submitting a run: one SageMaker pipeline per ZenML pipeline, three API calls, no secret sent."""
+"""Submitting a run: one SageMaker pipeline per ZenML pipeline, three API calls, no secret sent.
+
+The snapshot a run executes is a pipeline parameter, never part of the steps: the pipeline is
+updated in place by every run, and must not repoint existing schedules at the newest snapshot.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +49,9 @@ class Recorder:
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.requests.append((model.name, dict(params)))
 
-    def expect_run(self, exists: bool, max_parallel: int | None = None) -> None:
+    def expect_run(
+        self, exists: bool, max_parallel: int | None = None, snapshot_id: str | None = None
+    ) -> None:
         if exists:
             self.stubber.add_response(
                 "describe_pipeline", {"PipelineArn": PIPELINE_ARN}, {"PipelineName": PIPELINE_NAME}
@@ -75,7 +81,13 @@ class Recorder:
                     "Tags": ANY,
                 },
             )
-        start: dict[str, Any] = {"PipelineName": PIPELINE_NAME, "PipelineExecutionDisplayName": ANY}
+        start: dict[str, Any] = {
+            "PipelineName": PIPELINE_NAME,
+            "PipelineExecutionDisplayName": ANY,
+            "PipelineParameters": (
+                [{"Name": "ZenMLSnapshotId", "Value": snapshot_id}] if snapshot_id else ANY
+            ),
+        }
         if max_parallel:
             start["ParallelismConfiguration"] = {"MaxParallelExecutionSteps": max_parallel}
         self.stubber.add_response("start_pipeline_execution", {"PipelineExecutionArn": EXECUTION_ARN}, start)
@@ -172,8 +184,9 @@ def test_definition_holds_no_secret_but_the_secret_arn_and_run_id(
 def test_steps_run_our_entrypoint_on_the_recorded_image(make_orchestrator: Any, recorder: Recorder) -> None:
     snapshot = fake_snapshot(diamond())
     with recorder.stubber:
-        recorder.expect_run(exists=True)
+        recorder.expect_run(exists=True, snapshot_id=str(snapshot.id))
         _submit(make_orchestrator(), snapshot)
+        recorder.stubber.assert_no_pending_responses()
     steps = {step["Name"]: step for step in recorder.definition()["Steps"]}
     assert steps["join"]["DependsOn"] == ["left", "right"]
     app = steps["load"]["Arguments"]["AppSpecification"]
@@ -181,7 +194,56 @@ def test_steps_run_our_entrypoint_on_the_recorded_image(make_orchestrator: Any, 
     assert app["ContainerEntrypoint"] == ENTRYPOINT_COMMAND
     arguments = app["ContainerArguments"]
     assert arguments[arguments.index("--step_name") + 1] == "load"
-    assert arguments[arguments.index("--snapshot_id") + 1] == str(snapshot.id)
+    # The snapshot is read from the pipeline parameter this run sets (checked by the stub above).
+    assert arguments[arguments.index("--snapshot_id") + 1] == {"Get": "Parameters.ZenMLSnapshotId"}
+
+
+def test_the_snapshot_is_a_parameter_so_steps_do_not_change_between_snapshots(
+    make_orchestrator: Any, recorder: Recorder
+) -> None:
+    first, second = fake_snapshot(diamond()), fake_snapshot(diamond())
+    with recorder.stubber:
+        recorder.expect_run(exists=False, snapshot_id=str(first.id))
+        _submit(make_orchestrator(), first)
+        recorder.expect_run(exists=True, snapshot_id=str(second.id))
+        _submit(make_orchestrator(), second)
+        recorder.stubber.assert_no_pending_responses()
+    create, update = (
+        json.loads(params["PipelineDefinition"])
+        for operation, params in recorder.requests
+        if operation in ("CreatePipeline", "UpdatePipeline")
+    )
+    assert create["Steps"] == update["Steps"]
+    assert str(first.id) not in json.dumps(create["Steps"])
+    assert create["Parameters"] == [
+        {"Name": "ZenMLSnapshotId", "Type": "String", "DefaultValue": str(first.id)}
+    ]
+    assert update["Parameters"] == [
+        {"Name": "ZenMLSnapshotId", "Type": "String", "DefaultValue": str(second.id)}
+    ]
+
+
+def test_a_scheduled_submission_gives_the_schedule_its_own_snapshot(
+    make_orchestrator: Any, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagemaker_stack import schedules
+
+    submitted: dict[str, Any] = {}
+    monkeypatch.setattr(schedules, "check_snapshot", lambda **kwargs: None)
+    monkeypatch.setattr(schedules, "submit_schedule", lambda **kwargs: submitted.update(kwargs))
+    snapshot = fake_snapshot(diamond())
+    snapshot.schedule = object()
+    with recorder.stubber:
+        recorder.stubber.add_response(
+            "describe_pipeline", {"PipelineArn": PIPELINE_ARN}, {"PipelineName": PIPELINE_NAME}
+        )
+        recorder.stubber.add_response("update_pipeline", {"PipelineArn": PIPELINE_ARN})
+        _submit(make_orchestrator(), snapshot)
+        recorder.stubber.assert_no_pending_responses()
+    # No execution is started now: EventBridge starts them, with this snapshot's id.
+    assert [operation for operation, _ in recorder.requests] == ["DescribePipeline", "UpdatePipeline"]
+    assert submitted["pipeline_arn"] == PIPELINE_ARN
+    assert submitted["pipeline_parameters"] == {"ZenMLSnapshotId": str(snapshot.id)}
 
 
 def test_parallelism_goes_to_the_execution(make_orchestrator: Any, recorder: Recorder) -> None:
