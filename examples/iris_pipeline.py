@@ -6,6 +6,7 @@ the artifacts between them travel through the stack's S3 bucket. The training st
 bigger instance than the rest, to show per-step settings.
 """
 
+import os
 from typing import Annotated
 
 import pandas as pd
@@ -19,9 +20,10 @@ from zenml.config import DockerSettings
 
 from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 
-#: The image each step runs in on AWS. ZenML does not build it here (no Docker needed):
-#: push an image with this repository's orchestrator package installed and name it here.
-STEP_IMAGE = "python:3.11-slim"
+#: The image each step runs in on AWS. ZenML does not build it here (no Docker needed): push an
+#: image with this repository's orchestrator package installed and name it in this variable.
+#: The emulator does not pull images, so any name works there.
+STEP_IMAGE = os.environ.get("SAGEMAKER_STACK_STEP_IMAGE", "python:3.11-slim")
 
 TRAINING = {"orchestrator": SagemakerPipelinesOrchestratorSettings(instance_type="ml.m5.large")}
 

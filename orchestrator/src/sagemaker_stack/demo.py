@@ -95,28 +95,67 @@ def run_demo(app_dir: Path, keep: bool) -> None:
             **emulator.env(),
             **server.admin_env(state / "zenml-client"),
         }
-        _run(
-            "deploy",
-            [*cli, "up", "--config", str(config_path), "--stack-name", DEMO_STACK, "-c", "retain_data=false"],
-            env,
-            app_dir,
-        )
-        # INFO shows the orchestrator's progress lines (steps done / running / failed).
-        watch = {**env, "ZENML_LOGGING_VERBOSITY": "INFO", "SAGEMAKER_STACK_POLL_SECONDS": "3"}
-        _run("pipeline run", [sys.executable, str(EXAMPLE)], watch, app_dir)
-        _run("report", [sys.executable, "-m", "sagemaker_stack.demo_report", str(config_path)], env, app_dir)
+        _deploy_run_report(cli, env, config_path, app_dir, keep=keep)
+        succeeded = True
         if keep:
             _explain_kept(emulator.endpoint_url, env, config_path)
-            succeeded = True
             return
-        _run("teardown", [*cli, "down", "--config", str(config_path)], env, app_dir)
-        succeeded = True
     finally:
         if not (keep and succeeded):
             if server is not None:
                 server.stop()
             emulator.stop()
     click.secho("\nDone: the stack, its ZenML registration, the emulator and the server are gone.", bold=True)
+
+
+def _deploy_run_report(
+    cli: list[str], env: Mapping[str, str], config_path: Path, app_dir: Path, *, keep: bool
+) -> None:
+    """up, the example pipeline, the report and (unless kept) down, even after a failed run."""
+    _run(
+        "deploy",
+        [*cli, "up", "--config", str(config_path), "--stack-name", DEMO_STACK, "-c", "retain_data=false"],
+        env,
+        app_dir,
+    )
+    # INFO shows the orchestrator's progress lines (steps done / running / failed).
+    watch = {**env, "ZENML_LOGGING_VERBOSITY": "INFO", "SAGEMAKER_STACK_POLL_SECONDS": "3"}
+    try:
+        _run("pipeline run", [sys.executable, str(EXAMPLE)], watch, app_dir)
+        _run("report", [sys.executable, "-m", "sagemaker_stack.demo_report", str(config_path)], env, app_dir)
+    finally:
+        if not keep:
+            _run("teardown", [*cli, "down", "--config", str(config_path), "--force"], env, app_dir)
+
+
+def run_demo_on_aws(app_dir: Path, keep: bool, image: str | None) -> None:
+    """The same phases against AWS: your credentials, your ZenML server, your step image."""
+    from sagemaker_stack import lifecycle
+
+    if not lifecycle.aws_credentials_available():
+        raise DemoError("--aws needs AWS credentials: configure them (`aws configure`, SSO or env variables)")
+    if lifecycle.zenml_server_url() is None:
+        raise DemoError(
+            "--aws needs a ZenML server the SageMaker jobs can reach: `zenml login <url>` first "
+            "(a server on 127.0.0.1 is out of SageMaker's reach)"
+        )
+    if not image:
+        raise DemoError(
+            "--aws needs --image: an image with Python 3.11, ZenML 0.98, scikit-learn and this "
+            "repository's orchestrator package (`pip install ./orchestrator`), "
+            "pushed where SageMaker can pull it"
+        )
+    state = (app_dir / DEMO_STATE).resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    config_path = state / "aws-sagemaker-stack.json"
+    env = {**os.environ, "SAGEMAKER_STACK_STEP_IMAGE": image, "ZENML_ANALYTICS_OPT_IN": "false"}
+    cli = [str(Path(sys.executable).parent / "sagemaker-stack")]
+    click.secho("==> running the demo on AWS with your credentials and ZenML server", bold=True)
+    _deploy_run_report(cli, env, config_path, app_dir, keep=keep)
+    if keep:
+        click.echo(f"Kept. Tear down with: sagemaker-stack down --config {config_path}")
+    else:
+        click.secho("\nDone: the stack and its ZenML registration are gone.", bold=True)
 
 
 def _explain_kept(endpoint_url: str, env: Mapping[str, str], config_path: Path) -> None:
@@ -161,9 +200,14 @@ def _quiet_environment(environ: Mapping[str, str]) -> dict[str, str]:
     help="Folder with cdk.json, app.py and examples/ (the repository root).",
 )
 @click.option("--keep", is_flag=True, help="Leave the stack, emulator and server running to explore.")
-def demo(app_dir: Path, keep: bool) -> None:
-    """Run the whole product locally: emulator, ZenML server, cdk deploy, a real pipeline, teardown."""
+@click.option("--aws", "on_aws", is_flag=True, help="Target AWS (your credentials and ZenML server) instead.")
+@click.option("--image", help="With --aws: the step image (see README, 'The step image').")
+def demo(app_dir: Path, keep: bool, on_aws: bool, image: str | None) -> None:
+    """Run the whole product: emulator, ZenML server, cdk deploy, a real pipeline, teardown."""
     try:
-        run_demo(app_dir, keep)
+        if on_aws:
+            run_demo_on_aws(app_dir, keep, image)
+        else:
+            run_demo(app_dir, keep)
     except Exception as error:
         raise click.ClickException(str(error)) from None

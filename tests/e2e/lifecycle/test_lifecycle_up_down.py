@@ -119,6 +119,23 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], tmp_path: Path)
     # Something in the bucket, as a pipeline run would leave: `down` must still remove it all.
     s3.put_object(Bucket=config.bucket_name, Key="zenml/some-artifact", Body=b"data")  # type: ignore[attr-defined]
 
+    # A schedule in the stack's group, as a scheduled ZenML pipeline leaves: `down` removes it.
+    scheduler = _aws(env, "scheduler")
+    pipeline_arn = (
+        f"arn:aws:sagemaker:{config.region}:{config.account}:pipeline/{config.pipeline_name_prefix}p"
+    )
+    scheduler.create_schedule_group(Name=config.schedule_group_name)  # type: ignore[attr-defined]
+    scheduler.create_schedule(  # type: ignore[attr-defined]
+        Name="nightly",
+        GroupName=config.schedule_group_name,
+        ScheduleExpression="cron(0 3 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": pipeline_arn,
+            "RoleArn": str(config.scheduler_role_arn),
+        },
+    )
+
     # A run still executing: `down` refuses (and changes nothing) unless forced.
     sagemaker = _aws(env, "sagemaker")
     execution_arn = _start_long_execution(sagemaker, config)
@@ -131,6 +148,10 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], tmp_path: Path)
     down = _cli(env, "down", "--config", str(config_path))
     assert down.returncode == 0, down.stdout + down.stderr
     assert not config_path.exists()
+
+    groups = scheduler.list_schedule_groups()["ScheduleGroups"]  # type: ignore[attr-defined]
+    assert config.schedule_group_name not in [g["Name"] for g in groups]
+    assert "deleted 1 schedule(s)" in down.stdout
 
     after = _inventory(env)
     assert after["stacks"] == before["stacks"]

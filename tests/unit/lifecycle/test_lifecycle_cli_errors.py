@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from sagemaker_stack.lifecycle_cli import down, up
@@ -48,3 +49,16 @@ def test_down_without_a_config_file_names_the_file_and_the_fix(tmp_path: Path) -
     assert result.exit_code == 1
     assert f"no stack config at {missing}" in result.output and "sagemaker-stack export" in result.output
     assert "Traceback" not in result.output
+
+
+def test_demo_on_aws_without_credentials_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagemaker_stack.demo import demo
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = CliRunner().invoke(demo, ["--aws", "--app-dir", str(REPO)])
+    assert result.exit_code == 1
+    assert "--aws needs AWS credentials" in result.output
