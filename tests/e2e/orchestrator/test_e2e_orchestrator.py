@@ -9,6 +9,7 @@ and once before ZenML starts; last, the definitions read back from the emulator 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -50,7 +51,13 @@ def test_second_run_reuses_the_pipeline_and_a_stopped_run_ends_stopped(e2e_stack
     assert result["steps"]["load"] == "stopped"
     sagemaker = e2e_stack.client("sagemaker")
     execution_arn = result["metadata"]["orchestrator_run_id"]
-    status = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+    # Stopping ends once the step's process is gone (SIGTERM, then SIGKILL after 5 s): wait for it.
+    deadline = time.monotonic() + 120
+    while True:
+        status = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+        if status["PipelineExecutionStatus"] != "Stopping" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert status["PipelineExecutionStatus"] == "Stopped"
     # The same SageMaker pipeline, updated in place, now has both runs' executions.
     pipelines = [item for item in _pipelines(e2e_stack) if "diamond" in item["PipelineName"]]

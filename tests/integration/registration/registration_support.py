@@ -79,10 +79,4 @@ def reset_zenml_singletons() -> None:
 def admin_env(server: LocalZenMLServer, config_path: Path) -> dict[str, str]:
     """Client variables for the server's admin user: in ZenML OSS (no RBAC) only an admin may create
     the service account and API key that `register` makes for the steps, as a user would be."""
-    env = server.client_env(config_path)
-    if hasattr(server, "admin_env"):
-        return {**env, **server.admin_env(config_path)}
-    env.pop("ZENML_STORE_API_KEY")
-    env["ZENML_STORE_USERNAME"] = "default"
-    env["ZENML_STORE_PASSWORD"] = server._admin_password
-    return env
+    return server.admin_env(config_path)
