@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from sagemaker_stack import config
+
 #: Our context keys, in the order the README's settings table lists them.
 SETTING_KEYS: Final = (
     "stack_name",
@@ -119,12 +121,12 @@ class Settings:
     @property
     def schedule_group_name(self) -> str:
         """Same as StackConfig.schedule_group_name (the orchestrator creates the group)."""
-        return f"{self.resource_prefix}-schedules"
+        return config.schedule_group_name(self.resource_prefix)
 
     @property
     def pipeline_name_prefix(self) -> str:
         """SageMaker pipelines of this stack start with this: the scheduler role's scope."""
-        return f"{self.resource_prefix}-"
+        return config.pipeline_name_prefix(self.resource_prefix)
 
 
 def is_cdk_key(key: str) -> bool:

@@ -63,6 +63,16 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 
 
+def schedule_group_name(resource_prefix: str) -> str:
+    """The EventBridge Scheduler group of a stack (the stack's template and the runtime agree here)."""
+    return f"{resource_prefix}-schedules"
+
+
+def pipeline_name_prefix(resource_prefix: str) -> str:
+    """What every SageMaker pipeline of a stack starts with: the scheduler role's scope."""
+    return f"{resource_prefix}-"
+
+
 class ConfigError(ValueError):
     """A StackConfig file is missing, unreadable or does not describe a deployed stack."""
 
@@ -156,12 +166,12 @@ class StackConfig(BaseModel):
     @property
     def schedule_group_name(self) -> str:
         """The EventBridge Scheduler group that holds this stack's schedules."""
-        return f"{self.resource_prefix}-schedules"
+        return schedule_group_name(self.resource_prefix)
 
     @property
     def pipeline_name_prefix(self) -> str:
         """SageMaker pipelines made for this stack start with this (the scheduler role's scope)."""
-        return f"{self.resource_prefix}-"
+        return pipeline_name_prefix(self.resource_prefix)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> StackConfig:
