@@ -188,15 +188,12 @@ class StackConfig(BaseModel):
     def load(cls, path: str | os.PathLike[str]) -> StackConfig:
         """Read a config file written by `save` (or by `sagemaker-stack export`)."""
         file = Path(path)
-        if not file.is_file():
-            raise ConfigError(
-                f"no stack config at {file}: deploy the stack and run `sagemaker-stack export` "
-                "(or pass --config with the file's path)"
-            )
-        try:
-            data = json.loads(file.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise ConfigError(f"cannot read stack config {file}: {error}") from None
+        data = read_json_file(
+            file,
+            missing=f"no stack config at {file}: deploy the stack and run `sagemaker-stack export` "
+            "(or pass --config with the file's path)",
+            what="stack config",
+        )
         if not isinstance(data, dict):
             raise ConfigError(f"{file} does not hold a JSON object")
         return cls.from_dict(data, source=str(file))
@@ -218,6 +215,16 @@ class StackConfig(BaseModel):
             Path(tmp).unlink(missing_ok=True)
             raise
         return file
+
+
+def read_json_file(file: Path, *, missing: str, what: str, error: type[ConfigError] = ConfigError) -> Any:
+    """The JSON in `file`; `error(missing)` when there is no such file, one line when unreadable."""
+    if not file.is_file():
+        raise error(missing)
+    try:
+        return json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as problem:
+        raise error(f"cannot read {what} {file}: {problem}") from None
 
 
 def _check(pattern: re.Pattern[str], value: str, allowed: str) -> str:

@@ -131,10 +131,11 @@ def _deploy_run_report(
 def run_demo_on_aws(app_dir: Path, keep: bool, image: str | None) -> None:
     """The same phases against AWS: your credentials, your ZenML server, your step image."""
     from sagemaker_stack import lifecycle
+    from sagemaker_stack.registration import zenml_server_url
 
     if not lifecycle.aws_credentials_available():
         raise DemoError("--aws needs AWS credentials: configure them (`aws configure`, SSO or env variables)")
-    if lifecycle.zenml_server_url() is None:
+    if zenml_server_url() is None:
         raise DemoError(
             "--aws needs a ZenML server the SageMaker jobs can reach: `zenml login <url>` first "
             "(a server on 127.0.0.1 is out of SageMaker's reach)"

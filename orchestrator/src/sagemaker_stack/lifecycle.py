@@ -126,17 +126,8 @@ def up(
     return config
 
 
-def zenml_server_url() -> str | None:
-    """The URL of the ZenML server this client is logged in to, None for a local store."""
-    from zenml.config.global_config import GlobalConfiguration
-    from zenml.enums import StoreType
-
-    store = GlobalConfiguration().store_configuration
-    return str(store.url) if store.type == StoreType.REST else None
-
-
 def _register(config: StackConfig, zenml_stack_name: str | None, activate: bool, echo: Echo) -> None:
-    from sagemaker_stack.registration import register
+    from sagemaker_stack.registration import register, zenml_server_url
 
     if zenml_server_url() is None:
         echo(
@@ -208,7 +199,7 @@ def down(
 ) -> StackConfig:
     """Take down what `up` made: ZenML registration, schedules, data (if not retained), the stack."""
     from sagemaker_stack import cdk_cli
-    from sagemaker_stack.registration import unregister
+    from sagemaker_stack.registration import unregister, zenml_server_url
 
     try:
         config = StackConfig.load(config_path)
@@ -280,19 +271,14 @@ def _checked(call: Callable[[], Any], config: StackConfig) -> Any:
 
 def _require_reachable(endpoint_url: str) -> None:
     """Fail in a second, with one line, when nothing answers at the emulator's endpoint."""
-    import urllib.error
-    import urllib.request
+    from sagemaker_stack.reachability import unreachable_reason
 
-    try:
-        with urllib.request.urlopen(endpoint_url, timeout=5):
-            pass
-    except urllib.error.HTTPError:
-        return  # it answers
-    except (urllib.error.URLError, OSError) as error:
+    reason = unreachable_reason(endpoint_url, timeout=5)
+    if reason is not None:
         raise LifecycleError(
-            f"nothing answers at {endpoint_url} ({getattr(error, 'reason', error)}): start the emulator "
+            f"nothing answers at {endpoint_url} ({reason}): start the emulator "
             "(`sagemaker-stack emulator start`) or point AWS_ENDPOINT_URL at a running one"
-        ) from None
+        )
 
 
 class _aws_env:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from sagemaker_stack.config import REQUIRED_OUTPUTS, ConfigError, OutputName, StackConfig
+from sagemaker_stack.config import REQUIRED_OUTPUTS, ConfigError, OutputName, StackConfig, read_json_file
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -107,15 +107,13 @@ def config_from_outputs(
 def read_outputs_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
     """Read a `cdk deploy -O` file: stack name -> outputs."""
     file = Path(path)
-    if not file.is_file():
-        raise OutputsError(
-            f"no outputs file at {file}: run `cdk deploy -O {file}` first, "
-            "or export straight from CloudFormation with --stack-name and --region"
-        )
-    try:
-        data = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise OutputsError(f"cannot read outputs file {file}: {error}") from None
+    data = read_json_file(
+        file,
+        missing=f"no outputs file at {file}: run `cdk deploy -O {file}` first, "
+        "or export straight from CloudFormation with --stack-name and --region",
+        what="outputs file",
+        error=OutputsError,
+    )
     if not isinstance(data, dict) or not all(isinstance(value, dict) for value in data.values()):
         raise OutputsError(
             f"{file} is not a `cdk deploy -O` outputs file (expected {{stack name: {{output: value}}}})"

@@ -240,18 +240,30 @@ def register(
     return result
 
 
+def zenml_store() -> tuple[str, bool]:
+    """The URL of the store this ZenML client uses, and whether it is a server (not a local store)."""
+    from zenml.config.global_config import GlobalConfiguration
+    from zenml.enums import StoreType
+
+    store = GlobalConfiguration().store_configuration
+    return str(store.url).rstrip("/"), store.type == StoreType.REST
+
+
+def zenml_server_url() -> str | None:
+    """The URL of the ZenML server this client is logged in to; None for a local store."""
+    url, is_server = zenml_store()
+    return url if is_server else None
+
+
 def connect() -> Client:
     """A ZenML client on a reachable ZenML *server* (steps on SageMaker cannot reach a local store)."""
     try:
         from zenml.client import Client
-        from zenml.config.global_config import GlobalConfiguration
-        from zenml.enums import StoreType
 
-        store_config = GlobalConfiguration().store_configuration
+        url, is_server = zenml_store()
     except Exception as error:
         raise RegistrationError(f"cannot read the ZenML configuration: {_first_line(error)}") from None
-    url = str(store_config.url).rstrip("/")
-    if store_config.type != StoreType.REST:
+    if not is_server:
         raise RegistrationError(
             f"ZenML is using a local store ({url}); pipelines on SageMaker need a ZenML server they can "
             "reach: `zenml login <server url>` and try again (`sagemaker-stack demo` shows it all on "
@@ -271,20 +283,14 @@ def connect() -> Client:
 
 
 def _probe(url: str) -> None:
-    import urllib.error
-    import urllib.request
+    from sagemaker_stack.reachability import unreachable_reason
 
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
-            response.read()
-    except urllib.error.HTTPError:
-        return  # it answers; what it says is ZenML's client's business
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
+    reason = unreachable_reason(f"{url}/health", timeout=10)
+    if reason is not None:
         raise RegistrationError(
             f"the ZenML server at {url} is not reachable ({reason}): start it or log in to a "
             "running one (`zenml login <url>`), then try again"
-        ) from None
+        )
 
 
 def check_deployed(config: StackConfig) -> None:
