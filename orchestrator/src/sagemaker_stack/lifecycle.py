@@ -241,10 +241,8 @@ def down(
 
 
 def _delete_schedules(config: StackConfig, echo: Echo) -> None:
-    try:
-        from sagemaker_stack.schedules import delete_all_schedules
-    except ImportError:
-        return
+    from sagemaker_stack.schedules import delete_all_schedules
+
     with _aws_env(target_for_config(config)):
         removed = delete_all_schedules(config)
     if removed:
