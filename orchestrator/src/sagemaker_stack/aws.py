@@ -3,23 +3,79 @@
 One factory so every caller honours the same two knobs: the stack's region, and the endpoint
 URL that only the emulator config sets. Credentials always come from boto3's default chain
 (environment, profile, instance or task role): the runtime never handles keys itself.
+
+Every client is made from a fresh boto3 session, so it sees the environment and profile as they
+are now, but all sessions share one botocore data loader. Parsing botocore's JSON (the SageMaker
+service model, the endpoint tables) is most of the cost of a client, about a quarter of a
+second; with the shared loader it is paid once per process, and validation reads the same parsed
+model through `service_model`. `warm` pays it in a background thread while ZenML compiles.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import threading
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
+
+logger = logging.getLogger(__name__)
 
 #: Adaptive retries absorb SageMaker's throttling of Describe/List calls while a run is watched.
 _RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+#: Keys for the throwaway client `warm` builds: passing them keeps botocore from resolving real
+#: credentials (which could mean a call to the instance metadata service) just to parse files.
+_PLACEHOLDER_KEYS = {"aws_access_key_id": "warm-up", "aws_secret_access_key": "warm-up"}
+
+
+@functools.lru_cache(maxsize=1)
+def _loader() -> botocore.loaders.Loader:
+    """The process's one data loader; it caches every file it parses."""
+    return botocore.loaders.create_loader()
+
+
+def _session(region: str | None) -> boto3.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", _loader())
+    return boto3.session.Session(botocore_session=core, region_name=region)
 
 
 def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
     """A boto3 client for `service`; `endpoint_url` None means AWS (or AWS_ENDPOINT_URL if set)."""
-    session = boto3.session.Session(region_name=region)
     kwargs: dict[str, Any] = {"config": _RETRY_CONFIG}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
-    return session.client(service, **kwargs)  # type: ignore[call-overload]
+    return _session(region).client(service, **kwargs)  # type: ignore[call-overload]
+
+
+@functools.cache
+def service_model(service: str) -> Any:
+    """botocore's model of `service` (its limits, patterns and shapes), parsed once per process."""
+    return _session(None)._session.get_service_model(service)
+
+
+def warm(service: str, region: str | None = None, endpoint_url: str | None = None) -> threading.Thread:
+    """Parse what a `service` client needs in a background thread, so the real client is cheap.
+
+    Builds a throwaway client with placeholder keys and sends nothing. A failure here is
+    ignored: `client` raises the same error, with its context, where the client is needed.
+    """
+
+    def parse() -> None:
+        try:
+            _session(region or "us-east-1").client(
+                service,
+                endpoint_url=endpoint_url or None,
+                config=_RETRY_CONFIG,
+                **_PLACEHOLDER_KEYS,  # type: ignore[call-overload]
+            )
+        except Exception as error:  # reported by the real client call instead
+            logger.debug("Warming the %s client failed: %s", service, error)
+
+    thread = threading.Thread(target=parse, name=f"warm-{service}-client", daemon=True)
+    thread.start()
+    return thread

@@ -93,12 +93,11 @@ _COMMON_SETTINGS: Final = (
 )
 
 
-@functools.lru_cache(maxsize=1)
 def _model() -> Any:
-    """botocore's SageMaker service model (loaded once: about a third of a second)."""
-    import botocore.session
+    """botocore's SageMaker service model, parsed once per process and shared with the clients."""
+    from sagemaker_stack import aws
 
-    return botocore.session.get_session().get_service_model("sagemaker")
+    return aws.service_model("sagemaker")
 
 
 def _input_shape(operation: str) -> Any:
