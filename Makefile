@@ -34,7 +34,7 @@ destroy: install
 	sagemaker-stack down $(DESTROY_ARGS)
 
 bench: install
-	python benchmarks/run_all.py
+	UV=$(UV) python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf .venv .uv-bootstrap cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .bench-client-venv .uv-bootstrap cdk.out .pytest_cache .mypy_cache .ruff_cache

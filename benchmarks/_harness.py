@@ -3,7 +3,7 @@
 Set up the way the orchestrator's end-to-end tests do it: the AWS side (bucket, execution role,
 the secret with the ZenML server URL and API key) is made with boto3 in the emulator, and the
 ZenML client runs in fresh processes (`_zenml_client.py`) with only this server's and this
-emulator's environment.
+emulator's environment, in a user's client environment (`_client_env.py`).
 
 ZenML's built-in `sagemaker` orchestrator runs with the sagemaker SDK's defaults. Its telemetry
 (a GET to an AWS bucket after each instrumented call) fails at once here, with no network, and
@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import _client_env
 from _common import say
 
 from sagemaker_stack.local.emulator import Emulator
@@ -52,8 +53,11 @@ class ClientError(RuntimeError):
 class Harness:
     """Start with `with Harness() as harness:`; everything it started is stopped on exit."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, client_python: Path | None = None) -> None:
+        """`client_python` runs the client actions; None syncs and uses `.bench-client-venv`."""
         self._temporary = None if root else tempfile.TemporaryDirectory(prefix="bench-zenml-")
+        self.client_python = client_python
+        self.client_description = f"`{client_python}`" if client_python else _client_env.DESCRIPTION
         self.root = root or Path(self._temporary.name)  # type: ignore[union-attr]
         self.server = LocalZenMLServer(root=self.root / "zenml")
         self.emulator = Emulator(state_dir=self.root / "emulator", region=REGION)
@@ -73,6 +77,8 @@ class Harness:
         self.stop()
 
     def start(self) -> None:
+        if self.client_python is None:
+            self.client_python = _client_env.client_python()
         say("starting the emulator and a ZenML server")
         failure: list[BaseException] = []
 
@@ -126,7 +132,7 @@ class Harness:
     def client(self, *args: str, timeout: float = 600) -> dict[str, Any]:
         """Run a client action in a fresh process; its last stdout line is the JSON result."""
         completed = subprocess.run(
-            [sys.executable, str(CLIENT_SCRIPT), *args],
+            [str(self.client_python or sys.executable), str(CLIENT_SCRIPT), *args],
             env=self.env,
             cwd=CLIENT_SCRIPT.parent,
             capture_output=True,

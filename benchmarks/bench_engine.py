@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _client_env
 from _common import Row, median, ratio, samples, say, seconds, stopwatch
 
 from sagemaker_stack.local.container import container_command, container_environment
@@ -367,13 +368,14 @@ def main() -> None:
     parser.add_argument("--mode", choices=["zenml", "fallback"], default="zenml")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--poll-seconds", type=float, default=POLL_SECONDS)
+    _client_env.add_option(parser)
     args = parser.parse_args()
     if args.mode == "fallback":
         run_fallback(args.repetitions, args.poll_seconds)
     else:
         from _harness import Harness
 
-        with Harness() as harness:
+        with Harness(client_python=args.client_python) as harness:
             run_zenml(harness, args.repetitions)
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _client_env
 from _common import Row, median, ratio, samples, say, seconds
 
 if TYPE_CHECKING:
@@ -158,10 +159,11 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one submit per side")
+    _client_env.add_option(parser)
     args = parser.parse_args()
     from _harness import Harness
 
-    with Harness() as harness:
+    with Harness(client_python=args.client_python) as harness:
         run(harness, args.repetitions, tuple(int(size) for size in args.sizes.split(",")))
         if args.profile:
             for side in SIDES:

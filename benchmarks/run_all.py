@@ -21,6 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _client_env
 from _common import REPO, Row, machine_facts, say
 
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
@@ -33,11 +34,13 @@ def _load() -> str:
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
-    """Rows and notes (failures, fallbacks, profiles); each script prints its ratios as it goes."""
+def run(args: argparse.Namespace) -> tuple[list[Row], list[str], list[str]]:
+    """Rows, notes (failures, fallbacks, profiles) and facts about the set-up; each script prints
+    its ratios as it goes."""
     selected = args.names or list(NAMES)
     rows: list[Row] = []
     notes: list[str] = []
+    facts: list[str] = []
     if "synth" in selected:
         import bench_synth
 
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             rows += bench_engine.run_fallback(args.engine_repetitions)
         needs_harness = "submit" in selected or ("engine" in selected and engine_mode == "zenml")
         if needs_harness:
-            with Harness() as harness:
+            with Harness(client_python=args.client_python) as harness:
+                facts.append(f"ZenML client (the submitting processes): {harness.client_description}")
                 if "submit" in selected:
                     rows += bench_submit.run(harness, args.repetitions, args.sizes)
                     if args.profile:
@@ -67,10 +71,12 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                         say(f"engine with real ZenML steps failed, using the fallback:\n{failure}")
                         notes.append(f"Engine with real ZenML steps failed; fallback used:\n{failure}")
                         rows += bench_engine.run_fallback(args.engine_repetitions)
-    return rows, notes
+    return rows, notes, facts
 
 
-def render(rows: list[Row], notes: list[str], command: str, started: str, seconds: float, load: str) -> str:
+def render(
+    rows: list[Row], notes: list[str], setup: list[str], command: str, started: str, seconds: float, load: str
+) -> str:
     facts = machine_facts()
     lines = [
         START_MARKER,
@@ -95,6 +101,7 @@ def render(rows: list[Row], notes: list[str], command: str, started: str, second
         f"- CPU: {facts['cpu']}",
         f"- Python {facts['python']} on {facts['platform']}",
         f"- load average (1/5/15 min) at start and end: {load}",
+        *(f"- {fact}" for fact in setup),
         "- `free -g`:",
         "",
         "```",
@@ -129,7 +136,13 @@ def main() -> None:
     )
     parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(NAMES)} (default: all)")
     parser.add_argument("--repetitions", type=int, default=3, help="runs per side for synth and submit")
-    parser.add_argument("--engine-repetitions", type=int, default=2, help="runs per side for the engine")
+    parser.add_argument(
+        "--engine-repetitions",
+        type=int,
+        default=1,
+        help="runs per side for the engine (each is ten real ZenML steps of ~10 s: one keeps "
+        "`make bench` under 15 minutes on 2 cores; each more adds ~5 min)",
+    )
     parser.add_argument("--engine-mode", choices=["zenml", "fallback"], default="zenml")
     parser.add_argument(
         "--sizes", type=lambda text: tuple(int(n) for n in text.split(",")), default=(1, 10, 50)
@@ -141,6 +154,7 @@ def main() -> None:
         help="skip the cProfile of one submission per orchestrator @50 steps",
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    _client_env.add_option(parser)
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(NAMES))
     if unknown:
@@ -149,12 +163,12 @@ def main() -> None:
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     load_start = _load()
     begin = time.perf_counter()
-    rows, notes = run(args)
+    rows, notes, setup = run(args)
     elapsed = time.perf_counter() - begin
     load = f"{load_start} and {_load()}"
     print(f"total: {elapsed / 60:.1f} min", flush=True)
     if not args.no_write:
-        write(render(rows, notes, command.rstrip(), started, elapsed, load))
+        write(render(rows, notes, setup, command.rstrip(), started, elapsed, load))
         say(f"wrote {BENCHMARKS_MD}")
 
 
