@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 from datetime import UTC
 from pathlib import Path
@@ -223,13 +222,8 @@ def test_unreachable_endpoint_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
         config_from_cloudformation(STACK, region=REGION, endpoint_url=f"http://127.0.0.1:{port}")
 
 
-def test_no_credentials_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_no_credentials_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # forget credentials an earlier test resolved
     with pytest.raises(OutputsError, match="no AWS credentials found"):
         config_from_cloudformation(STACK, region=REGION, endpoint_url="http://127.0.0.1:9")

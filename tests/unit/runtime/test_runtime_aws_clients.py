@@ -9,7 +9,6 @@ client, and validation, parse nothing again).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,14 +26,8 @@ _SAGEMAKER_MODEL = "sagemaker/2017-07-24/service-2"
 
 
 @pytest.fixture(autouse=True)
-def fresh_loader(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
+def fresh_loader(no_aws_credentials: None) -> Iterator[None]:
     """Nothing parsed yet, and no credentials but the ones a test puts in the environment."""
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     aws._loader.cache_clear()
     aws.service_model.cache_clear()
     yield
