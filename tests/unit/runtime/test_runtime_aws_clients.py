@@ -9,6 +9,7 @@ client, and validation, parse nothing again).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,9 +95,12 @@ def test_after_warming_the_real_client_parses_nothing(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example-secret")
 
+    hits = aws.service_model.cache_info().hits
     client = aws.client("sagemaker", region=REGION, endpoint_url="http://127.0.0.1:9")
+    aws.service_model("sagemaker")
 
     assert parsed_files == []
+    assert aws.service_model.cache_info().hits == hits + 1, "validation's model was not warmed"
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
 
 
@@ -113,6 +117,37 @@ def test_validation_reads_the_model_the_clients_use(
     assert validation._model() is model
     assert len([path for path in parsed_files if path.endswith(_SAGEMAKER_MODEL)]) == 1
     assert client.meta.service_model.operation_names == model.operation_names
+
+
+def test_botocore_parses_with_the_collector_paused_and_it_is_restored_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector_on_while_parsing: list[bool] = []
+    original = botocore.loaders.JSONFileLoader.load_file
+
+    def recording(self: Any, file_path: str) -> Any:
+        collector_on_while_parsing.append(gc.isenabled())
+        return original(self, file_path)
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", recording)
+    assert gc.isenabled()
+
+    aws.service_model("sagemaker")
+    aws.client("secretsmanager", region=REGION)
+    with pytest.raises(UnknownServiceError):
+        aws.client("no-such-service", region=REGION)
+
+    assert collector_on_while_parsing and not any(collector_on_while_parsing)
+    assert gc.isenabled(), "a client left the garbage collector disabled"
+
+
+def test_a_caller_who_disabled_the_collector_keeps_it_disabled() -> None:
+    gc.disable()
+    try:
+        aws.client("sagemaker", region=REGION)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_failed_warm_up_is_quiet_and_the_real_call_says_why() -> None:
