@@ -1,4 +1,4 @@
-"""One emulator, one ZenML server and both registered stacks, shared by the ZenML benchmarks.
+"""One emulator, one ZenML server and three registered stacks (ours, theirs, the floor).
 
 Set up the way the orchestrator's end-to-end tests do it: the AWS side (bucket, execution role,
 the secret with the ZenML server URL and API key) is made with boto3 in the emulator, and the
@@ -119,7 +119,7 @@ class Harness:
             }
         )
         self.env = env
-        say("registering both stacks")
+        say("registering the stacks")
         self.client("setup")
 
     def stop(self) -> None:

@@ -1,12 +1,13 @@
 """ZenML client actions of the benchmarks, one process per action (like a user's shell).
 
-`python benchmarks/_zenml_client.py setup` registers both stacks (ours: the `sagemaker_pipelines`
-orchestrator; theirs: ZenML's built-in `sagemaker` orchestrator), with the same S3 artifact store
-on the emulator. `... submit <ours|theirs> <steps>` runs a no-op pipeline of that many steps
-asynchronously on that stack and reports how long the pipeline call took and which AWS API calls
-it made. ZenML keeps a process-wide global configuration, so every action gets a fresh process,
-with the environment the harness sets (ZenML server, emulator, `BENCH_*` values). Each command
-prints one JSON object on its last stdout line.
+`python benchmarks/_zenml_client.py setup` registers three stacks (ours: the `sagemaker_pipelines`
+orchestrator; theirs: ZenML's built-in `sagemaker` orchestrator; floor: an orchestrator that does
+nothing, `_floor_orchestrator.py`), with the same S3 artifact store on the emulator.
+`... submit <ours|theirs|floor> <pipeline>` runs a no-op pipeline asynchronously on that stack
+and reports how long the pipeline call took and which AWS API calls it made. ZenML keeps a
+process-wide global configuration, so every action gets a fresh process, with the environment the
+harness sets (ZenML server, emulator, `BENCH_*` values). Each command prints one JSON object on
+its last stdout line.
 
 ZenML uploads this file's folder (the source root of `__main__`) to the artifact store; the step
 processes import the pipelines from that upload.
@@ -26,7 +27,7 @@ from zenml import pipeline, step
 from zenml.config import DockerSettings
 
 DOCKER = DockerSettings(skip_build=True, parent_image="python:3.11-slim")
-STACKS = {"ours": "bench-ours", "theirs": "bench-theirs"}
+STACKS = {"ours": "bench-ours", "theirs": "bench-theirs", "floor": "bench-floor"}
 
 
 @step(enable_cache=False)
@@ -74,6 +75,21 @@ def bench_theirs_50() -> None:
 
 
 @pipeline(enable_cache=False)
+def bench_floor_1() -> None:
+    _chain(1)
+
+
+@pipeline(enable_cache=False)
+def bench_floor_10() -> None:
+    _chain(10)
+
+
+@pipeline(enable_cache=False)
+def bench_floor_50() -> None:
+    _chain(50)
+
+
+@pipeline(enable_cache=False)
 def bench_engine_chain() -> None:
     _chain(10)
 
@@ -94,15 +110,16 @@ PIPELINES = {
 
 
 def setup() -> dict[str, Any]:
-    """The flavor, one artifact store and both orchestrators, as two stacks."""
+    """The two custom flavors, one artifact store and the three orchestrators, as three stacks."""
     from zenml.client import Client
     from zenml.enums import StackComponentType
 
     client = Client()
-    client.create_flavor(
-        source="sagemaker_stack.flavor.SagemakerPipelinesOrchestratorFlavor",
-        component_type=StackComponentType.ORCHESTRATOR,
-    )
+    for source in (
+        "sagemaker_stack.flavor.SagemakerPipelinesOrchestratorFlavor",
+        "_floor_orchestrator.FloorOrchestratorFlavor",
+    ):
+        client.create_flavor(source=source, component_type=StackComponentType.ORCHESTRATOR)
     endpoint, region, bucket = (
         os.environ["BENCH_ENDPOINT_URL"],
         os.environ["BENCH_REGION"],
@@ -141,8 +158,14 @@ def setup() -> dict[str, Any]:
             "bucket": bucket,
         },
     )
-    # The built-in orchestrator needs a container registry; both stacks get the same one, so the
-    # two differ only in the orchestrator. With skip_build nothing is ever pushed to it.
+    client.create_stack_component(
+        name="bench-floor",
+        flavor="bench_floor",
+        component_type=StackComponentType.ORCHESTRATOR,
+        configuration={},
+    )
+    # The built-in orchestrator needs a container registry; every stack gets the same one, so the
+    # stacks differ only in the orchestrator. With skip_build nothing is ever pushed to it.
     client.create_stack_component(
         name="bench-ecr",
         flavor="aws",
@@ -276,7 +299,9 @@ def main(argv: list[str]) -> None:
         elif argv[0] == "submit":
             result = submit(argv[1], argv[2])
         else:
-            raise SystemExit(f"unknown command {argv[0]!r}: use setup or submit <ours|theirs> <pipeline>")
+            raise SystemExit(
+                f"unknown command {argv[0]!r}: use setup or submit <ours|theirs|floor> <pipeline>"
+            )
     except Exception as error:
         traceback.print_exc()
         result = {"fatal": f"{type(error).__name__}: {error}"}
