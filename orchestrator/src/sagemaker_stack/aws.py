@@ -8,8 +8,12 @@ Every client is made from a fresh boto3 session, so it sees the environment and 
 are now, but all sessions share one botocore data loader. Parsing botocore's JSON (the SageMaker
 service model, the endpoint tables) is most of the cost of a client, about a quarter of a
 second; with the shared loader it is paid once per process, and validation reads the same parsed
-model through `service_model`. `warm` pays it in a background thread while ZenML compiles, and
-the cyclic garbage collector is paused while botocore parses (see `_collector_paused`).
+model through `service_model`. The cyclic garbage collector is paused while botocore parses (see
+`_collector_paused`).
+
+There is deliberately no background warm-up: a thread parsing JSON while ZenML compiles held the
+GIL against the main thread's imports and I/O, and measured end to end (benchmarks/, 8 runs each)
+the pipeline call took 0.3 s *longer* with it than without.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,13 +29,8 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
-logger = logging.getLogger(__name__)
-
 #: Adaptive retries absorb SageMaker's throttling of Describe/List calls while a run is watched.
 _RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
-#: Keys for the throwaway client `warm` builds: passing them keeps botocore from resolving real
-#: credentials (which could mean a call to the instance metadata service) just to parse files.
-_PLACEHOLDER_KEYS = {"aws_access_key_id": "warm-up", "aws_secret_access_key": "warm-up"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,28 +78,3 @@ def service_model(service: str) -> Any:
     """botocore's model of `service` (its limits, patterns and shapes), parsed once per process."""
     with _collector_paused():
         return _session(None)._session.get_service_model(service)
-
-
-def warm(service: str, region: str | None = None, endpoint_url: str | None = None) -> threading.Thread:
-    """Parse what a `service` client needs in a background thread, so the real client is cheap.
-
-    Builds a throwaway client with placeholder keys and sends nothing. A failure here is
-    ignored: `client` raises the same error, with its context, where the client is needed.
-    """
-
-    def parse() -> None:
-        try:
-            service_model(service)  # what validation reads
-            with _collector_paused():
-                _session(region or "us-east-1").client(
-                    service,
-                    endpoint_url=endpoint_url or None,
-                    config=_RETRY_CONFIG,
-                    **_PLACEHOLDER_KEYS,  # type: ignore[call-overload]
-                )
-        except Exception as error:  # reported by the real client call instead
-            logger.debug("Warming the %s client failed: %s", service, error)
-
-    thread = threading.Thread(target=parse, name=f"warm-{service}-client", daemon=True)
-    thread.start()
-    return thread

@@ -100,15 +100,6 @@ def step_status(sagemaker_status: str) -> ExecutionStatus:
 class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
     """Runs each ZenML pipeline as one SageMaker pipeline, updated in place, one execution per run."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """ZenML makes the orchestrator early in a pipeline call, seconds before `submit_pipeline`
-        (it compiles, talks to its server and uploads the code in between). The SageMaker client
-        needs botocore's service model parsed, so that is started here in the background. Not
-        inside a step, which never calls SageMaker."""
-        super().__init__(*args, **kwargs)
-        if ENV_EXECUTION_ARN not in os.environ:
-            aws.warm("sagemaker", region=self.config.region, endpoint_url=self.config.endpoint_url)
-
     @property
     def config(self) -> SagemakerPipelinesOrchestratorConfig:
         return cast(SagemakerPipelinesOrchestratorConfig, self._config)

@@ -1,10 +1,10 @@
 """The runtime's boto3 clients: fresh credentials every time, botocore's JSON parsed once.
 
 `sagemaker_stack.aws` shares one botocore data loader between all sessions so the SageMaker
-service model is parsed once per process, and `warm` parses it in the background while ZenML
-compiles. These tests pin down what that must not change (each client reads the credential chain
-as it is now; warming reads no credentials and sends no request) and what it is for (the real
-client, and validation, parse nothing again).
+service model is parsed once per process, and pauses the garbage collector while botocore parses.
+These tests pin down what that must not change (each client reads the credential chain as it is
+now; the caller's collector setting survives) and what it is for (the client and validation parse
+the model once; no collection runs during a parse).
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ import gc
 from collections.abc import Iterator
 from typing import Any
 
-import botocore.credentials
-import botocore.endpoint
 import botocore.loaders
 import pytest
 from botocore.exceptions import UnknownServiceError
 
 from sagemaker_stack import aws, validation
-from sagemaker_stack.entrypoint import ENV_EXECUTION_ARN
 
 REGION = "eu-west-1"
 _SAGEMAKER_MODEL = "sagemaker/2017-07-24/service-2"
@@ -67,43 +64,6 @@ def test_each_client_reads_the_credentials_as_they_are_now(monkeypatch: pytest.M
     assert second.meta.region_name == REGION
 
 
-def test_warming_reads_no_credentials_and_sends_nothing(
-    monkeypatch: pytest.MonkeyPatch, parsed_files: list[str]
-) -> None:
-    resolved: list[str] = []
-    sent: list[str] = []
-    monkeypatch.setattr(
-        botocore.credentials.CredentialResolver,
-        "load_credentials",
-        lambda self: resolved.append("resolved"),
-    )
-    monkeypatch.setattr(
-        botocore.endpoint.Endpoint, "make_request", lambda self, *args, **kwargs: sent.append("sent")
-    )
-
-    aws.warm("sagemaker", region=REGION, endpoint_url="http://127.0.0.1:9").join(timeout=60)
-
-    assert any(path.endswith(_SAGEMAKER_MODEL) for path in parsed_files), "the warm-up parsed nothing"
-    assert (resolved, sent) == ([], [])
-
-
-def test_after_warming_the_real_client_parses_nothing(
-    monkeypatch: pytest.MonkeyPatch, parsed_files: list[str]
-) -> None:
-    aws.warm("sagemaker", region=REGION, endpoint_url="http://127.0.0.1:9").join(timeout=60)
-    parsed_files.clear()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example-secret")
-
-    hits = aws.service_model.cache_info().hits
-    client = aws.client("sagemaker", region=REGION, endpoint_url="http://127.0.0.1:9")
-    aws.service_model("sagemaker")
-
-    assert parsed_files == []
-    assert aws.service_model.cache_info().hits == hits + 1, "validation's model was not warmed"
-    assert client.meta.endpoint_url == "http://127.0.0.1:9"
-
-
 def test_validation_reads_the_model_the_clients_use(
     monkeypatch: pytest.MonkeyPatch, parsed_files: list[str]
 ) -> None:
@@ -148,26 +108,3 @@ def test_a_caller_who_disabled_the_collector_keeps_it_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
-
-
-def test_a_failed_warm_up_is_quiet_and_the_real_call_says_why() -> None:
-    aws.warm("no-such-service", region=REGION).join(timeout=60)
-
-    with pytest.raises(UnknownServiceError, match="no-such-service"):
-        aws.client("no-such-service", region=REGION)
-
-
-def test_the_orchestrator_warms_the_sagemaker_client_outside_steps_only(
-    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    warmed: list[tuple[str, str | None, str | None]] = []
-    monkeypatch.setattr(
-        aws,
-        "warm",
-        lambda service, region=None, endpoint_url=None: warmed.append((service, region, endpoint_url)),
-    )
-    client_side = make_orchestrator()
-    monkeypatch.setenv(ENV_EXECUTION_ARN, "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/p/execution/e")
-    make_orchestrator()
-
-    assert warmed == [("sagemaker", client_side.config.region, client_side.config.endpoint_url)]
