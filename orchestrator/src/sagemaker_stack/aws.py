@@ -58,10 +58,11 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _session(region: str | None) -> boto3.session.Session:
-    core = botocore.session.Session()
-    core.register_component("data_loader", _loader())
-    return boto3.session.Session(botocore_session=core, region_name=region)
+def _botocore_session() -> botocore.session.Session:
+    """A fresh session (credentials and config as they are now) on the shared loader."""
+    session = botocore.session.Session()
+    session.register_component("data_loader", _loader())
+    return session
 
 
 def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
@@ -70,11 +71,12 @@ def client(service: str, region: str | None = None, endpoint_url: str | None = N
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     with _collector_paused():
-        return _session(region).client(service, **kwargs)  # type: ignore[call-overload]
+        session = boto3.session.Session(botocore_session=_botocore_session(), region_name=region)
+        return session.client(service, **kwargs)  # type: ignore[call-overload]
 
 
 @functools.cache
 def service_model(service: str) -> Any:
     """botocore's model of `service` (its limits, patterns and shapes), parsed once per process."""
     with _collector_paused():
-        return _session(None)._session.get_service_model(service)
+        return _botocore_session().get_service_model(service)

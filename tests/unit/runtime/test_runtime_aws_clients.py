@@ -34,17 +34,17 @@ def fresh_loader(no_aws_credentials: None) -> Iterator[None]:
 
 
 @pytest.fixture
-def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Paths botocore parses from now on."""
-    paths: list[str] = []
+def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Each file botocore parses from now on, and whether the garbage collector was on meanwhile."""
+    parses: list[tuple[str, bool]] = []
     original = botocore.loaders.JSONFileLoader.load_file
 
     def recording(self: Any, file_path: str) -> Any:
-        paths.append(file_path)
+        parses.append((file_path, gc.isenabled()))
         return original(self, file_path)
 
     monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", recording)
-    return paths
+    return parses
 
 
 def _access_key(client: Any) -> str:
@@ -65,7 +65,7 @@ def test_each_client_reads_the_credentials_as_they_are_now(monkeypatch: pytest.M
 
 
 def test_validation_reads_the_model_the_clients_use(
-    monkeypatch: pytest.MonkeyPatch, parsed_files: list[str]
+    monkeypatch: pytest.MonkeyPatch, parsed_files: list[tuple[str, bool]]
 ) -> None:
     model = aws.service_model("sagemaker")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
@@ -75,21 +75,13 @@ def test_validation_reads_the_model_the_clients_use(
 
     # The model itself (not its small sdk-extras companions) is parsed once, for both.
     assert validation._model() is model
-    assert len([path for path in parsed_files if path.endswith(_SAGEMAKER_MODEL)]) == 1
+    assert len([path for path, _ in parsed_files if path.endswith(_SAGEMAKER_MODEL)]) == 1
     assert client.meta.service_model.operation_names == model.operation_names
 
 
 def test_botocore_parses_with_the_collector_paused_and_it_is_restored_after(
-    monkeypatch: pytest.MonkeyPatch,
+    parsed_files: list[tuple[str, bool]],
 ) -> None:
-    collector_on_while_parsing: list[bool] = []
-    original = botocore.loaders.JSONFileLoader.load_file
-
-    def recording(self: Any, file_path: str) -> Any:
-        collector_on_while_parsing.append(gc.isenabled())
-        return original(self, file_path)
-
-    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", recording)
     assert gc.isenabled()
 
     aws.service_model("sagemaker")
@@ -97,7 +89,7 @@ def test_botocore_parses_with_the_collector_paused_and_it_is_restored_after(
     with pytest.raises(UnknownServiceError):
         aws.client("no-such-service", region=REGION)
 
-    assert collector_on_while_parsing and not any(collector_on_while_parsing)
+    assert parsed_files and not any(collector_on for _, collector_on in parsed_files)
     assert gc.isenabled(), "a client left the garbage collector disabled"
 
 
