@@ -22,8 +22,8 @@ from pathlib import Path
 from _common import REPO, say
 
 CLIENT_VENV = REPO / ".bench-client-venv"
-#: What the client environment holds, as a sentence for BENCHMARKS.md.
 _PACKAGE = ("--package", "sagemaker-stack", "--extra", "zenml-aws")
+#: What the client environment holds, as a sentence for BENCHMARKS.md.
 DESCRIPTION = "`.bench-client-venv`: `sagemaker-stack[zenml-aws]` from uv.lock, nothing else"
 
 
