@@ -22,6 +22,7 @@ demo: install
 	sagemaker-stack demo $(DEMO_ARGS)
 
 test: install
+	lint-imports
 	pytest $(PYTEST_ARGS)
 
 lint: install

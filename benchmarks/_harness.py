@@ -33,7 +33,7 @@ import _client_env
 from _common import say
 
 from sagemaker_stack.local.emulator import Emulator
-from sagemaker_stack.local.zenml_server import LocalZenMLServer
+from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 
 CLIENT_SCRIPT = Path(__file__).with_name("_zenml_client.py")
 REGION = "us-east-1"

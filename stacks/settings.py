@@ -46,7 +46,7 @@ RESOURCE_PREFIX_MAX: Final = (
     BUCKET_NAME_MAX - len(BUCKET_INFIX) - ACCOUNT_LENGTH - 1 - LONGEST_REGION_LENGTH - 1
 )
 
-DEFAULT_STACK_NAME: Final = "sagemaker-stack"
+DEFAULT_STACK_NAME: Final = config.DEFAULT_STACK_NAME
 DEFAULT_RESOURCE_PREFIX: Final = "zenml-sagemaker"
 
 # Lowercase words joined by single hyphens: valid in S3, ECR (no doubled or trailing separator),

@@ -1,8 +1,9 @@
-"""boto3 clients for the runtime, pointed at AWS or at the local emulator.
+"""boto3 clients for the runtime, pointed at AWS or at the local emulator; AWS error codes and ARNs.
 
 One factory so every caller honours the same two knobs: the stack's region, and the endpoint
-URL that only the emulator config sets. Credentials always come from boto3's default chain
-(environment, profile, instance or task role): the runtime never handles keys itself.
+URL that only the emulator config sets. Credentials come from boto3's default chain
+(environment, profile, instance or task role); the only keys ever passed in are the emulator's
+test keys. The error-code and ARN helpers are here too, so no module parses either by hand.
 
 Every client is made from a fresh boto3 session, so it sees the environment and profile as they
 are now, but all sessions share one botocore data loader. Parsing botocore's JSON (the SageMaker
@@ -21,13 +22,26 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import ClientError
+
+__all__ = [
+    "Arn",
+    "ClientError",
+    "arn_region",
+    "client",
+    "error_code",
+    "is_not_found",
+    "paginate",
+    "parse_arn",
+]
 
 #: Adaptive retries absorb SageMaker's throttling of Describe/List calls while a run is watched.
 _RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
@@ -65,13 +79,28 @@ def _botocore_session() -> botocore.session.Session:
     return session
 
 
-def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A boto3 client for `service`; `endpoint_url` None means AWS (or AWS_ENDPOINT_URL if set)."""
+def client(
+    service: str,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    credentials: Mapping[str, str] | None = None,
+) -> Any:
+    """A boto3 client for `service`; `endpoint_url` None means AWS (or AWS_ENDPOINT_URL if set).
+
+    `credentials` (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) are only for the emulator's test
+    keys; everywhere else boto3's default chain finds them.
+    """
     kwargs: dict[str, Any] = {"config": _RETRY_CONFIG}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
+    keys = credentials or {}
     with _collector_paused():
-        session = boto3.session.Session(botocore_session=_botocore_session(), region_name=region)
+        session = boto3.session.Session(
+            botocore_session=_botocore_session(),
+            region_name=region,
+            aws_access_key_id=keys.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=keys.get("AWS_SECRET_ACCESS_KEY"),
+        )
         return session.client(service, **kwargs)  # type: ignore[call-overload]
 
 
@@ -80,3 +109,74 @@ def service_model(service: str) -> Any:
     """botocore's model of `service` (its limits, patterns and shapes), parsed once per process."""
     with _collector_paused():
         return _botocore_session().get_service_model(service)
+
+
+def paginate(client: Any, operation: str, key: str, **request: Any) -> Iterator[Any]:
+    """Every item under `key` of every page of `operation` (botocore's own paginator)."""
+    for page in client.get_paginator(operation).paginate(**request):
+        yield from page.get(key, [])
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+#: Error codes AWS services use for "there is no such resource".
+NOT_FOUND_CODES: Final = frozenset(
+    {"ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity", "NotFoundException", "404"}
+)
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a botocore ClientError, else the exception's class name."""
+    response = getattr(error, "response", None)
+    if isinstance(response, Mapping):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    return type(error).__name__
+
+
+def is_not_found(error: BaseException) -> bool:
+    """Whether a ClientError says the resource does not exist (by code or HTTP status)."""
+    response = getattr(error, "response", None)
+    status = ""
+    if isinstance(response, Mapping):
+        status = str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    return error_code(error) in NOT_FOUND_CODES or status == "404"
+
+
+# --- ARNs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arn:
+    """The parts of an ARN, as botocore's own parser splits it."""
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    @property
+    def resource_parts(self) -> list[str]:
+        """`pipeline/name/execution/id` -> ["pipeline", "name", "execution", "id"]."""
+        return self.resource.split("/")
+
+
+def parse_arn(arn: str) -> Arn:
+    """Split an ARN; ValueError when it is not one."""
+    from botocore.utils import ArnParser, InvalidArnException
+
+    try:
+        parts = ArnParser().parse_arn(arn)
+    except InvalidArnException:
+        raise ValueError(f"{arn!r} is not an ARN") from None
+    return Arn(**parts)
+
+
+def arn_region(arn: str) -> str | None:
+    """The region of an ARN, None for a global resource or a malformed ARN."""
+    try:
+        return parse_arn(arn).region or None
+    except ValueError:
+        return None

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 SCHEMA_VERSION: Final = 1
 DEFAULT_CONFIG_FILE: Final = "sagemaker-stack.json"
+#: The CloudFormation stack's name unless cdk.json or `-c stack_name=...` says otherwise.
+DEFAULT_STACK_NAME: Final = "sagemaker-stack"
 
 
 class OutputName:
@@ -37,6 +39,13 @@ class OutputName:
     REGION: Final = "Region"
     ACCOUNT: Final = "Account"
     STACK_CONFIG_JSON: Final = "StackConfigJson"
+
+
+class SecretKey:
+    """Keys of the JSON object in the stack's secret: `register` writes them, every step reads them."""
+
+    SERVER_URL: Final = "server_url"
+    API_KEY: Final = "api_key"
 
 
 #: Outputs every deployed stack must have; `StackConfigJson` repeats them as one JSON object.

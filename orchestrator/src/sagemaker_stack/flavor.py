@@ -2,8 +2,8 @@
 
 ZenML imports a flavor module whenever it lists flavors, validates a stack or resolves settings,
 so this module imports only pydantic and ZenML's base classes: no boto3 client, no `sagemaker`
-SDK. The implementation (`sagemaker_stack.orchestrator`) is imported only when ZenML asks for
-`implementation_class`.
+SDK. The implementation (`sagemaker_stack.orchestrator.sagemaker_orchestrator`) is imported only
+when ZenML asks for `implementation_class`.
 
 How settings reach a step (measured in ZenML 0.98, `zenml.config.compiler` and
 `StepConfiguration.apply_pipeline_configuration`): the compiler first merges the orchestrator
@@ -15,7 +15,7 @@ fully resolved settings for a step, and `get_settings(snapshot)` those of the pi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import Field
 from zenml.config.base_settings import BaseSettings
@@ -27,12 +27,14 @@ if TYPE_CHECKING:
 
     from sagemaker_stack.config import StackConfig
 
-FLAVOR_NAME = "sagemaker_pipelines"
+FLAVOR_NAME: Final = "sagemaker_pipelines"
+#: What `zenml orchestrator flavor register` takes (and `register` stores in the ZenML server).
+FLAVOR_SOURCE: Final = "sagemaker_stack.flavor.SagemakerPipelinesOrchestratorFlavor"
 DEFAULT_INSTANCE_TYPE = "ml.t3.medium"
 
 
 class SagemakerPipelinesOrchestratorSettings(BaseSettings):
-    """Per pipeline and per step settings; limits are checked by `sagemaker_stack.validation`.
+    """Per pipeline and per step settings; limits are checked by `sagemaker_stack.orchestrator.validation`.
 
     Ranges are deliberately not encoded here: validation reads them from botocore's SageMaker
     service model and reports every problem of a pipeline at once, naming the step.
@@ -163,6 +165,6 @@ class SagemakerPipelinesOrchestratorFlavor(BaseOrchestratorFlavor):
     @property
     def implementation_class(self) -> type[BaseOrchestrator]:
         """Imported only here: the implementation pulls in boto3."""
-        from sagemaker_stack.orchestrator import SagemakerPipelinesOrchestrator
+        from sagemaker_stack.orchestrator.sagemaker_orchestrator import SagemakerPipelinesOrchestrator
 
         return SagemakerPipelinesOrchestrator

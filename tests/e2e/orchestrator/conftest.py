@@ -7,7 +7,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from e2e_orchestrator_stack import (
+
+from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.ops.zenml_server import LocalZenMLServer
+from tests.support.e2e_stack import (
     BUCKET,
     REGION,
     SCHEDULER_TRUST,
@@ -15,9 +18,6 @@ from e2e_orchestrator_stack import (
     E2EStack,
     client_environment,
 )
-
-from sagemaker_stack.local.emulator import Emulator
-from sagemaker_stack.local.zenml_server import LocalZenMLServer
 
 
 @pytest.fixture(scope="module")

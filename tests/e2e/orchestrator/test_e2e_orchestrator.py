@@ -13,7 +13,8 @@ import time
 from typing import Any
 
 import pytest
-from e2e_orchestrator_stack import BUCKET, E2EStack
+
+from tests.support.e2e_stack import BUCKET, E2EStack
 
 pytestmark = pytest.mark.e2e
 

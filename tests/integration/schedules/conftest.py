@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from schedules_support import stack_config
 
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.local.emulator import Emulator
+from tests.support.schedules import stack_config
 
 
 @pytest.fixture(scope="module")

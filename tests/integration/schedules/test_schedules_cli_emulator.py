@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from schedules_support import PIPELINE_ARN, Stored
 
-from sagemaker_stack import schedules, schedules_cli
 from sagemaker_stack.cli import main
+from sagemaker_stack.cli import schedules as schedules_cli
 from sagemaker_stack.config import StackConfig
+from sagemaker_stack.schedules import scheduler as scheduler_api
+from tests.support.schedules import PIPELINE_ARN, Stored
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ def config_file(config: StackConfig, tmp_path: Path) -> Path:
 def made(config: StackConfig) -> list[Stored]:
     stored = [Stored(name=n, cron_expression="0 5 * * *") for n in ("alive", "dead")]
     for schedule in stored:
-        schedules.create_or_update_schedule(config, schedule, PIPELINE_ARN, zenml_pipeline="training")
+        scheduler_api.create_or_update_schedule(config, schedule, PIPELINE_ARN, zenml_pipeline="training")
     return stored
 
 
@@ -67,7 +68,7 @@ def test_delete_by_name(config_file: Path, made: list[Stored], config: StackConf
     result = _run("delete", "--config", str(config_file), f"zenml-{made[0].id}", "no-such")
     assert result.exit_code == 0, result.output
     assert f"deleted zenml-{made[0].id}" in result.output and "no-such: no such schedule" in result.output
-    assert [i.name for i in schedules.list_schedules(config)] == [f"zenml-{made[1].id}"]
+    assert [i.name for i in scheduler_api.list_schedules(config)] == [f"zenml-{made[1].id}"]
 
 
 def test_delete_orphans_asks_then_removes_only_orphans(
@@ -77,12 +78,12 @@ def test_delete_orphans_asks_then_removes_only_orphans(
     _zenml_knows(monkeypatch, {str(alive.id)})
 
     declined = _run("delete", "--config", str(config_file), "--orphans", input="n\n")
-    assert "Nothing deleted" in declined.output and len(schedules.list_schedules(config)) == 2
+    assert "Nothing deleted" in declined.output and len(scheduler_api.list_schedules(config)) == 2
 
     result = _run("delete", "--config", str(config_file), "--orphans", "--yes")
     assert result.exit_code == 0, result.output
     assert f"deleted zenml-{dead.id}" in result.output
-    assert [i.name for i in schedules.list_schedules(config)] == [f"zenml-{alive.id}"]
+    assert [i.name for i in scheduler_api.list_schedules(config)] == [f"zenml-{alive.id}"]
 
 
 def test_delete_orphans_refuses_without_zenml(
@@ -92,11 +93,11 @@ def test_delete_orphans_refuses_without_zenml(
     result = CliRunner().invoke(main, ["schedules", "delete", "--config", str(config_file), "--orphans"])
     assert result.exit_code == 1
     assert "cannot tell which schedules are orphans" in result.output
-    assert len(schedules.list_schedules(config)) == 2
+    assert len(scheduler_api.list_schedules(config)) == 2
 
 
 def test_delete_all(config_file: Path, made: list[Stored], config: StackConfig) -> None:
     result = _run("delete", "--config", str(config_file), "--all", "--yes")
     assert result.exit_code == 0, result.output
     assert "deleted 2 schedule(s)" in result.output
-    assert schedules.list_schedules(config) == []
+    assert scheduler_api.list_schedules(config) == []

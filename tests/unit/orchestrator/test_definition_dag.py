@@ -8,19 +8,18 @@ import re
 
 import pytest
 
-from sagemaker_stack.definition import (
+from sagemaker_stack.orchestrator.definition import (
     JOB_EXCEPTION_TYPES,
     STEP_EXCEPTION_TYPES,
     build_definition,
     parallelism_configuration,
-    pipeline_tags,
     sagemaker_pipeline_name,
     sagemaker_step_name,
     step_names,
+    tag_list,
     to_json,
-    zenml_step_names,
 )
-from sagemaker_stack.spec import (
+from sagemaker_stack.orchestrator.spec import (
     PIPELINE_EXECUTION_ARN,
     InvalidPipelineError,
     PipelineSpec,
@@ -44,7 +43,7 @@ def make_step(name: str, upstream: tuple[str, ...] = (), **settings: object) -> 
         name=name,
         upstream=upstream,
         image=IMAGE,
-        entrypoint=("python", "-m", "sagemaker_stack.entrypoint"),
+        entrypoint=("python", "-m", "sagemaker_stack.step.entrypoint"),
         arguments=("--step_name", name, "--snapshot_id", "0000"),
         environment={
             "ZENML_LOGGING_VERBOSITY": "INFO",
@@ -143,7 +142,7 @@ def test_processing_step_arguments_are_a_create_processing_job_request() -> None
         },
         "AppSpecification": {
             "ImageUri": IMAGE,
-            "ContainerEntrypoint": ["python", "-m", "sagemaker_stack.entrypoint"],
+            "ContainerEntrypoint": ["python", "-m", "sagemaker_stack.step.entrypoint"],
             "ContainerArguments": ["--step_name", "train", "--snapshot_id", "0000"],
         },
         "RoleArn": ROLE,
@@ -168,7 +167,7 @@ def test_training_step_arguments_are_a_create_training_job_request() -> None:
     assert arguments["AlgorithmSpecification"] == {
         "TrainingImage": IMAGE,
         "TrainingInputMode": "File",
-        "ContainerEntrypoint": ["python", "-m", "sagemaker_stack.entrypoint"],
+        "ContainerEntrypoint": ["python", "-m", "sagemaker_stack.step.entrypoint"],
         "ContainerArguments": ["--step_name", "fit", "--snapshot_id", "0000"],
     }
     assert arguments["ResourceConfig"] == {
@@ -215,14 +214,14 @@ def test_retries_become_infrastructure_retry_policies() -> None:
 
 def test_parallelism_is_an_api_argument_not_part_of_the_definition() -> None:
     limited = make_spec(make_step("a"), max_parallel_steps=4)
-    assert parallelism_configuration(limited) == {"MaxParallelExecutionSteps": 4}
+    assert parallelism_configuration(limited.max_parallel_steps) == {"MaxParallelExecutionSteps": 4}
     assert "Parallelism" not in to_json(build_definition(limited))
-    assert parallelism_configuration(make_spec(make_step("a"))) is None
+    assert parallelism_configuration(make_spec(make_step("a")).max_parallel_steps) is None
 
 
 def test_pipeline_tags_are_sorted_for_create_pipeline() -> None:
     spec = make_spec(make_step("a"), tags={"z": "1", "a": "2"})
-    assert pipeline_tags(spec) == [{"Key": "a", "Value": "2"}, {"Key": "z", "Value": "1"}]
+    assert tag_list(spec.tags) == [{"Key": "a", "Value": "2"}, {"Key": "z", "Value": "1"}]
 
 
 @pytest.mark.parametrize(
@@ -259,7 +258,6 @@ def test_step_names_keep_zenml_ids_and_sanitize_the_rest() -> None:
     spec = make_spec(make_step("a.b"), make_step("c", ("a.b",)))
     names = step_names(spec)
     assert by_name(build_definition(spec))["c"]["DependsOn"] == [names["a.b"]]
-    assert zenml_step_names(spec) == {names["a.b"]: "a.b", "c": "c"}
 
 
 def test_broken_dags_are_refused_with_every_problem() -> None:

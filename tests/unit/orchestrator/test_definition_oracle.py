@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
-from sagemaker_stack.definition import (
+from sagemaker_stack.orchestrator.definition import (
     build_definition,
     sagemaker_step_name,
     step_definition,
     training_output_path,
 )
-from sagemaker_stack.spec import (
+from sagemaker_stack.orchestrator.spec import (
     PIPELINE_EXECUTION_ARN,
     PipelineSpec,
     ResolvedStepSettings,
@@ -35,11 +35,9 @@ from sagemaker_stack.spec import (
     pipeline_parameter,
 )
 
-sagemaker = pytest.importorskip("sagemaker")
-
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:abc"
-ENTRYPOINT = ("python", "-m", "sagemaker_stack.entrypoint")
+ENTRYPOINT = ("python", "-m", "sagemaker_stack.step.entrypoint")
 OUTPUT = "s3://b/sagemaker-pipelines/zenml-oracle"
 PARAMETER = "ZenMLSnapshotId"
 SNAPSHOT = "0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"

@@ -7,14 +7,14 @@ from typing import Any
 import botocore.session
 import pytest
 
-from sagemaker_stack.spec import (
+from sagemaker_stack.orchestrator.spec import (
     PIPELINE_EXECUTION_ARN,
     InvalidPipelineError,
     PipelineSpec,
     ResolvedStepSettings,
     StepSpec,
 )
-from sagemaker_stack.validation import validate_spec
+from sagemaker_stack.orchestrator.validation import validate_spec
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:abc"
@@ -43,7 +43,7 @@ def make_step(
         name=name,
         upstream=upstream,
         image=image,
-        entrypoint=("python", "-m", "sagemaker_stack.entrypoint"),
+        entrypoint=("python", "-m", "sagemaker_stack.step.entrypoint"),
         arguments=("--step_name", name),
         environment={"ZENML_LOGGING_VERBOSITY": "INFO"} if environment is None else environment,
         settings=ResolvedStepSettings(**values),

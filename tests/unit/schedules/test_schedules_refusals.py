@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from schedules_fakes import NOW, PIPELINE_ARN, Stack, StoredSchedule
 
-from sagemaker_stack import schedules
-from sagemaker_stack.schedules import ScheduleError
+from sagemaker_stack.schedules import ScheduleError, hooks, scheduler
+from sagemaker_stack.schedules import plan as plan_api
+from tests.support.schedules_fakes import NOW, PIPELINE_ARN, Stack, StoredSchedule
 
 
 @pytest.fixture
@@ -53,12 +53,12 @@ def test_create_refuses_before_any_call(
     stack: Stack, schedule: StoredSchedule, message: str, silent_client: Any
 ) -> None:
     with pytest.raises(ScheduleError, match=message):
-        schedules.create_or_update_schedule(stack, schedule, PIPELINE_ARN, now=NOW, client=silent_client)
+        scheduler.create_or_update_schedule(stack, schedule, PIPELINE_ARN, now=NOW, client=silent_client)
 
 
 def test_no_role_message_says_how_to_fix_it() -> None:
     with pytest.raises(ScheduleError) as caught:
-        schedules.require_scheduler_role(Stack(scheduler_role_arn=None))
+        plan_api.require_scheduler_role(Stack(scheduler_role_arn=None))
     assert "redeploy" in str(caught.value) and "scheduler_role_arn" in str(caught.value)
 
 
@@ -66,7 +66,7 @@ def test_update_refuses_a_bad_cron_before_any_call(silent_client: Any) -> None:
     from zenml.models import ScheduleUpdate
 
     with pytest.raises(ScheduleError, match="invalid cron expression"):
-        schedules.update_from_zenml(
+        hooks.update_from_zenml(
             Stack(),
             StoredSchedule(cron_expression="0 0 * * *"),
             ScheduleUpdate(cron_expression="every day"),
@@ -83,7 +83,7 @@ def test_a_pipeline_name_needs_an_account_to_become_an_arn(silent_client: Any) -
         endpoint_url = None
 
     with pytest.raises(ScheduleError, match="pass the pipeline ARN"):
-        schedules.create_or_update_schedule(
+        scheduler.create_or_update_schedule(
             NoAccount(), StoredSchedule(cron_expression="0 0 * * *"), "demo-x", now=NOW, client=silent_client
         )
 
@@ -96,7 +96,7 @@ def test_orchestrator_check_raises_what_zenml_cleans_up_after(
     from zenml.orchestrators.exceptions import PipelineSubmissionError
 
     with pytest.raises(PipelineSubmissionError, match=message):
-        schedules.check_submission(stack, schedule)
+        hooks.check_submission(stack, schedule)
 
 
 def test_a_group_still_being_deleted_is_reported_not_used() -> None:
@@ -110,7 +110,7 @@ def test_a_group_still_being_deleted_is_reported_not_used() -> None:
         {"Name": "demo-schedules"},
     )
     with stubber, pytest.raises(ScheduleError, match="still being deleted"):
-        schedules.create_or_update_schedule(
+        scheduler.create_or_update_schedule(
             Stack(), StoredSchedule(cron_expression="0 0 * * *"), PIPELINE_ARN, now=NOW, client=client
         )
     stubber.assert_no_pending_responses()
@@ -119,10 +119,10 @@ def test_a_group_still_being_deleted_is_reported_not_used() -> None:
 def test_schedules_known_only_by_name_are_never_orphans_to_zenml() -> None:
     detail = {
         "Name": "zenml-nightly",
-        "Description": schedules.describe_owner(None, "nightly", "training"),
+        "Description": plan_api.describe_owner(None, "nightly", "training"),
         "Target": {"Arn": PIPELINE_ARN},
     }
-    assert schedules._info(detail, schedules.ZenMLScheduleIds(lambda _: False)).orphan is None
-    assert schedules._info(detail, {"nightly"}).orphan is False
-    assert schedules._info(detail, set()).orphan is True
-    assert schedules._info(detail, None).orphan is None
+    assert scheduler._info(detail, hooks.ZenMLScheduleIds(lambda _: False)).orphan is None
+    assert scheduler._info(detail, {"nightly"}).orphan is False
+    assert scheduler._info(detail, set()).orphan is True
+    assert scheduler._info(detail, None).orphan is None

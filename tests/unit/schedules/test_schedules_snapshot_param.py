@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from schedules_fakes import PIPELINE_ARN, ROLE, SCHEDULE_ID, Stack, StoredSchedule
 from zenml.models import ScheduleUpdate
 
-from sagemaker_stack import schedules
+from sagemaker_stack.schedules import hooks, scheduler
+from tests.support.schedules_fakes import PIPELINE_ARN, ROLE, SCHEDULE_ID, Stack, StoredSchedule
 
 SNAPSHOT_ID = "0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"
 PARAMETERS = {"PipelineParameterList": [{"Name": "ZenMLSnapshotId", "Value": SNAPSHOT_ID}]}
@@ -24,7 +24,7 @@ def stubber(monkeypatch: pytest.MonkeyPatch) -> Stubber:
     client = boto3.client(
         "scheduler", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
-    monkeypatch.setattr(schedules, "scheduler_client", lambda config: client)
+    monkeypatch.setattr(scheduler, "scheduler_client", lambda config: client)
     return Stubber(client)
 
 
@@ -54,15 +54,14 @@ def test_submitting_a_schedule_puts_the_snapshot_id_on_the_target(stubber: Stubb
             "ActionAfterCompletion": "NONE",
         },
     )
-    orchestrator = SimpleNamespace(config=Stack(), get_settings=lambda snapshot: SimpleNamespace())
     snapshot = SimpleNamespace(
         schedule=StoredSchedule(cron_expression="0 3 * * *"),
         pipeline_configuration=SimpleNamespace(name="training"),
     )
     with stubber:
-        result = schedules.submit_schedule(
-            orchestrator=orchestrator,
-            snapshot=snapshot,
+        result = hooks.submit_schedule(
+            Stack(),
+            snapshot,
             pipeline_arn=PIPELINE_ARN,
             pipeline_parameters={"ZenMLSnapshotId": SNAPSHOT_ID},
         )
@@ -100,7 +99,7 @@ def test_updating_a_schedule_keeps_its_snapshot(stubber: Stubber) -> None:
         },
     )
     with stubber:
-        schedules.update_from_zenml(
+        hooks.update_from_zenml(
             Stack(),
             StoredSchedule(cron_expression="0 3 * * *"),
             ScheduleUpdate(cron_expression="15 4 * * *", active=False),

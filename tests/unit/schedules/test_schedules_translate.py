@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from schedules_fakes import NOW, PIPELINE_ARN, ROLE, SCHEDULE_ID, Stack, StoredSchedule
 from zenml.config.schedule import Schedule
 
-from sagemaker_stack import schedules
-from sagemaker_stack.schedules import ScheduleError, cron_to_aws, schedule_timing, translate
+from sagemaker_stack.schedules import ScheduleError, hooks
+from sagemaker_stack.schedules import plan as plan_api
+from sagemaker_stack.schedules.cron import cron_to_aws
+from sagemaker_stack.schedules.plan import parse_owner, translate
+from sagemaker_stack.schedules.timing import schedule_timing
+from tests.support.schedules_fakes import NOW, PIPELINE_ARN, ROLE, SCHEDULE_ID, Stack, StoredSchedule
 
 
 @pytest.mark.parametrize(
@@ -222,7 +225,7 @@ def test_request_targets_the_pipeline_with_the_scheduler_role_in_the_stack_group
     }
     assert args["State"] == "ENABLED"
     assert args["ActionAfterCompletion"] == "NONE"
-    owner = schedules.parse_owner(args["Description"])
+    owner = parse_owner(args["Description"])
     assert owner["zenml_schedule_id"] == str(SCHEDULE_ID)
     assert owner["zenml_schedule"] == "nightly"
     assert owner["zenml_pipeline"] == "training"
@@ -254,30 +257,30 @@ def test_inactive_zenml_schedule_is_disabled() -> None:
 
 
 def test_names_are_stable_and_within_aws_limits() -> None:
-    assert schedules.schedule_name(StoredSchedule(name="renamed")) == f"zenml-{SCHEDULE_ID}"
+    assert plan_api.schedule_name(StoredSchedule(name="renamed")) == f"zenml-{SCHEDULE_ID}"
     long_odd = Schedule(name="my pipeline/überlong " * 5, cron_expression="0 0 * * *")
-    name = schedules.schedule_name(long_odd)
+    name = plan_api.schedule_name(long_odd)
     assert len(name) <= 64
-    assert name == schedules.schedule_name(long_odd)
+    assert name == plan_api.schedule_name(long_odd)
     assert all(c.isalnum() or c in "-_." for c in name) and name.isascii()
-    assert schedules.schedule_name(Schedule(name="a", cron_expression="0 0 * * *")) == "zenml-a"
+    assert plan_api.schedule_name(Schedule(name="a", cron_expression="0 0 * * *")) == "zenml-a"
 
 
 def test_long_names_keep_the_description_within_512() -> None:
-    text = schedules.describe_owner(str(SCHEDULE_ID), "s" * 600, "p" * 600)
+    text = plan_api.describe_owner(str(SCHEDULE_ID), "s" * 600, "p" * 600)
     assert len(text) <= 512
     assert json.loads(text)["zenml_schedule_id"] == str(SCHEDULE_ID)
 
 
 def test_foreign_descriptions_are_not_taken_for_ours() -> None:
-    assert schedules.parse_owner("nightly retraining") == {}
-    assert schedules.parse_owner('{"zenml_schedule_id": "x"}') == {}
-    assert schedules.parse_owner(None) == {}
+    assert plan_api.parse_owner("nightly retraining") == {}
+    assert plan_api.parse_owner('{"zenml_schedule_id": "x"}') == {}
+    assert plan_api.parse_owner(None) == {}
 
 
 def test_pipeline_arn_from_name_uses_the_stack_account() -> None:
     assert (
-        schedules.pipeline_arn("eu-west-1", "123456789012", "Demo-Training")
+        plan_api.pipeline_arn("eu-west-1", "123456789012", "Demo-Training")
         == "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/demo-training"
     )
 
@@ -332,7 +335,7 @@ def test_zenml_ids_container_asks_once_per_id_and_ignores_names() -> None:
         asked.append(schedule_id)
         return schedule_id == str(SCHEDULE_ID)
 
-    ids = schedules.ZenMLScheduleIds(exists)
+    ids = hooks.ZenMLScheduleIds(exists)
     assert str(SCHEDULE_ID) in ids and str(SCHEDULE_ID) in ids
     assert "8f0c2a36-0000-4d8e-9a7e-0c1f3b2d6e11" not in ids
     assert "nightly" not in ids

@@ -1,12 +1,15 @@
 """The embedded local AWS emulator: moto's server on loopback, completed for this product.
 
-- `emulator.Emulator`: start/stop/reset the server process from Python (`cli.py` wraps it as
-  `sagemaker-stack emulator start|stop|status|env`);
+- `emulator.Emulator`: start/stop/reset the server process from Python (`sagemaker_stack.cli.emulator`
+  wraps it as `sagemaker-stack emulator start|stop|status|env`);
 - `server`: the server process (moto's WSGI app plus our additions, a pid and a port file);
 - `sagemaker_pipelines`: definition checks, ListPipelineExecutionSteps, StopPipelineExecution,
   and executions that really run, via `engine` (the DAG scheduler), `container` (one step as a
   local process) and `logs` (its output into CloudWatch Logs);
-- `secrets_cfn`: the `AWS::SecretsManager::Secret` CloudFormation resource.
+- `secrets_cfn`: the `AWS::SecretsManager::Secret` CloudFormation resource;
+- `moto_fixes`: moto answering as AWS does where it does not (error codes).
+
+This package emulates AWS and knows nothing of the product: it imports none of its modules.
 
 Only the server process imports moto; this top level stays light for the CLI and the orchestrator.
 """

@@ -28,7 +28,7 @@ from moto.sagemaker.models import (
     SageMakerModelBackend,
 )
 from moto.sagemaker.responses import SageMakerResponse
-from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
+from moto.sagemaker.utils import get_pipeline_execution_from_arn
 
 from sagemaker_stack.local.container import LogSink
 from sagemaker_stack.local.engine import (
@@ -38,6 +38,7 @@ from sagemaker_stack.local.engine import (
     JobKind,
 )
 from sagemaker_stack.local.logs import CloudWatchLogSink
+from sagemaker_stack.local.moto_fixes import pipeline_named
 from sagemaker_stack.local.pipeline_definition import (
     DefinitionError,
     PipelineSpec,
@@ -129,7 +130,7 @@ def _wrap_start(original: Any) -> Any:
         parallelism_configuration: dict[str, int],
         client_request_token: str,
     ) -> dict[str, str]:
-        pipeline = get_pipeline_from_name(self.pipelines, pipeline_name)
+        pipeline = pipeline_named(self.pipelines, pipeline_name)
         spec = _checked(pipeline.pipeline_definition, "StartPipelineExecution")
         try:
             values = parameter_values(spec, pipeline_parameters)

@@ -108,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
-    from sagemaker_stack.local import sagemaker_pipelines, secrets_cfn
+    from sagemaker_stack.local import moto_fixes, sagemaker_pipelines, secrets_cfn
 
+    moto_fixes.install()
     secrets_cfn.register()
     sagemaker_pipelines.install(endpoint_url, state_dir / WORK_FOLDER)
     details = {"pid": os.getpid(), "port": port, "endpoint_url": endpoint_url, "region": args.region}

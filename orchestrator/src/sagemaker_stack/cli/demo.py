@@ -1,0 +1,29 @@
+"""`sagemaker-stack demo`: the whole product on this machine (or, with --aws, on AWS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sagemaker_stack.cli.common import app_dir_option, user_errors
+
+
+def _echo(line: str, heading: bool) -> None:
+    click.secho(line, bold=heading)
+
+
+@click.command()
+@app_dir_option("Folder with cdk.json, app.py and examples/ (the repository root).")
+@click.option("--keep", is_flag=True, help="Leave the stack, emulator and server running to explore.")
+@click.option("--aws", "on_aws", is_flag=True, help="Target AWS (your credentials and ZenML server) instead.")
+@click.option("--image", help="With --aws: the step image (see README, 'The step image').")
+def demo(app_dir: Path, keep: bool, on_aws: bool, image: str | None) -> None:
+    """Run the whole product: emulator, ZenML server, cdk deploy, a real pipeline, teardown."""
+    from sagemaker_stack.ops import demo as demo_ops
+
+    with user_errors():
+        if on_aws:
+            demo_ops.run_demo_on_aws(app_dir, keep, image, _echo)
+        else:
+            demo_ops.run_demo(app_dir, keep, _echo)

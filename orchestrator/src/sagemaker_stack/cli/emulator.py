@@ -1,0 +1,83 @@
+"""`sagemaker-stack emulator start|stop|status|env`."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from sagemaker_stack.cli.common import user_errors
+from sagemaker_stack.local.emulator import DEFAULT_REGION, DEFAULT_STATE_DIR, Emulator, EmulatorError
+
+_state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    envvar="SAGEMAKER_STACK_EMULATOR_DIR",
+    help="Folder for the emulator's pid, port, log and step work folders.",
+)
+
+
+@click.group()
+def emulator() -> None:
+    """Run the embedded local AWS emulator (moto on 127.0.0.1, with a SageMaker Pipelines engine)."""
+
+
+@emulator.command()
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port on 127.0.0.1 (default: a free one)."
+)
+@_state_dir_option
+@click.option("--region", default=DEFAULT_REGION, show_default=True)
+def start(port: int | None, state_dir: Path, region: str) -> None:
+    """Start the emulator in the background and print where it serves."""
+    with user_errors():
+        server = Emulator(state_dir, port=port, region=region).start(exit_with_parent=False)
+    server.detach()
+    click.echo(f"emulator serving at {server.endpoint_url} (pid {server.pid}, state in {server.state_dir})")
+    click.echo(
+        f'point AWS tools at it with: eval "$(sagemaker-stack emulator env --state-dir {server.state_dir})"'
+    )
+
+
+@emulator.command()
+@_state_dir_option
+def stop(state_dir: Path) -> None:
+    """Stop the emulator (running pipeline steps are stopped too)."""
+    try:
+        server = Emulator.attach(state_dir)
+    except EmulatorError:
+        click.echo(f"no emulator is running from {Path(state_dir).resolve()}")
+        return
+    pid = server.pid
+    server.stop()
+    click.echo(f"emulator stopped (pid {pid})")
+
+
+@emulator.command()
+@_state_dir_option
+def status(state_dir: Path) -> None:
+    """Say whether the emulator serves, and where (exit code 1 if it does not)."""
+    try:
+        server = Emulator.attach(state_dir)
+    except EmulatorError as error:
+        click.echo(str(error))
+        raise SystemExit(1) from None
+    click.echo(f"emulator serving at {server.endpoint_url} (pid {server.pid}, state in {server.state_dir})")
+
+
+@emulator.command()
+@_state_dir_option
+@click.option(
+    "--region", default=None, help="Region to export (default: the one the emulator was started with)."
+)
+def env(state_dir: Path, region: str | None) -> None:
+    """Print `export` lines that point boto3, the AWS CLI and cdk at the emulator."""
+    with user_errors():
+        server = Emulator.attach(state_dir, region=region)
+    # A profile or session token from the real AWS setup would otherwise mix in.
+    click.echo("unset AWS_PROFILE AWS_SESSION_TOKEN")
+    for name, value in server.env().items():
+        click.echo(f"export {name}={shlex.quote(value)}")

@@ -1,0 +1,117 @@
+"""`sagemaker-stack up` and `sagemaker-stack down`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from sagemaker_stack.cli.common import app_dir_option, config_option, config_path, user_errors
+
+_NAME = click.option("--name", "zenml_stack_name", help="ZenML stack name (default: the CDK stack name).")
+
+
+def _context(pairs: tuple[str, ...]) -> dict[str, str]:
+    context: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="-c/--context")
+        context[key] = value
+    return context
+
+
+@click.command()
+@app_dir_option()
+@config_option("The StackConfig file to write (default: sagemaker-stack.json).")
+@_NAME
+@click.option(
+    "--stack-name", default=None, help="CloudFormation stack name (default: cdk.json's stack_name)."
+)
+@click.option("-c", "--context", "context_pairs", multiple=True, help="CDK context key=value (see README).")
+@click.option(
+    "--endpoint-url",
+    default=lambda: os.environ.get("AWS_ENDPOINT_URL"),
+    help="Deploy to the emulator at this URL (default: $AWS_ENDPOINT_URL; none means AWS).",
+)
+@click.option("--region", default=lambda: os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION")))
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Deploy to the local emulator (started in .sagemaker-stack/emulator if not running). "
+    "Chosen by itself when no AWS credentials are configured.",
+)
+@click.option("--set/--no-set", "activate", default=True, show_default=True, help="Make it the active stack.")
+def up(
+    app_dir: Path,
+    config_file: Path | None,
+    zenml_stack_name: str | None,
+    stack_name: str | None,
+    context_pairs: tuple[str, ...],
+    endpoint_url: str | None,
+    region: str | None,
+    local: bool,
+    activate: bool,
+) -> None:
+    """Deploy the stack, export its config and register it with ZenML."""
+    from sagemaker_stack.ops import lifecycle
+    from sagemaker_stack.ops.cdk import default_stack_name
+
+    context = _context(context_pairs)
+    with user_errors():
+        if endpoint_url and not local:
+            target = lifecycle.emulator_target(endpoint_url, region or "us-east-1")
+        elif not local and lifecycle.aws_credentials_available():
+            if not region:
+                raise click.ClickException("no AWS region configured: pass --region or set AWS_REGION")
+            target = lifecycle.Target(region=region)
+        else:
+            if not local:
+                click.echo("No AWS credentials configured: deploying to the local emulator instead.")
+            target = lifecycle.emulator_target(_local_emulator(app_dir), region or "us-east-1")
+        lifecycle.up(
+            target,
+            app_dir=app_dir,
+            context=context,
+            config_path=config_path(config_file),
+            stack_name=stack_name or default_stack_name(app_dir),
+            zenml_stack_name=zenml_stack_name,
+            activate=activate,
+            echo=click.echo,
+        )
+
+
+@click.command()
+@app_dir_option()
+@config_option("The StackConfig file to read (default: sagemaker-stack.json).")
+@_NAME
+@click.option("--force", is_flag=True, help="Go on even while runs of this stack are executing.")
+def down(app_dir: Path, config_file: Path | None, zenml_stack_name: str | None, force: bool) -> None:
+    """Unregister from ZenML, delete schedules, empty (retain_data=false) and destroy the stack."""
+    from sagemaker_stack.ops import lifecycle
+
+    with user_errors():
+        lifecycle.down(
+            config_path(config_file),
+            app_dir=app_dir,
+            force=force,
+            zenml_stack_name=zenml_stack_name,
+            echo=click.echo,
+        )
+
+
+def _local_emulator(app_dir: Path) -> str:
+    """The endpoint of the emulator in the repository's state folder, started if need be."""
+    from sagemaker_stack.local.emulator import DEFAULT_STATE_DIR, Emulator, EmulatorError
+
+    state_dir = app_dir / DEFAULT_STATE_DIR
+    try:
+        return Emulator.attach(state_dir).endpoint_url
+    except EmulatorError:
+        pass
+    emulator = Emulator(state_dir).start(exit_with_parent=False)
+    click.echo(
+        f"Started the emulator at {emulator.endpoint_url} (stop it with `sagemaker-stack emulator stop`)."
+    )
+    return emulator.endpoint_url

@@ -1,0 +1,10 @@
+"""The user's laptop: library code behind the CLI, with no click in it.
+
+- `outputs`: deployed stack outputs -> the StackConfig file (`export`);
+- `cdk`: the real `cdk` CLI (bootstrap, deploy, destroy);
+- `lifecycle`: `up` and `down`;
+- `registration`: the StackConfig in and out of ZenML (plan, ZenML store, the stack's secret);
+- `demo`, `demo_report`: the one-command demo;
+- `zenml_server`: a real ZenML server on loopback for the demo;
+- `processes`, `reachability`: child processes streamed line by line, and a quick "does it answer".
+"""

@@ -1,0 +1,283 @@
+"""Deployed stack outputs -> StackConfig.
+
+Two sources give the same outputs: the file `cdk deploy -O cdk-outputs.json` writes
+(`{"<StackName>": {"OutputKey": "value", ...}}`) and CloudFormation's DescribeStacks. Both end in
+`config_from_outputs`, which prefers the single `StackConfigJson` output but checks that it agrees
+with the individual outputs: two views of one stack that disagree mean the recipe and this package
+are out of step, and guessing which one is right would hand a wrong ARN to every later command.
+
+Outputs never hold a secret value (the stack exports the secret's ARN only), and nothing here
+prints output values in errors except names, so an error message is safe to paste anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from sagemaker_stack.config import REQUIRED_OUTPUTS, ConfigError, OutputName, StackConfig, read_json_file
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+
+#: Output key -> StackConfig field.
+OUTPUT_FIELDS: Final[Mapping[str, str]] = {
+    OutputName.EXECUTION_ROLE_ARN: "execution_role_arn",
+    OutputName.BUCKET_NAME: "bucket_name",
+    OutputName.ARTIFACT_PATH: "artifact_path",
+    OutputName.REGISTRY_URI: "registry_uri",
+    OutputName.REPOSITORY_NAME: "repository_name",
+    OutputName.SECRET_ARN: "secret_arn",
+    OutputName.SCHEDULER_ROLE_ARN: "scheduler_role_arn",
+    OutputName.RESOURCE_PREFIX: "resource_prefix",
+    OutputName.RETAIN_DATA: "retain_data",
+    OutputName.REGION: "region",
+    OutputName.ACCOUNT: "account",
+}
+
+#: Stack statuses whose outputs describe a working stack (an update that rolled back restored the
+#: previous, working resources and outputs).
+USABLE_STATUSES: Final = frozenset(
+    {
+        "CREATE_COMPLETE",
+        "UPDATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "IMPORT_COMPLETE",
+        "IMPORT_ROLLBACK_COMPLETE",
+    }
+)
+
+_REDEPLOY_HINT = "was the stack deployed with this version of the recipe? Run `cdk deploy` again"
+
+
+class OutputsError(ConfigError):
+    """The stack's outputs cannot be read or do not describe a usable stack."""
+
+
+def config_from_outputs(
+    outputs: Mapping[str, str],
+    *,
+    stack_name: str,
+    endpoint_url: str | None = None,
+    source: str = "stack outputs",
+) -> StackConfig:
+    """Build the StackConfig from one stack's outputs (key -> string value).
+
+    All of REQUIRED_OUTPUTS must be present. `StackConfigJson`, when present, must be a JSON object
+    of StackConfig fields that agrees with them; `endpoint_url` is set only for the emulator.
+    """
+    missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
+    if missing:
+        raise OutputsError(
+            f"stack {stack_name!r} ({source}) lacks the output(s) {', '.join(missing)}: {_REDEPLOY_HINT}"
+        )
+    individual: dict[str, Any] = {OUTPUT_FIELDS[name]: outputs[name] for name in REQUIRED_OUTPUTS}
+    individual["retain_data"] = _parse_bool(outputs[OutputName.RETAIN_DATA], stack_name)
+    data: dict[str, Any] = dict(individual)
+
+    raw_json = outputs.get(OutputName.STACK_CONFIG_JSON)
+    if raw_json is not None:
+        combined = _parse_config_json(raw_json, stack_name)
+        for field, value in individual.items():
+            if field in combined and _normalize(combined[field]) != _normalize(value):
+                raise OutputsError(
+                    f"stack {stack_name!r} ({source}): output {OutputName.STACK_CONFIG_JSON} says "
+                    f"{field}={combined[field]!r} but the individual output says {value!r}: "
+                    f"{_REDEPLOY_HINT}"
+                )
+        data.update(combined)
+
+    declared_name = data.get("stack_name", stack_name)
+    if declared_name != stack_name:
+        raise OutputsError(
+            f"stack {stack_name!r} ({source}): its {OutputName.STACK_CONFIG_JSON} names stack "
+            f"{declared_name!r}: {_REDEPLOY_HINT}"
+        )
+    data["stack_name"] = stack_name
+    if data.get("scheduler_role_arn") == "":
+        data["scheduler_role_arn"] = None
+    if endpoint_url is not None:
+        data["endpoint_url"] = endpoint_url
+    return StackConfig.from_dict(data, source=f"stack {stack_name!r} ({source})")
+
+
+def read_outputs_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+    """Read a `cdk deploy -O` file: stack name -> outputs."""
+    file = Path(path)
+    data = read_json_file(
+        file,
+        missing=f"no outputs file at {file}: run `cdk deploy -O {file}` first, "
+        "or export straight from CloudFormation with --stack-name and --region",
+        what="outputs file",
+        error=OutputsError,
+    )
+    if not isinstance(data, dict) or not all(isinstance(value, dict) for value in data.values()):
+        raise OutputsError(
+            f"{file} is not a `cdk deploy -O` outputs file (expected {{stack name: {{output: value}}}})"
+        )
+    return {str(name): {str(k): str(v) for k, v in outputs.items()} for name, outputs in data.items()}
+
+
+def config_from_outputs_file(
+    path: str | os.PathLike[str],
+    *,
+    stack_name: str | None = None,
+    endpoint_url: str | None = None,
+) -> StackConfig:
+    """The StackConfig of `stack_name` in a `cdk deploy -O` file.
+
+    Without a stack name the file must hold exactly one stack (the usual `cdk deploy <stack>`).
+    """
+    stacks = read_outputs_file(path)
+    if stack_name is None:
+        if len(stacks) != 1:
+            raise OutputsError(
+                f"{path} holds {len(stacks)} stacks ({_names(stacks)}): pick one with --stack-name"
+            )
+        stack_name = next(iter(stacks))
+    if stack_name not in stacks:
+        raise OutputsError(
+            f"stack {stack_name!r} is not in {path}; it holds: {_names(stacks)}. "
+            "Pass the right --stack-name, or deploy that stack with `cdk deploy -O`"
+        )
+    return config_from_outputs(
+        stacks[stack_name], stack_name=stack_name, endpoint_url=endpoint_url, source=str(path)
+    )
+
+
+def describe_stack_outputs(
+    stack_name: str,
+    *,
+    region: str,
+    endpoint_url: str | None = None,
+    client: CloudFormationClient | None = None,
+) -> dict[str, str]:
+    """The outputs of a deployed, usable stack, from CloudFormation DescribeStacks.
+
+    Every way this commonly fails (not deployed, failed or busy stack, no credentials, endpoint
+    unreachable) becomes one OutputsError saying what to do.
+    """
+    import botocore.exceptions
+
+    where = f"region {region}" + (f" at {endpoint_url}" if endpoint_url else "")
+    try:
+        if client is None:
+            from sagemaker_stack import aws
+
+            client = aws.client("cloudformation", region=region, endpoint_url=endpoint_url)
+        response = client.describe_stacks(StackName=stack_name)
+    except botocore.exceptions.ClientError as error:
+        info = error.response.get("Error", {})
+        message = str(info.get("Message", ""))
+        if info.get("Code") == "ValidationError" and "does not exist" in message:
+            raise OutputsError(
+                f"stack {stack_name!r} is not deployed in {where}: run `cdk deploy` first"
+            ) from None
+        raise OutputsError(
+            f"CloudFormation DescribeStacks for {stack_name!r} in {where} failed: "
+            f"{info.get('Code', 'error')}: {message}"
+        ) from None
+    except botocore.exceptions.NoCredentialsError:
+        raise OutputsError(
+            "no AWS credentials found: configure them (`aws configure`, AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and try again"
+        ) from None
+    except botocore.exceptions.EndpointConnectionError as error:
+        raise OutputsError(
+            f"cannot reach CloudFormation in {where} ({error.kwargs.get('endpoint_url', 'endpoint')}): "
+            "check the network, the region, or that the emulator is running"
+        ) from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise OutputsError(f"CloudFormation DescribeStacks for {stack_name!r} failed: {error}") from None
+
+    stacks = response.get("Stacks", [])
+    if not stacks:
+        raise OutputsError(f"stack {stack_name!r} is not deployed in {where}: run `cdk deploy` first")
+    stack = stacks[0]
+    status = stack.get("StackStatus", "UNKNOWN")
+    if status not in USABLE_STATUSES:
+        raise OutputsError(_status_problem(stack_name, where, status))
+    return {
+        output["OutputKey"]: output.get("OutputValue", "")
+        for output in stack.get("Outputs", [])
+        if "OutputKey" in output
+    }
+
+
+def config_from_cloudformation(
+    stack_name: str,
+    *,
+    region: str,
+    endpoint_url: str | None = None,
+    client: CloudFormationClient | None = None,
+) -> StackConfig:
+    """The StackConfig of a deployed stack, read with DescribeStacks.
+
+    An explicit `endpoint_url` (the emulator) is used for the call and recorded in the config;
+    AWS_ENDPOINT_URL from the environment is honoured by boto3 but not recorded.
+    """
+    outputs = describe_stack_outputs(stack_name, region=region, endpoint_url=endpoint_url, client=client)
+    return config_from_outputs(
+        outputs,
+        stack_name=stack_name,
+        endpoint_url=endpoint_url,
+        source=f"CloudFormation, region {region}",
+    )
+
+
+def _status_problem(stack_name: str, where: str, status: str) -> str:
+    if status.endswith("_IN_PROGRESS"):
+        return (
+            f"stack {stack_name!r} in {where} is busy ({status}): wait until `cdk deploy` or "
+            "`cdk destroy` finishes, then run this again"
+        )
+    if status.startswith("DELETE"):
+        return f"stack {stack_name!r} in {where} is being deleted or gone ({status}): run `cdk deploy` first"
+    return (
+        f"stack {stack_name!r} in {where} is in status {status}, so its outputs cannot be trusted: "
+        "see the stack's events in CloudFormation, then fix and `cdk deploy` again "
+        "(a stack in ROLLBACK_COMPLETE must be destroyed first with `cdk destroy`)"
+    )
+
+
+def _parse_config_json(raw: str, stack_name: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise OutputsError(
+            f"stack {stack_name!r}: output {OutputName.STACK_CONFIG_JSON} is not valid JSON: {_REDEPLOY_HINT}"
+        ) from None
+    if not isinstance(value, dict):
+        raise OutputsError(
+            f"stack {stack_name!r}: output {OutputName.STACK_CONFIG_JSON} is not a JSON object: "
+            f"{_REDEPLOY_HINT}"
+        )
+    return value
+
+
+def _parse_bool(value: str, stack_name: str) -> bool:
+    text = value.strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no"}:
+        return False
+    raise OutputsError(
+        f"stack {stack_name!r}: output {OutputName.RETAIN_DATA} is {value!r}, expected true or false"
+    )
+
+
+def _normalize(value: Any) -> Any:
+    """Outputs are strings while the JSON output keeps types: compare them as text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return ""
+    text = str(value)
+    return text.lower() if text.lower() in {"true", "false"} else text
+
+
+def _names(stacks: Mapping[str, Any]) -> str:
+    return ", ".join(sorted(stacks)) or "no stacks"

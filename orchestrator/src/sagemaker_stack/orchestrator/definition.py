@@ -1,0 +1,287 @@
+"""PipelineSpec -> SageMaker Pipelines definition: pure, deterministic, no AWS, no `sagemaker` SDK.
+
+The definition is the JSON document of CreatePipeline/UpdatePipeline (schema version
+2020-12-01). Each step's `Arguments` is the request of CreateProcessingJob or CreateTrainingJob
+without the job name (SageMaker names jobs per execution), so `validation` can check it against
+botocore's own input shapes, and a unit test against what `sagemaker.workflow` emits.
+
+Choices, and why:
+- Step names: the ZenML invocation id when it already fits SageMaker's StepName shape
+  (`[A-Za-z0-9\\-_]*`, at most 64 characters, from botocore's model), otherwise a sanitized and
+  truncated form plus 8 hex characters of the original name's SHA-256. The mapping depends on
+  the name alone, so it is stable across runs and two different ZenML names never collide in
+  practice; `validation` still checks uniqueness.
+- Order: steps are emitted in topological order, ties broken by step name; DependsOn is sorted;
+  `to_json` sorts keys. The same pipeline therefore always yields byte-identical JSON, whatever
+  order the caller listed the steps in, and UpdatePipeline sees no spurious change.
+- No PipelineExperimentConfig: the SDK adds one by default, which makes SageMaker create an
+  Experiment and a Trial per execution; ZenML already tracks runs, and AWS accepts omission.
+- Retries (`retries=N`, N > 0): SageMaker Pipelines can only retry a step for infrastructure
+  reasons; a job whose own code fails (AlgorithmError/ClientError) is never retried by it (see
+  `sagemaker.workflow.retry`). So N maps to two retry policies with MaxAttempts N: one for the
+  pipeline service's faults and throttling, one for the job's internal error, capacity and
+  resource-limit failures. Failures of the user's code are retried by ZenML's own step `retry`
+  configuration inside the container (the orchestrator leaves `handles_step_retries` False).
+- Tags (`processor_tags`) go on each job (`Tags` in the step Arguments, as the SDK does);
+  pipeline tags are an argument of CreatePipeline (`tag_list`).
+- Training steps need an OutputDataConfig (required by CreateTrainingJob): each writes below
+  `<spec.output_s3_uri>/<step name>/`; the container writes no model, so this holds SageMaker's
+  empty model.tar.gz only.
+- Parameters (`spec.parameters`) are declared as String parameters sorted by name, each with its
+  default, the way the SDK renders `ParameterString`. A container argument may be an expression
+  (`{"Get": "Parameters.X"}`): SageMaker resolves it per execution, so one definition serves runs
+  (and EventBridge schedules) that pass different values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from sagemaker_stack.orchestrator.spec import InvalidPipelineError, PipelineSpec, StepSpec
+
+DEFINITION_VERSION: Final = "2020-12-01"
+PROCESSING: Final = "Processing"
+TRAINING: Final = "Training"
+
+#: botocore sagemaker model: PipelineName max 256, pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}.
+PIPELINE_NAME_MAX: Final = 256
+#: botocore sagemaker model: StepName max 64, pattern [A-Za-z0-9\-_]*.
+STEP_NAME_MAX: Final = 64
+_HASH_CHARS: Final = 8
+
+#: Retry policy shape of SageMaker Pipelines (sagemaker/workflow/retry.py, SDK 2.x).
+STEP_EXCEPTION_TYPES: Final = ("Step.SERVICE_FAULT", "Step.THROTTLING")
+JOB_EXCEPTION_TYPES: Final = (
+    "SageMaker.JOB_INTERNAL_ERROR",
+    "SageMaker.CAPACITY_ERROR",
+    "SageMaker.RESOURCE_LIMIT",
+)
+RETRY_INTERVAL_SECONDS: Final = 10
+RETRY_BACKOFF_RATE: Final = 2.0
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:_HASH_CHARS]
+
+
+def sagemaker_pipeline_name(resource_prefix: str, zenml_pipeline_name: str) -> str:
+    """`<prefix>-<name>` in CreatePipeline's PipelineName form, deterministic and collision-aware.
+
+    Characters outside `[A-Za-z0-9-]` become '-', leading/trailing '-' go; when that changed
+    anything or the name had to be cut to 256 characters, `-<8 hex of sha256(original)>` is
+    appended so that `my_pipe` and `my-pipe` stay two pipelines.
+    """
+    raw = f"{resource_prefix}-{zenml_pipeline_name}"
+    clean = re.sub(r"[^A-Za-z0-9-]+", "-", raw).strip("-")
+    if clean == raw and len(clean) <= PIPELINE_NAME_MAX:
+        return clean
+    suffix = _short_hash(raw)
+    head = clean[: PIPELINE_NAME_MAX - _HASH_CHARS - 1].rstrip("-")
+    return f"{head}-{suffix}" if head else suffix
+
+
+def sagemaker_step_name(zenml_step_name: str) -> str:
+    """The SageMaker step name of a ZenML step (see the module docstring)."""
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", zenml_step_name)
+    if clean == zenml_step_name and 0 < len(clean) <= STEP_NAME_MAX:
+        return clean
+    head = clean[: STEP_NAME_MAX - _HASH_CHARS - 1]
+    return f"{head}-{_short_hash(zenml_step_name)}"
+
+
+def step_names(spec: PipelineSpec) -> dict[str, str]:
+    """ZenML step name -> SageMaker step name, for every step of `spec`."""
+    return {step.name: sagemaker_step_name(step.name) for step in spec.steps}
+
+
+def dag_problems(steps: Sequence[StepSpec]) -> list[str]:
+    """Duplicate names, unknown upstream steps and cycles, each as one readable sentence."""
+    problems: list[str] = []
+    names = [step.name for step in steps]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"step {name!r} appears {names.count(name)} times: step names must be unique")
+    known = set(names)
+    for step in steps:
+        for upstream in sorted(set(step.upstream) - known):
+            problems.append(f"step {step.name!r}: upstream step {upstream!r} is not part of the pipeline")
+    if not problems:
+        ordered = _topological(steps)
+        if len(ordered) < len(steps):
+            stuck = sorted(set(names) - {step.name for step in ordered})
+            problems.append(f"steps {stuck} depend on each other in a cycle: a pipeline must be a DAG")
+    return problems
+
+
+def _topological(steps: Sequence[StepSpec]) -> list[StepSpec]:
+    """Kahn's algorithm, always taking the smallest ready name: a stable, input-order-free result."""
+    by_name = {step.name: step for step in steps}
+    waiting = {step.name: len(set(step.upstream)) for step in steps}
+    downstream: dict[str, list[str]] = {name: [] for name in by_name}
+    for step in steps:
+        for upstream in set(step.upstream):
+            if upstream in downstream:
+                downstream[upstream].append(step.name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    ordered: list[StepSpec] = []
+    while ready:
+        name = heapq.heappop(ready)
+        ordered.append(by_name[name])
+        for child in downstream[name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, child)
+    return ordered
+
+
+def topological_order(steps: Sequence[StepSpec]) -> list[StepSpec]:
+    """Steps in dependency order, ties by name; InvalidPipelineError for a broken DAG."""
+    problems = dag_problems(steps)
+    if problems:
+        raise InvalidPipelineError(problems)
+    return _topological(steps)
+
+
+def step_type(step: StepSpec) -> str:
+    """ "Training" for `use_training_step`, else "Processing"."""
+    return TRAINING if step.settings.use_training_step else PROCESSING
+
+
+def training_output_path(output_s3_uri: str, step: StepSpec) -> str:
+    """Where a training step's OutputDataConfig points."""
+    return f"{output_s3_uri.rstrip('/')}/{sagemaker_step_name(step.name)}"
+
+
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """Tags as the SageMaker APIs take them (CreatePipeline, job Tags), sorted by key."""
+    return [{"Key": key, "Value": tags[key]} for key in sorted(tags)]
+
+
+def step_arguments(step: StepSpec, output_s3_uri: str | None = None) -> dict[str, Any]:
+    """The step's job request (CreateProcessingJob or CreateTrainingJob without the job name).
+
+    Optional members the APIs forbid empty (ContainerEntrypoint/ContainerArguments have a
+    minimum of one entry) are left out when empty, as the SDK does.
+    """
+    settings = step.settings
+    container: dict[str, Any] = {}
+    if step.entrypoint:
+        container["ContainerEntrypoint"] = list(step.entrypoint)
+    if step.arguments:
+        container["ContainerArguments"] = [_plain(argument) for argument in step.arguments]
+    arguments: dict[str, Any]
+    if settings.use_training_step:
+        resources: dict[str, Any] = {
+            "InstanceCount": 1,
+            "InstanceType": settings.instance_type,
+            "VolumeSizeInGB": settings.volume_size_in_gb,
+        }
+        if settings.keep_alive_period_in_seconds is not None:
+            resources["KeepAlivePeriodInSeconds"] = settings.keep_alive_period_in_seconds
+        arguments = {
+            "AlgorithmSpecification": {
+                "TrainingImage": step.image,
+                "TrainingInputMode": "File",
+                **container,
+            },
+            "ResourceConfig": resources,
+        }
+        if output_s3_uri is not None:
+            arguments["OutputDataConfig"] = {"S3OutputPath": training_output_path(output_s3_uri, step)}
+    else:
+        arguments = {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": settings.instance_type,
+                    "VolumeSizeInGB": settings.volume_size_in_gb,
+                }
+            },
+            "AppSpecification": {"ImageUri": step.image, **container},
+        }
+    arguments["RoleArn"] = settings.role_arn
+    arguments["StoppingCondition"] = {"MaxRuntimeInSeconds": settings.max_runtime_in_seconds}
+    if step.environment:
+        arguments["Environment"] = {key: _plain(step.environment[key]) for key in sorted(step.environment)}
+    if settings.tags:
+        arguments["Tags"] = tag_list(settings.tags)
+    return arguments
+
+
+def _plain(value: Any) -> Any:
+    """Mappings (parameter and execution variable expressions) as plain dicts, so the result is JSON-able."""
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def retry_policies(retries: int) -> list[dict[str, Any]]:
+    """SageMaker retry policies for `retries` extra attempts (empty for 0); see the module docstring."""
+    if retries <= 0:
+        return []
+    common = {
+        "BackoffRate": RETRY_BACKOFF_RATE,
+        "IntervalSeconds": RETRY_INTERVAL_SECONDS,
+        "MaxAttempts": retries,
+    }
+    return [
+        {**common, "ExceptionType": list(STEP_EXCEPTION_TYPES)},
+        {**common, "ExceptionType": list(JOB_EXCEPTION_TYPES)},
+    ]
+
+
+def step_definition(step: StepSpec, output_s3_uri: str | None = None) -> dict[str, Any]:
+    """One entry of the definition's `Steps`."""
+    entry: dict[str, Any] = {
+        "Name": sagemaker_step_name(step.name),
+        "Type": step_type(step),
+        "Arguments": step_arguments(step, output_s3_uri),
+    }
+    if step.upstream:
+        entry["DependsOn"] = sorted({sagemaker_step_name(name) for name in step.upstream})
+    policies = retry_policies(step.settings.retries)
+    if policies:
+        entry["RetryPolicies"] = policies
+    return entry
+
+
+def build_definition(spec: PipelineSpec) -> dict[str, Any]:
+    """The SageMaker pipeline definition of `spec` (run `validation.validate_spec` first).
+
+    Raises InvalidPipelineError for a broken DAG, or for a training step without
+    `spec.output_s3_uri`.
+    """
+    ordered = topological_order(spec.steps)
+    if spec.output_s3_uri is None:
+        training = [step.name for step in ordered if step.settings.use_training_step]
+        if training:
+            raise InvalidPipelineError(
+                [f"training steps {training} need PipelineSpec.output_s3_uri (an s3:// prefix)"],
+                spec.pipeline_name,
+            )
+    return {
+        "Version": DEFINITION_VERSION,
+        "Metadata": {},
+        "Parameters": parameter_declarations(spec.parameters),
+        "Steps": [step_definition(step, spec.output_s3_uri) for step in ordered],
+    }
+
+
+def parameter_declarations(parameters: Mapping[str, str]) -> list[dict[str, str]]:
+    """The definition's `Parameters`: String parameters with their defaults, sorted by name."""
+    return [{"Name": name, "Type": "String", "DefaultValue": parameters[name]} for name in sorted(parameters)]
+
+
+def parallelism_configuration(max_parallel_steps: int | None) -> dict[str, int] | None:
+    """CreatePipeline/StartPipelineExecution's ParallelismConfiguration, or None for SageMaker's default."""
+    if max_parallel_steps is None:
+        return None
+    return {"MaxParallelExecutionSteps": int(max_parallel_steps)}
+
+
+def to_json(definition: Mapping[str, Any]) -> str:
+    """The definition as CreatePipeline's PipelineDefinition string: sorted keys, compact."""
+    return json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

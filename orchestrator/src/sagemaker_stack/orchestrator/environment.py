@@ -1,0 +1,100 @@
+"""The one policy for what may enter a step's environment, which anyone who may DescribePipeline reads.
+
+Three kinds of variables never reach a definition:
+- ZenML's connection settings (`ZENML_STORE_*`, the secrets-store settings, `ZENML_CONFIG_PATH`):
+  the step entrypoint sets them from the stack's secret, so a client's value is wrong or secret.
+  Dropping these is routine (logged at debug level).
+- Anything that looks like a secret, by its name (TOKEN, PASSWORD, API_KEY, ...) or its value
+  (a ZenML API key, a JWT, an AWS access key id, a PEM key, a URL with a password): dropped with
+  a warning that names the variable, never its value.
+- `KNOWN_CREDENTIALS`, which validation refuses outright in a spec built by any other route.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from sagemaker_stack.orchestrator.spec import PIPELINE_EXECUTION_ARN, EnvironmentValue
+from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN, ENV_SECRET_ARN
+
+#: Set by the step entrypoint from the stack's secret (or for itself): a client's value is wrong.
+CONNECTION_VARIABLES: Final = frozenset(
+    {
+        "ZENML_STORE_URL",
+        "ZENML_STORE_API_KEY",
+        "ZENML_STORE_API_TOKEN",
+        "ZENML_STORE_USERNAME",
+        "ZENML_STORE_PASSWORD",
+        "ZENML_CONFIG_PATH",
+    }
+)
+CONNECTION_PREFIXES: Final = ("ZENML_SECRETS_STORE_", "ZENML_BACKUP_SECRETS_STORE_")
+
+#: Credentials by name: refused in any spec (the definition would publish them).
+KNOWN_CREDENTIALS: Final = frozenset(
+    {
+        "ZENML_STORE_API_KEY",
+        "ZENML_STORE_API_TOKEN",
+        "ZENML_STORE_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    }
+)
+
+_SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY", re.I
+)
+#: ZenML API keys, JWTs (ZenML API tokens), AWS access key ids, PEM keys, URLs with a password.
+_SECRET_VALUE = re.compile(
+    r"ZENKEY_|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.|\b(AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN|://[^/\s:@]+:[^/\s@]+@"
+)
+#: Names that only look secret.
+_ALLOWED_NAMES: Final = frozenset(
+    {
+        ENV_SECRET_ARN,
+        ENV_EXECUTION_ARN,
+        # ZenML's own switch (zenml.constants.ENV_ZENML_DISABLE_CREDENTIALS_DISK_CACHING), a boolean.
+        "DISABLE_CREDENTIALS_DISK_CACHING",
+        "ZENML_DISABLE_CREDENTIALS_DISK_CACHING",
+    }
+)
+
+
+def is_connection_variable(name: str) -> bool:
+    """One of ZenML's connection settings, which the step entrypoint sets itself."""
+    return name in CONNECTION_VARIABLES or name.startswith(CONNECTION_PREFIXES)
+
+
+def is_secret(name: str, value: str) -> bool:
+    """Whether a variable must stay out of the definition (by its name or by the look of its value)."""
+    if name in _ALLOWED_NAMES:
+        return False
+    if is_connection_variable(name):
+        return True
+    return bool(_SECRET_NAME.search(name) or _SECRET_VALUE.search(value))
+
+
+def public_environment(environment: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """(the variables safe to put in a definition, the names of those dropped)."""
+    kept: dict[str, str] = {}
+    dropped: list[str] = []
+    for name, value in environment.items():
+        if is_secret(name, str(value)):
+            dropped.append(name)
+        else:
+            kept[name] = str(value)
+    return kept, sorted(dropped)
+
+
+def step_environment(
+    zenml_environment: Mapping[str, str], extra: Mapping[str, str], secret_arn: str
+) -> tuple[dict[str, EnvironmentValue], list[str]]:
+    """A step container's environment: ZenML's and the `environment` setting, minus secrets, plus ours."""
+    merged = {**zenml_environment, **extra}
+    kept, dropped = public_environment(merged)
+    environment: dict[str, EnvironmentValue] = dict(kept)
+    environment[ENV_SECRET_ARN] = secret_arn
+    environment[ENV_EXECUTION_ARN] = PIPELINE_EXECUTION_ARN
+    return environment, dropped

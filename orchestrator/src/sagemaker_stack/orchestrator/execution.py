@@ -1,0 +1,332 @@
+"""SageMaker Pipelines calls for one run: upsert, start, watch, stop, logs. boto3 only, no ZenML.
+
+The orchestrator's AWS side, kept apart from ZenML so that a unit test can drive it with
+botocore's Stubber and count its calls: a run costs DescribePipeline, CreatePipeline or
+UpdatePipeline, and StartPipelineExecution, whatever the number of steps.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from sagemaker_stack import aws
+from sagemaker_stack.orchestrator.definition import parallelism_configuration, tag_list
+
+#: Terminal SageMaker pipeline execution statuses.
+FINISHED_EXECUTION_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+_DISPLAY_NAME_BAD = re.compile(r"[^A-Za-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What submitting one run produced."""
+
+    pipeline_arn: str
+    execution_arn: str
+    created: bool
+
+
+@dataclass
+class StepState:
+    """One SageMaker step of an execution, as ListPipelineExecutionSteps reports it."""
+
+    name: str
+    status: str
+    failure_reason: str | None = None
+    job_kind: str | None = None  # "Processing" or "Training"
+    job_name: str | None = None
+
+
+@dataclass
+class ExecutionState:
+    """An execution's status and its steps (steps that have not started are absent)."""
+
+    status: str
+    failure_reason: str | None = None
+    steps: list[StepState] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_EXECUTION_STATUSES
+
+
+def upsert_pipeline(
+    sagemaker: Any,
+    *,
+    name: str,
+    definition: str,
+    role_arn: str,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> tuple[str, bool]:
+    """Create the pipeline, or update it in place if it exists; returns (pipeline ARN, created).
+
+    Tags are set when the pipeline is created (UpdatePipeline takes none): one SageMaker pipeline
+    per ZenML pipeline keeps the tags it was born with.
+    """
+    from botocore.exceptions import ClientError
+
+    common: dict[str, Any] = {"PipelineName": name, "PipelineDefinition": definition, "RoleArn": role_arn}
+    if description:
+        common["PipelineDescription"] = description[:3072]
+    try:
+        sagemaker.describe_pipeline(PipelineName=name)
+    except ClientError as error:
+        if not aws.is_not_found(error):
+            raise
+        request = dict(common)
+        if tags:
+            request["Tags"] = tag_list(tags)
+        response = sagemaker.create_pipeline(**request)
+        return str(response["PipelineArn"]), True
+    response = sagemaker.update_pipeline(**common)
+    return str(response["PipelineArn"]), False
+
+
+def start_execution(
+    sagemaker: Any,
+    *,
+    name: str,
+    display_name: str | None = None,
+    max_parallel_steps: int | None = None,
+    client_token: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> str:
+    """Start one execution; returns its ARN. `client_token` makes a retried start idempotent.
+
+    `parameters` set the definition's parameters for this execution (sorted by name), e.g. the
+    ZenML snapshot id the steps run.
+    """
+    request: dict[str, Any] = {"PipelineName": name}
+    if display_name:
+        request["PipelineExecutionDisplayName"] = display_name
+    if parameters:
+        request["PipelineParameters"] = [
+            {"Name": key, "Value": parameters[key]} for key in sorted(parameters)
+        ]
+    parallelism = parallelism_configuration(max_parallel_steps)
+    if parallelism is not None:
+        request["ParallelismConfiguration"] = parallelism
+    if client_token:
+        request["ClientRequestToken"] = client_token
+    response = sagemaker.start_pipeline_execution(**request)
+    return str(response["PipelineExecutionArn"])
+
+
+def submit(
+    sagemaker: Any,
+    *,
+    name: str,
+    definition: str,
+    role_arn: str,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    display_name: str | None = None,
+    max_parallel_steps: int | None = None,
+    client_token: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> Submission:
+    """Upsert the pipeline and start one execution: three API calls."""
+    pipeline_arn, created = upsert_pipeline(
+        sagemaker, name=name, definition=definition, role_arn=role_arn, description=description, tags=tags
+    )
+    execution_arn = start_execution(
+        sagemaker,
+        name=name,
+        display_name=display_name,
+        max_parallel_steps=max_parallel_steps,
+        client_token=client_token,
+        parameters=parameters,
+    )
+    return Submission(pipeline_arn=pipeline_arn, execution_arn=execution_arn, created=created)
+
+
+def stop_execution(sagemaker: Any, execution_arn: str) -> None:
+    """Ask SageMaker to stop the execution (running steps are stopped, pending ones never start)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        sagemaker.stop_pipeline_execution(PipelineExecutionArn=execution_arn)
+    except ClientError as error:
+        # Stopping a finished execution is a no-op for the user, not an error.
+        if aws.error_code(error) == "ConflictException" or "already" in str(error).lower():
+            return
+        raise
+
+
+def describe(sagemaker: Any, execution_arn: str, include_steps: bool = True) -> ExecutionState:
+    """The execution's status and, with `include_steps`, its steps' statuses and jobs."""
+    response = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+    state = ExecutionState(
+        status=str(response["PipelineExecutionStatus"]), failure_reason=response.get("FailureReason")
+    )
+    if include_steps:
+        state.steps = list_steps(sagemaker, execution_arn)
+    return state
+
+
+def list_steps(sagemaker: Any, execution_arn: str) -> list[StepState]:
+    """All steps of the execution that have started, one entry per step (latest attempt)."""
+    steps: dict[str, StepState] = {}
+    for item in aws.paginate(
+        sagemaker,
+        "list_pipeline_execution_steps",
+        "PipelineExecutionSteps",
+        PipelineExecutionArn=execution_arn,
+        SortOrder="Ascending",
+    ):
+        kind, job_name = _job_of(item.get("Metadata") or {})
+        steps[item["StepName"]] = StepState(
+            name=item["StepName"],
+            status=str(item.get("StepStatus", "Starting")),
+            failure_reason=item.get("FailureReason"),
+            job_kind=kind,
+            job_name=job_name,
+        )
+    return list(steps.values())
+
+
+def log_tail(logs: Any, step: StepState, lines: int = 20) -> list[str]:
+    """The last `lines` lines the step's job wrote to CloudWatch Logs ([] if none yet)."""
+    if not step.job_name:
+        return []
+    group = TRAINING_LOG_GROUP if step.job_kind == "Training" else PROCESSING_LOG_GROUP
+    try:
+        streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{step.job_name}/").get(
+            "logStreams", []
+        )
+        collected: list[str] = []
+        for stream in streams:
+            events = logs.get_log_events(
+                logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=False, limit=lines
+            ).get("events", [])
+            collected.extend(str(event.get("message", "")).rstrip("\n") for event in events)
+    except Exception:  # logs are a diagnostic aid: never let them hide the real failure
+        return []
+    return collected[-lines:]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Counts shown while a run is watched."""
+
+    total: int
+    done: int
+    running: int
+    failed: int
+
+    def __str__(self) -> str:
+        return f"{self.done}/{self.total} steps done, {self.running} running, {self.failed} failed"
+
+
+def progress(state: ExecutionState, total: int) -> Progress:
+    """Count the steps of `state` (steps not started yet count towards the total only)."""
+    done = sum(1 for step in state.steps if step.status == "Succeeded")
+    running = sum(1 for step in state.steps if step.status in ("Starting", "Executing", "Stopping"))
+    failed = sum(1 for step in state.steps if step.status == "Failed")
+    return Progress(total=max(total, len(state.steps)), done=done, running=running, failed=failed)
+
+
+def watch(
+    sagemaker: Any,
+    execution_arn: str,
+    *,
+    total_steps: int,
+    report: Callable[[str], None],
+    interval: float = 10.0,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ExecutionState:
+    """Poll until the execution finishes, reporting progress whenever it changes."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last: str | None = None
+    while True:
+        state = describe(sagemaker, execution_arn)
+        line = f"{state.status}: {progress(state, total_steps)}"
+        if line != last:
+            report(line)
+            last = line
+        if state.finished:
+            return state
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(
+                f"SageMaker execution {execution_arn} still {state.status} after {timeout:.0f} s; "
+                "it keeps running: watch it in the console or stop it with `zenml pipeline runs stop`"
+            )
+        sleep(interval)
+
+
+def execution_id(execution_arn: str) -> str:
+    """`arn:aws:sagemaker:<region>:<account>:pipeline/<name>/execution/<id>` -> `<id>`."""
+    return aws.parse_arn(execution_arn).resource_parts[-1]
+
+
+def pipeline_name_of(execution_arn: str) -> str:
+    """`arn:aws:sagemaker:<region>:<account>:pipeline/<name>/execution/<id>` -> `<name>`."""
+    parts = aws.parse_arn(execution_arn).resource_parts
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def display_name(run_name: str) -> str:
+    """A PipelineExecutionDisplayName (letters, digits, single '-', at most 82) from a run name."""
+    cleaned = _DISPLAY_NAME_BAD.sub("-", run_name).strip("-") or "run"
+    return cleaned[:82].rstrip("-")
+
+
+def console_url(region: str, pipeline_name: str, execution_arn: str) -> str:
+    """The execution's page in the SageMaker console (Studio opens it from there)."""
+    return (
+        f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}"
+        f"#/pipelines/{pipeline_name}/executions/{quote(execution_id(execution_arn), safe='')}"
+    )
+
+
+def job_name_prefix(execution_arn: str, sagemaker_step_name: str) -> str:
+    """The start of the job names SageMaker gives this step's jobs: pipelines-<execution>-<step>."""
+    safe = re.sub(r"[^A-Za-z0-9]+", "-", sagemaker_step_name).strip("-") or "step"
+    # Job names are cut to fit 63 characters with a random suffix; 40 characters always survive.
+    return f"pipelines-{execution_id(execution_arn)}-{safe}"[:40]
+
+
+def logs_url(region: str, log_group: str, stream_prefix: str) -> str:
+    """CloudWatch Logs console link to the streams of `log_group` starting with `stream_prefix`."""
+
+    def encode(text: str) -> str:
+        # The console's fragment uses '$' instead of '%' for its own encoding.
+        return quote(quote(text, safe=""), safe="").replace("%", "$")
+
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#logsV2:log-groups/log-group/{encode(log_group)}/log-events$3FlogStreamNameFilter$3D"
+        f"{encode(stream_prefix)}"
+    )
+
+
+def step_log_urls(
+    region: str, execution_arn: str, sagemaker_step_names: Iterable[str], use_training: Mapping[str, bool]
+) -> dict[str, str]:
+    """One CloudWatch link per SageMaker step, known before any job starts."""
+    return {
+        name: logs_url(
+            region,
+            TRAINING_LOG_GROUP if use_training.get(name) else PROCESSING_LOG_GROUP,
+            job_name_prefix(execution_arn, name),
+        )
+        for name in sagemaker_step_names
+    }
+
+
+def _job_of(metadata: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    for key, kind in (("ProcessingJob", "Processing"), ("TrainingJob", "Training")):
+        arn = (metadata.get(key) or {}).get("Arn")
+        if arn:
+            return kind, aws.parse_arn(str(arn)).resource_parts[-1]
+    return None, None

@@ -1,0 +1,118 @@
+"""What a run records in ZenML (links, the execution ARN, step names) and how it is read back.
+
+ZenML stores run metadata as JSON, so a dict written at submission may come back as a string;
+the readers here accept both. Statuses map SageMaker's execution and step statuses to ZenML's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Final
+
+from zenml.constants import (
+    METADATA_ORCHESTRATOR_LOGS_URL,
+    METADATA_ORCHESTRATOR_RUN_ID,
+    METADATA_ORCHESTRATOR_URL,
+)
+from zenml.enums import ExecutionStatus
+from zenml.metadata.metadata_types import MetadataType, Uri
+
+from sagemaker_stack.orchestrator import execution
+
+if TYPE_CHECKING:
+    from zenml.models import PipelineRunResponse
+
+    from sagemaker_stack.orchestrator.snapshot_spec import BuiltPipeline
+
+#: Run metadata keys (besides ZenML's orchestrator_run_id / _url / _logs_url).
+METADATA_EXECUTION_ARN: Final = "pipeline_execution_arn"
+METADATA_PIPELINE_NAME: Final = "sagemaker_pipeline_name"
+METADATA_STEP_NAMES: Final = "sagemaker_step_names"  # SageMaker step name -> ZenML step name
+METADATA_STEP_LOG_URLS: Final = "step_log_urls"  # ZenML step name -> CloudWatch link
+
+_EXECUTION_STATUS: Final = {
+    "Executing": ExecutionStatus.RUNNING,
+    "Stopping": ExecutionStatus.STOPPING,
+    "Stopped": ExecutionStatus.STOPPED,
+    "Failed": ExecutionStatus.FAILED,
+    "Succeeded": ExecutionStatus.COMPLETED,
+}
+#: ZenML run statuses in which no step has claimed the (placeholder) run yet.
+UNCLAIMED_RUN_STATUSES: Final = frozenset({ExecutionStatus.INITIALIZING, ExecutionStatus.PROVISIONING})
+_STEP_STATUS: Final = {
+    "Starting": ExecutionStatus.RUNNING,
+    "Executing": ExecutionStatus.RUNNING,
+    "Stopping": ExecutionStatus.STOPPING,
+    "Stopped": ExecutionStatus.STOPPED,
+    "Failed": ExecutionStatus.FAILED,
+    "Succeeded": ExecutionStatus.COMPLETED,
+}
+
+
+def execution_status(sagemaker_status: str) -> ExecutionStatus:
+    """ZenML's status for a SageMaker PipelineExecutionStatus."""
+    try:
+        return _EXECUTION_STATUS[sagemaker_status]
+    except KeyError:
+        raise ValueError(f"unknown SageMaker pipeline execution status {sagemaker_status!r}") from None
+
+
+def step_status(sagemaker_status: str) -> ExecutionStatus:
+    """ZenML's status for a SageMaker StepStatus."""
+    try:
+        return _STEP_STATUS[sagemaker_status]
+    except KeyError:
+        raise ValueError(f"unknown SageMaker pipeline step status {sagemaker_status!r}") from None
+
+
+def execution_links(region: str, execution_arn: str) -> dict[str, MetadataType]:
+    """The execution ARN and its console link: what every run records, also one a schedule started."""
+    return {
+        METADATA_EXECUTION_ARN: execution_arn,
+        METADATA_ORCHESTRATOR_RUN_ID: execution_arn,
+        METADATA_ORCHESTRATOR_URL: Uri(
+            execution.console_url(region, execution.pipeline_name_of(execution_arn), execution_arn)
+        ),
+    }
+
+
+def submitted_run(region: str, execution_arn: str, built: BuiltPipeline) -> dict[str, MetadataType]:
+    """The metadata of a run the orchestrator started: links to the execution, its logs and steps."""
+    step_urls = execution.step_log_urls(region, execution_arn, built.step_names.values(), built.use_training)
+    log_group = (
+        execution.TRAINING_LOG_GROUP if all(built.use_training.values()) else execution.PROCESSING_LOG_GROUP
+    )
+    return {
+        **execution_links(region, execution_arn),
+        METADATA_PIPELINE_NAME: built.sagemaker_pipeline_name,
+        METADATA_ORCHESTRATOR_LOGS_URL: Uri(
+            execution.logs_url(region, log_group, f"pipelines-{execution.execution_id(execution_arn)}")
+        ),
+        METADATA_STEP_NAMES: {sm: zenml for zenml, sm in built.step_names.items()},
+        METADATA_STEP_LOG_URLS: {zenml: step_urls[sm] for zenml, sm in built.step_names.items()},
+    }
+
+
+def execution_arn_of(run: PipelineRunResponse) -> str | None:
+    """The SageMaker execution ARN a run recorded, or None (not ours, or its submission failed)."""
+    metadata = run.run_metadata or {}
+    candidates: Iterable[object] = (
+        *(metadata.get(key) for key in (METADATA_EXECUTION_ARN, METADATA_ORCHESTRATOR_RUN_ID)),
+        run.orchestrator_run_id,
+    )
+    for value in candidates:
+        if isinstance(value, str) and ":pipeline/" in value:
+            return value
+    return None
+
+
+def step_names_of(run: PipelineRunResponse) -> dict[str, str]:
+    """SageMaker step name -> ZenML step name, as the run recorded them ({} when it did not)."""
+    value = (run.run_metadata or {}).get(METADATA_STEP_NAMES)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

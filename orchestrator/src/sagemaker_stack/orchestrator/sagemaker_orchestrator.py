@@ -1,0 +1,305 @@
+"""The `sagemaker_pipelines` orchestrator: one SageMaker pipeline per ZenML pipeline.
+
+Submitting a run builds a PipelineSpec from ZenML's snapshot (`snapshot_spec`), checks it against
+SageMaker's limits before any AWS call (`validation`), renders the definition (`definition`),
+upserts the SageMaker pipeline named after the ZenML pipeline and starts one execution
+(`execution`), recording links in the run's metadata (`run_metadata`): DescribePipeline,
+CreatePipeline or UpdatePipeline, StartPipelineExecution — the same three calls for one step or
+five hundred.
+
+Each step's `--snapshot_id` reads the definition's `ZenMLSnapshotId` parameter, which the
+execution (or the EventBridge schedule that starts it) sets: a run never repoints another
+schedule of the same pipeline at its snapshot.
+
+ZenML identifies a run inside each step by `get_orchestrator_run_id()`: the SageMaker execution
+ARN, which exists only once the execution starts, so the definition sets it per step as
+`{"Get": "Execution.PipelineExecutionArn"}` and SageMaker fills it in. The submission metadata
+carries the same ARN, which is how `fetch_status` still finds the execution when no step ever
+reached ZenML (a step whose process died on import leaves the ZenML run in `provisioning`; the
+execution status reports it failed).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from zenml.constants import METADATA_ORCHESTRATOR_URL
+from zenml.enums import ExecutionStatus, StackComponentType
+from zenml.logger import get_logger
+from zenml.metadata.metadata_types import MetadataType
+from zenml.orchestrators import ContainerizedOrchestrator, SubmissionResult
+from zenml.stack import StackValidator
+
+from sagemaker_stack import aws
+from sagemaker_stack.flavor import (
+    SagemakerPipelinesOrchestratorConfig,
+    SagemakerPipelinesOrchestratorSettings,
+)
+from sagemaker_stack.orchestrator import execution, run_metadata
+from sagemaker_stack.orchestrator.environment import is_connection_variable
+from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from zenml.models import PipelineRunResponse, PipelineSnapshotResponse, ScheduleResponse, ScheduleUpdate
+    from zenml.stack import Stack
+
+    from sagemaker_stack.orchestrator.snapshot_spec import BuiltPipeline
+
+logger = get_logger(__name__)
+
+#: Seconds between polls while a synchronous run is watched (SAGEMAKER_STACK_POLL_SECONDS overrides).
+DEFAULT_POLL_SECONDS: Final = 10.0
+
+
+class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
+    """Runs each ZenML pipeline as one SageMaker pipeline, updated in place, one execution per run."""
+
+    @property
+    def config(self) -> SagemakerPipelinesOrchestratorConfig:
+        return cast(SagemakerPipelinesOrchestratorConfig, self._config)
+
+    @property
+    def settings_class(self) -> type[SagemakerPipelinesOrchestratorSettings]:
+        return SagemakerPipelinesOrchestratorSettings
+
+    @property
+    def validator(self) -> StackValidator | None:
+        def remote_artifact_store(stack: Stack) -> tuple[bool, str]:
+            if stack.artifact_store.config.is_local:
+                return False, (
+                    f"the sagemaker_pipelines orchestrator runs steps on SageMaker, which cannot reach the "
+                    f"local artifact store {stack.artifact_store.name!r}: use the stack's S3 artifact store"
+                )
+            return True, ""
+
+        return StackValidator(custom_validation_function=remote_artifact_store)
+
+    # -- inside a step ---------------------------------------------------------------------------
+
+    def get_orchestrator_run_id(self) -> str:
+        """The SageMaker execution ARN, the same for every step of a run."""
+        arn = os.environ.get(ENV_EXECUTION_ARN)
+        if not arn:
+            raise RuntimeError(
+                f"{ENV_EXECUTION_ARN} is not set: this code is not running in a step submitted by the "
+                "sagemaker_pipelines orchestrator"
+            )
+        return arn
+
+    def get_pipeline_run_metadata(self, run_id: UUID) -> dict[str, MetadataType]:
+        """Links for runs created from a step (scheduled runs have no placeholder run)."""
+        arn = os.environ.get(ENV_EXECUTION_ARN)
+        return run_metadata.execution_links(self._region, arn) if arn else {}
+
+    # -- submission ----------------------------------------------------------------------------
+
+    def submit_pipeline(
+        self,
+        snapshot: PipelineSnapshotResponse,
+        stack: Stack,
+        base_environment: dict[str, str],
+        step_environments: dict[str, dict[str, str]],
+        placeholder_run: PipelineRunResponse | None = None,
+    ) -> SubmissionResult | None:
+        """Upsert the SageMaker pipeline and start one execution; never more than three API calls."""
+        from sagemaker_stack.orchestrator import snapshot_spec
+
+        pipeline_settings = cast(SagemakerPipelinesOrchestratorSettings, self.get_settings(snapshot))
+        built = snapshot_spec.build(
+            snapshot=snapshot,
+            config=self.config,
+            pipeline_settings=pipeline_settings,
+            step_settings={
+                name: cast(SagemakerPipelinesOrchestratorSettings, self.get_settings(step))
+                for name, step in snapshot.step_configurations.items()
+            },
+            images={
+                name: self.get_image(snapshot=snapshot, step_name=name)
+                for name in snapshot.step_configurations
+            },
+            step_environments=step_environments,
+        )
+        for key in built.stripped_environment:
+            if is_connection_variable(key):
+                logger.debug("Not passing %s to SageMaker: steps read it from the stack's secret.", key)
+            else:
+                logger.warning(
+                    "Not passing environment variable %s to SageMaker: it looks like a secret, and anyone "
+                    "allowed to describe the pipeline could read it. Use a ZenML secret instead.",
+                    key,
+                )
+
+        if snapshot.schedule:
+            return self._submit_schedule(snapshot, built)
+
+        sagemaker = self._client("sagemaker")
+        run_name = placeholder_run.name if placeholder_run else snapshot.pipeline_configuration.name
+        submission = execution.submit(
+            sagemaker,
+            name=built.sagemaker_pipeline_name,
+            definition=built.definition_json,
+            role_arn=self.config.execution_role_arn,
+            description=built.description,
+            tags=built.tags,
+            display_name=execution.display_name(run_name),
+            max_parallel_steps=built.max_parallel_steps,
+            client_token=str(placeholder_run.id) if placeholder_run else None,
+            parameters=built.pipeline_parameters,
+        )
+        verb = "Created" if submission.created else "Updated"
+        logger.info("%s SageMaker pipeline %s.", verb, built.sagemaker_pipeline_name)
+        metadata = run_metadata.submitted_run(self._region, submission.execution_arn, built)
+        logger.info(
+            "Started SageMaker execution %s: %s",
+            submission.execution_arn,
+            metadata[METADATA_ORCHESTRATOR_URL],
+        )
+
+        wait = None
+        if pipeline_settings.synchronous:
+            run_id = placeholder_run.id if placeholder_run else None
+
+            def wait() -> None:
+                self._wait(submission.execution_arn, built, run_id)
+
+        return SubmissionResult(wait_for_completion=wait, metadata=metadata)
+
+    def _submit_schedule(
+        self, snapshot: PipelineSnapshotResponse, built: BuiltPipeline
+    ) -> SubmissionResult | None:
+        """Check the schedule, upsert the pipeline, then create or update its EventBridge schedule.
+
+        A bad schedule (cron AWS cannot express, an interval under a minute, a stack without a
+        scheduler role, ...) is refused before any AWS call.
+        """
+        from sagemaker_stack.schedules import hooks
+
+        hooks.check_snapshot(self.config, snapshot)
+        pipeline_arn, _ = execution.upsert_pipeline(
+            self._client("sagemaker"),
+            name=built.sagemaker_pipeline_name,
+            definition=built.definition_json,
+            role_arn=self.config.execution_role_arn,
+            description=built.description,
+            tags=built.tags,
+        )
+        # The schedule carries its own snapshot id: a later run that updates the pipeline in place
+        # changes the definition's default, never what this schedule starts.
+        return hooks.submit_schedule(
+            self.config, snapshot, pipeline_arn=pipeline_arn, pipeline_parameters=built.pipeline_parameters
+        )
+
+    def update_schedule(self, schedule: ScheduleResponse, update: ScheduleUpdate) -> None:
+        """`zenml pipeline schedule update`: change the EventBridge schedule in place."""
+        from sagemaker_stack.schedules import hooks
+
+        hooks.update_from_zenml(self.config, schedule, update)
+
+    def delete_schedule(self, schedule: ScheduleResponse) -> None:
+        """`zenml pipeline schedule delete`: delete its EventBridge schedule (no-op if already gone)."""
+        from sagemaker_stack.schedules import hooks
+
+        hooks.delete_for_zenml(self.config, schedule)
+
+    def _wait(self, execution_arn: str, built: BuiltPipeline, run_id: UUID | None) -> None:
+        """Show progress until the execution ends; a failure names the step and its log tail."""
+        logger.info("Waiting for SageMaker execution %s (Ctrl+C stops watching, not the run).", execution_arn)
+        interval = float(os.environ.get("SAGEMAKER_STACK_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+        sagemaker = self._client("sagemaker")
+        state = execution.watch(
+            sagemaker,
+            execution_arn,
+            total_steps=len(built.step_names),
+            report=lambda line: logger.info("SageMaker execution %s", line),
+            interval=interval,
+        )
+        if run_id is not None:
+            _refresh_zenml_run(run_id)
+        if state.status == "Succeeded":
+            logger.info("SageMaker execution succeeded.")
+            return
+        zenml_names = {sm: zenml for zenml, sm in built.step_names.items()}
+        failed = [step for step in state.steps if step.status == "Failed"]
+        if state.status == "Stopped" and not failed:
+            raise RuntimeError(f"SageMaker execution {execution_arn} was stopped.")
+        logs = self._client("logs")
+        lines = [f"SageMaker execution {execution_arn} ended {state.status}."]
+        for step in failed:
+            name = zenml_names.get(step.name, step.name)
+            lines.append(f"Step {name!r} failed: {step.failure_reason or 'no reason given'}")
+            tail = execution.log_tail(logs, step)
+            if tail:
+                lines.append(f"Last lines of its log ({step.job_name}):")
+                lines.extend(f"  {line}" for line in tail)
+        if not failed and state.failure_reason:
+            lines.append(state.failure_reason)
+        message = "\n".join(lines)
+        logger.error(message)
+        raise RuntimeError(message)
+
+    # -- status and stop -----------------------------------------------------------------------
+
+    def fetch_status(
+        self, run: PipelineRunResponse, include_steps: bool = False
+    ) -> tuple[ExecutionStatus | None, dict[str, ExecutionStatus] | None]:
+        """The run's status from SageMaker, and with `include_steps` each ZenML step's status."""
+        arn = run_metadata.execution_arn_of(run)
+        if arn is None:
+            raise ValueError(
+                f"run {run.name!r} has no SageMaker execution ARN in its metadata: it was not started by "
+                "the sagemaker_pipelines orchestrator, or its submission failed"
+            )
+        state = execution.describe(self._client("sagemaker"), arn, include_steps=include_steps)
+        status: ExecutionStatus | None = run_metadata.execution_status(state.status)
+        if (
+            status is ExecutionStatus.RUNNING
+            and getattr(run, "status", None) in run_metadata.UNCLAIMED_RUN_STATUSES
+        ):
+            # The first step claims ZenML's placeholder run only while it is initializing or
+            # provisioning; marking it running before that (a refresh right after an async
+            # submit) would make the steps start a second run. Only an end is worth reporting.
+            status = None
+        if not include_steps:
+            return status, None
+        names = run_metadata.step_names_of(run)
+        steps = {
+            names.get(step.name, step.name): run_metadata.step_status(step.status) for step in state.steps
+        }
+        return status, steps
+
+    def _stop_run(self, run: PipelineRunResponse, graceful: bool = False) -> None:
+        """StopPipelineExecution; SageMaker stops running jobs and starts no more (graceful or not)."""
+        arn = run_metadata.execution_arn_of(run)
+        if arn is None:
+            raise ValueError(f"run {run.name!r} has no SageMaker execution ARN: nothing to stop")
+        execution.stop_execution(self._client("sagemaker"), arn)
+        logger.info("Asked SageMaker to stop execution %s.", arn)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @property
+    def _region(self) -> str:
+        return str(self.config.region)
+
+    def _client(self, service: str) -> Any:
+        return aws.client(service, region=self.config.region, endpoint_url=self.config.endpoint_url)
+
+
+def _refresh_zenml_run(run_id: UUID) -> None:
+    """Bring the ZenML run's status in line with SageMaker's once the execution ended.
+
+    Needed when a step died before ZenML's code ran: nothing else would move the run out of
+    `provisioning`. Best effort: the watch result is reported either way.
+    """
+    try:
+        from zenml.client import Client
+        from zenml.utils.run_utils import refresh_run_status
+
+        run = Client().get_pipeline_run(run_id)
+        if run.stack is not None and run.stack.components.get(StackComponentType.ORCHESTRATOR):
+            refresh_run_status(run, include_step_updates=True)
+    except Exception as error:
+        logger.debug("Could not refresh the ZenML run's status: %s", error)

@@ -1,0 +1,141 @@
+"""ZenML snapshot -> PipelineSpec -> checked definition: the one place that reads ZenML's models.
+
+Everything a step needs travels in its definition, and the definition is readable by anyone who
+may DescribePipeline. So the environment ZenML hands the orchestrator is filtered here by the one
+policy of `environment`: the server URL and any token, key, password or credential-looking value
+are dropped (the step's entrypoint reads URL and API key from the stack's secret instead), and two
+variables are added: the secret's ARN and the execution ARN expression that becomes ZenML's
+orchestrator run id.
+
+The snapshot id is not baked into the steps: the definition declares a String parameter
+`ZenMLSnapshotId` (default: this snapshot) and each step's `--snapshot_id` argument reads it.
+The one SageMaker pipeline of a ZenML pipeline is updated in place on every run, so a baked-in id
+would make every EventBridge schedule of that pipeline start the newest snapshot; instead each
+manual run and each schedule passes its own snapshot id as a pipeline parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from sagemaker_stack.orchestrator import definition as definitions
+from sagemaker_stack.orchestrator.environment import step_environment
+from sagemaker_stack.orchestrator.spec import (
+    ArgumentValue,
+    PipelineSpec,
+    StepSpec,
+    pipeline_parameter,
+    resolve_step_settings,
+)
+
+if TYPE_CHECKING:
+    from sagemaker_stack.flavor import (
+        SagemakerPipelinesOrchestratorConfig,
+        SagemakerPipelinesOrchestratorSettings,
+    )
+
+#: The definition's parameter that carries the ZenML snapshot a run executes.
+SNAPSHOT_ID_PARAMETER: Final = "ZenMLSnapshotId"
+
+
+@dataclass(frozen=True)
+class BuiltPipeline:
+    """A validated definition and what the orchestrator needs to submit and follow it."""
+
+    spec: PipelineSpec
+    definition: dict[str, Any]
+    definition_json: str
+    sagemaker_pipeline_name: str
+    step_names: dict[str, str]  # ZenML step name -> SageMaker step name
+    use_training: dict[str, bool]  # SageMaker step name -> training job?
+    max_parallel_steps: int | None
+    tags: dict[str, str]
+    description: str
+    stripped_environment: list[str] = field(default_factory=list)
+    #: What a run of this snapshot passes: StartPipelineExecution's PipelineParameters, or the
+    #: SageMakerPipelineParameters of an EventBridge schedule's target.
+    pipeline_parameters: dict[str, str] = field(default_factory=dict)
+
+
+def snapshot_arguments(arguments: Sequence[str], snapshot_id: str) -> tuple[ArgumentValue, ...]:
+    """Entrypoint arguments with the snapshot id read from the `ZenMLSnapshotId` parameter."""
+    expression = pipeline_parameter(SNAPSHOT_ID_PARAMETER)
+    return tuple(expression if argument == snapshot_id else argument for argument in arguments)
+
+
+def build(
+    *,
+    snapshot: Any,
+    config: SagemakerPipelinesOrchestratorConfig,
+    pipeline_settings: SagemakerPipelinesOrchestratorSettings,
+    step_settings: Mapping[str, SagemakerPipelinesOrchestratorSettings],
+    images: Mapping[str, str],
+    step_environments: Mapping[str, Mapping[str, str]],
+) -> BuiltPipeline:
+    """Turn ZenML's snapshot into a definition checked against SageMaker's limits (no AWS call).
+
+    `step_settings` are `orchestrator.get_settings(step)`, already merged by ZenML (component,
+    pipeline, step). Raises `InvalidPipelineError` listing every problem.
+    """
+    from zenml.orchestrators.utils import get_step_entrypoint_command
+
+    from sagemaker_stack.orchestrator.validation import validate_spec
+    from sagemaker_stack.step.configuration import SagemakerStackStepEntrypointConfiguration
+
+    zenml_name = str(snapshot.pipeline_configuration.name)
+    snapshot_id = str(snapshot.id)
+    pipeline_name = definitions.sagemaker_pipeline_name(config.resource_prefix, zenml_name)
+    steps: list[StepSpec] = []
+    stripped: set[str] = set()
+    for invocation_id, step in snapshot.step_configurations.items():
+        settings = step_settings[invocation_id]
+        command, arguments = get_step_entrypoint_command(
+            invocation_id=invocation_id,
+            config=step.config,
+            entrypoint_config_class=SagemakerStackStepEntrypointConfiguration,
+            snapshot_id=snapshot.id,
+        )
+        environment, dropped = step_environment(
+            step_environments.get(invocation_id, {}), settings.environment, config.secret_arn
+        )
+        stripped.update(dropped)
+        steps.append(
+            StepSpec(
+                name=invocation_id,
+                upstream=tuple(step.spec.upstream_steps),
+                image=images[invocation_id],
+                entrypoint=tuple(command),
+                arguments=snapshot_arguments(arguments, snapshot_id),
+                environment=environment,
+                settings=resolve_step_settings(settings, None, config.execution_role_arn),
+            )
+        )
+    tags = {"zenml-pipeline": zenml_name[:256], **pipeline_settings.processor_tags}
+    description = f"ZenML pipeline {zenml_name!r}, run by the sagemaker_pipelines orchestrator"
+    spec = PipelineSpec(
+        pipeline_name=pipeline_name,
+        steps=tuple(steps),
+        max_parallel_steps=pipeline_settings.max_parallel_steps,
+        tags=tags,
+        description=description,
+        output_s3_uri=f"s3://{config.bucket}/sagemaker-pipelines/{pipeline_name}",
+        parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
+    )
+    validate_spec(spec)
+    document = definitions.build_definition(spec)
+    names = definitions.step_names(spec)
+    return BuiltPipeline(
+        spec=spec,
+        definition=document,
+        definition_json=definitions.to_json(document),
+        sagemaker_pipeline_name=pipeline_name,
+        step_names=names,
+        use_training={names[step.name]: step.settings.use_training_step for step in steps},
+        max_parallel_steps=spec.max_parallel_steps,
+        tags=tags,
+        description=description,
+        stripped_environment=sorted(stripped),
+        pipeline_parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
+    )

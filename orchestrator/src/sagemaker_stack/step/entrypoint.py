@@ -1,0 +1,147 @@
+"""The step container's entrypoint: credentials from Secrets Manager, then ZenML's step.
+
+`python -m sagemaker_stack.step.entrypoint --entrypoint_config_source ... --snapshot_id ... --step_name ...`
+
+Why a wrapper: a SageMaker step's Environment is readable by anyone who may DescribePipeline,
+so the pipeline definition carries only the ARN of the stack's secret
+(`SAGEMAKER_STACK_SECRET_ARN`). With the execution role the step reads the ZenML server URL and a
+service account's API key from that secret, puts them where ZenML looks for them
+(`ZENML_STORE_URL`, `ZENML_STORE_API_KEY`) and only then imports ZenML. The values are never
+printed, logged or put in an exception.
+
+This module imports neither ZenML nor anything that does: ZenML reads its store configuration
+from the environment when it is first imported. The ZenML side of the step (where the code is
+unpacked) is `sagemaker_stack.step.configuration`, which ZenML loads by its source path.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import MutableMapping, Sequence
+from typing import Any, Final
+
+from sagemaker_stack import aws
+from sagemaker_stack.config import SecretKey
+
+#: Environment variable holding the ARN of the stack's secret (set in the definition).
+ENV_SECRET_ARN: Final = "SAGEMAKER_STACK_SECRET_ARN"
+#: Environment variable holding the SageMaker pipeline execution ARN (a `Get` expression in the
+#: definition that SageMaker resolves when the execution starts); the ZenML orchestrator run id.
+ENV_EXECUTION_ARN: Final = "SAGEMAKER_STACK_EXECUTION_ARN"
+
+#: The command each step's container runs (ContainerEntrypoint); the package must be installed
+#: in the step image (on the emulator: in the interpreter the engine starts).
+ENTRYPOINT_COMMAND: Final = ("python", "-m", "sagemaker_stack.step.entrypoint")
+#: Where ZenML finds our entrypoint configuration (an import path, so it resolves in any image).
+ENTRYPOINT_CONFIGURATION_SOURCE: Final = (
+    "sagemaker_stack.step.configuration.SagemakerStackStepEntrypointConfiguration"
+)
+
+
+class CredentialsError(RuntimeError):
+    """The stack's secret cannot give this step ZenML credentials; the message says how to fix it."""
+
+
+def read_server_credentials(secret_arn: str, client: Any = None) -> tuple[str, str]:
+    """(server URL, API key) from the stack's secret; CredentialsError without the secret's value.
+
+    `client` is a Secrets Manager client; by default one from boto3's default credential chain
+    (the step's execution role on SageMaker) in the secret's own region, with the endpoint from
+    AWS_ENDPOINT_URL when set (the emulator).
+    """
+    if client is None:
+        region = (
+            aws.arn_region(secret_arn) or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        )
+        client = aws.client("secretsmanager", region=region)
+    try:
+        response = client.get_secret_value(SecretId=secret_arn)
+    except Exception as error:  # botocore ClientError, NoCredentialsError, EndpointConnectionError
+        code = aws.error_code(error)
+        raise CredentialsError(
+            f"cannot read the stack's secret {secret_arn} ({code}): the step's execution role needs "
+            "secretsmanager:GetSecretValue on it, and the secret must exist"
+        ) from None
+    raw = response.get("SecretString")
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise CredentialsError(
+            f"the stack's secret {secret_arn} holds no ZenML credentials yet (still the placeholder the "
+            "stack was deployed with): run `sagemaker-stack register` to store the server URL and API key"
+        )
+    url, key = data.get(SecretKey.SERVER_URL), data.get(SecretKey.API_KEY)
+    missing = [
+        name
+        for name, value in ((SecretKey.SERVER_URL, url), (SecretKey.API_KEY, key))
+        if not isinstance(value, str) or not value
+    ]
+    if missing:
+        raise CredentialsError(
+            f"the stack's secret {secret_arn} lacks {' and '.join(missing)}: run `sagemaker-stack register` "
+            "again to store the ZenML server URL and API key"
+        )
+    assert isinstance(url, str) and isinstance(key, str)
+    return url.rstrip("/"), key
+
+
+def configure_zenml_environment(
+    environ: MutableMapping[str, str], server_url: str, api_key: str, config_root: str | None = None
+) -> str:
+    """Point ZenML at the server with the API key, with a fresh config folder; returns that folder.
+
+    A token from the definition (there should be none) is dropped so the API key always wins.
+    """
+    environ["ZENML_STORE_URL"] = server_url
+    environ["ZENML_STORE_API_KEY"] = api_key
+    environ.pop("ZENML_STORE_API_TOKEN", None)
+    environ.setdefault("ZENML_STORE_TYPE", "rest")
+    config_path = tempfile.mkdtemp(prefix="zenml-config-", dir=config_root)
+    environ["ZENML_CONFIG_PATH"] = config_path
+    remove_at_exit(config_path)
+    return config_path
+
+
+def remove_at_exit(path: str) -> None:
+    """A step's scratch folders go with its process (they matter on the emulator's shared /tmp)."""
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
+def prepare(environ: MutableMapping[str, str] | None = None, client: Any = None) -> None:
+    """Everything before ZenML is imported: credentials from the secret, a fresh config folder."""
+    env = os.environ if environ is None else environ
+    secret_arn = env.get(ENV_SECRET_ARN)
+    if not secret_arn:
+        raise CredentialsError(
+            f"{ENV_SECRET_ARN} is not set: this step was not submitted by the sagemaker_pipelines "
+            "orchestrator, or its definition was edited"
+        )
+    url, key = read_server_credentials(secret_arn, client=client)
+    configure_zenml_environment(env, url, key)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ZenML step; returns the process exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        prepare()
+    except CredentialsError as error:
+        print(f"sagemaker-stack entrypoint: {error}", file=sys.stderr)
+        return 2
+    # Imported only now: ZenML reads its store configuration from the environment on import.
+    from zenml.entrypoints import entrypoint as zenml_entrypoint
+
+    sys.argv = [sys.argv[0], *arguments]
+    zenml_entrypoint.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

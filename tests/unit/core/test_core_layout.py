@@ -1,0 +1,70 @@
+"""The layout by where code runs is a contract the project checks, not a convention.
+
+`lint-imports` (import-linter, contracts in pyproject.toml) runs in `make test`; these tests show
+that it really catches a forbidden import, and keep the size limits the layout was made for.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+PACKAGE = REPO / "orchestrator" / "src" / "sagemaker_stack"
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": str(Path(sys.executable).parent), "PYTHONPATH": f"{root / 'src'}:{root}"}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", str(root / "pyproject.toml")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _copy_project(tmp_path: Path) -> Path:
+    shutil.copytree(
+        PACKAGE, tmp_path / "src" / "sagemaker_stack", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(REPO / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_the_contracts_hold_for_the_code_as_it_is(tmp_path: Path) -> None:
+    result = _lint(_copy_project(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_a_step_importing_the_laptop_side_breaks_a_contract(tmp_path: Path) -> None:
+    root = _copy_project(tmp_path)
+    entrypoint = root / "src" / "sagemaker_stack" / "step" / "entrypoint.py"
+    entrypoint.write_text(entrypoint.read_text() + "\nimport sagemaker_stack.ops.lifecycle  # noqa\n")
+    result = _lint(root)
+    assert result.returncode != 0
+    assert "BROKEN" in result.stdout
+    assert "sagemaker_stack.step.entrypoint -> sagemaker_stack.ops.lifecycle" in result.stdout
+
+
+def test_the_emulator_importing_the_orchestrator_breaks_a_contract(tmp_path: Path) -> None:
+    root = _copy_project(tmp_path)
+    engine = root / "src" / "sagemaker_stack" / "local" / "engine.py"
+    engine.write_text(engine.read_text() + "\nimport sagemaker_stack.orchestrator.definition  # noqa\n")
+    result = _lint(root)
+    assert result.returncode != 0
+    assert "The emulator emulates AWS" in result.stdout and "BROKEN" in result.stdout
+
+
+def test_modules_stay_small_and_the_top_level_stays_short() -> None:
+    sources = [*PACKAGE.rglob("*.py"), *(REPO / "stacks").rglob("*.py")]
+    too_long = {str(p.relative_to(REPO)): n for p in sources if (n := len(p.read_text().splitlines())) > 500}
+    assert not too_long, f"modules over 500 lines: {too_long}"
+    top_level = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top_level) <= 8, top_level

@@ -1,0 +1,65 @@
+"""`down` must see every running execution, however many finished ones come first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from sagemaker_stack.config import StackConfig
+from sagemaker_stack.ops import lifecycle
+
+ACCOUNT = "123456789012"
+PIPELINE = "zenml-sagemaker-training"
+PIPELINE_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/{PIPELINE}"
+
+
+def _config() -> StackConfig:
+    return StackConfig(
+        stack_name="sagemaker-stack",
+        region="us-east-1",
+        account=ACCOUNT,
+        resource_prefix="zenml-sagemaker",
+        execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/execution",
+        bucket_name="zenml-sagemaker-artifacts",
+        artifact_path="s3://zenml-sagemaker-artifacts/zenml",
+        registry_uri=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com",
+        repository_name="zenml-sagemaker-zenml",
+        secret_arn=f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:zenml-sagemaker/zenml-server-AbCdEf",
+    )
+
+
+def _summary(index: int, status: str) -> dict[str, Any]:
+    return {
+        "PipelineExecutionArn": f"{PIPELINE_ARN}/execution/e{index:04d}",
+        "StartTime": datetime(2026, 1, 1, tzinfo=UTC),
+        "PipelineExecutionStatus": status,
+    }
+
+
+def test_a_running_execution_on_the_second_page_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    sagemaker = boto3.client(
+        "sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    monkeypatch.setattr(lifecycle.Target, "client", lambda self, service: sagemaker)
+    stubber = Stubber(sagemaker)
+    stubber.add_response(
+        "list_pipelines",
+        {"PipelineSummaries": [{"PipelineName": PIPELINE, "PipelineArn": PIPELINE_ARN}]},
+    )
+    finished = [_summary(index, "Succeeded") for index in range(100)]
+    stubber.add_response(
+        "list_pipeline_executions", {"PipelineExecutionSummaries": finished, "NextToken": "page-2"}
+    )
+    running = _summary(100, "Executing")
+    stubber.add_response(
+        "list_pipeline_executions",
+        {"PipelineExecutionSummaries": [running]},
+        {"PipelineName": PIPELINE, "NextToken": "page-2"},
+    )
+    with stubber:
+        found = lifecycle.running_executions(_config())
+    assert found == [running["PipelineExecutionArn"]]

@@ -1,0 +1,62 @@
+"""Fixtures of the orchestrator's unit tests (the fakes live in runtime_fakes.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from zenml.enums import StackComponentType
+
+from sagemaker_stack.flavor import (
+    SagemakerPipelinesOrchestratorConfig,
+    SagemakerPipelinesOrchestratorSettings,
+)
+from sagemaker_stack.orchestrator.sagemaker_orchestrator import SagemakerPipelinesOrchestrator
+from tests.support.runtime_fakes import (
+    IMAGE,
+    make_config,
+)
+
+
+@pytest.fixture
+def make_orchestrator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Any]:
+    """Build an orchestrator on a fake config; settings and images come from the fakes, not a store."""
+
+    def build(
+        config: SagemakerPipelinesOrchestratorConfig | None = None,
+        pipeline_settings: Mapping[str, Any] | None = None,
+    ) -> SagemakerPipelinesOrchestrator:
+        configuration = config or make_config()
+        now = datetime.now(UTC)
+        orchestrator = SagemakerPipelinesOrchestrator(
+            name="sagemaker",
+            id=uuid.uuid4(),
+            config=configuration,
+            flavor="sagemaker_pipelines",
+            type=StackComponentType.ORCHESTRATOR,
+            user=None,
+            created=now,
+            updated=now,
+        )
+        base = configuration.model_dump(exclude_unset=True)
+
+        def get_settings(container: Any) -> SagemakerPipelinesOrchestratorSettings:
+            values = {
+                key: value
+                for key, value in base.items()
+                if key in SagemakerPipelinesOrchestratorSettings.model_fields
+            }
+            values.update(pipeline_settings or {})
+            values.update(getattr(container, "fake_settings", {}))
+            return SagemakerPipelinesOrchestratorSettings(**values)
+
+        monkeypatch.setattr(orchestrator, "get_settings", get_settings)
+        monkeypatch.setattr(orchestrator, "get_image", lambda snapshot, step_name=None: IMAGE)
+        return orchestrator
+
+    yield build

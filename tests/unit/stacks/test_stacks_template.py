@@ -1,0 +1,492 @@
+"""What the synthesized template promises: every property a user (or an auditor) relies on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from sagemaker_stack.config import REQUIRED_OUTPUTS, OutputName, StackConfig
+from sagemaker_stack.ops.outputs import config_from_outputs
+from stacks.sagemaker_stack import STACK_TAG_KEY
+
+#: The fixtures' type (defined in this folder's conftest.py, which is not importable by name).
+Synthesized = Any
+
+BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/TeamBoundary"
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+PARTITION = "aws"
+
+
+def _only(template: Template, resource_type: str) -> tuple[str, Any]:
+    found = template.find_resources(resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def _resource(template: Template, resource_type: str) -> dict[str, Any]:
+    return _only(template, resource_type)[1]
+
+
+def _logical_id(template: Template, resource_type: str) -> str:
+    return _only(template, resource_type)[0]
+
+
+def _role(template: Template, service: str) -> tuple[str, Any]:
+    roles = {
+        logical_id: role
+        for logical_id, role in template.find_resources("AWS::IAM::Role").items()
+        if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": service}
+    }
+    assert len(roles) == 1, f"expected one role trusted by {service}"
+    return next(iter(roles.items()))
+
+
+def _policy_of(template: Template, role_id: str) -> dict[str, Any]:
+    policies = [
+        policy["Properties"]
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    assert len(policies) == 1, f"expected one policy on {role_id}"
+    return policies[0]
+
+
+class _Resolver:
+    """Evaluates the intrinsics this template uses, as CloudFormation would after a deploy."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.resources = template["Resources"]
+
+    def ref(self, logical_id: str) -> str:
+        pseudo = {
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": PARTITION,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if logical_id in pseudo:
+            return pseudo[logical_id]
+        resource = self.resources[logical_id]
+        properties = resource["Properties"]
+        kind = resource["Type"]
+        if kind == "AWS::S3::Bucket":
+            return str(self.value(properties["BucketName"]))
+        if kind == "AWS::ECR::Repository":
+            return str(properties["RepositoryName"])
+        if kind == "AWS::SecretsManager::Secret":
+            return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{properties['Name']}-AbCdEf"
+        if kind == "AWS::IAM::Role":
+            return str(self.value(properties["RoleName"]))
+        raise AssertionError(f"no Ref for {kind}")
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        assert attribute == "Arn", attribute
+        kind = self.resources[logical_id]["Type"]
+        if kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{self.ref(logical_id)}"
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{self.ref(logical_id)}"
+        raise AssertionError(f"no Arn for {kind}")
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                return self.get_att(*arg)
+            if key == "Fn::Join":
+                return arg[0].join(str(self.value(part)) for part in arg[1])
+        if isinstance(node, str | bool | int):
+            return node
+        raise AssertionError(f"unexpected intrinsic in an output: {node}")
+
+
+def _deployed_outputs(synthesized: Synthesized) -> dict[str, str]:
+    """The outputs as `cdk deploy -O` would write them (all strings)."""
+    template = synthesized.json
+    resolver = _Resolver(template)
+    return {name: str(resolver.value(output["Value"])) for name, output in template["Outputs"].items()}
+
+
+# --- outputs: the hand-off ---------------------------------------------------------------------
+
+
+def test_outputs_are_exactly_the_hand_off_names(default_stack: Synthesized) -> None:
+    assert set(default_stack.json["Outputs"]) == {*REQUIRED_OUTPUTS, OutputName.STACK_CONFIG_JSON}
+
+
+def test_stack_config_json_loads_into_a_stack_config(default_stack: Synthesized) -> None:
+    outputs = _deployed_outputs(default_stack)
+    data = json.loads(outputs[OutputName.STACK_CONFIG_JSON])
+    assert set(data) == set(StackConfig.model_fields) - {"schema_version", "endpoint_url"}
+    config = StackConfig.from_dict(data)
+    assert config.stack_name == "sagemaker-stack"
+    assert config.region == REGION
+    assert config.account == ACCOUNT
+    assert config.resource_prefix == "zenml-sagemaker"
+    assert config.bucket_name == f"zenml-sagemaker-artifacts-{ACCOUNT}-{REGION}"
+    assert config.artifact_path == f"s3://zenml-sagemaker-artifacts-{ACCOUNT}-{REGION}/zenml"
+    assert config.registry_uri == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    assert config.repository_name == "zenml-sagemaker-zenml"
+    assert config.execution_role_arn == f"arn:aws:iam::{ACCOUNT}:role/zenml-sagemaker-execution-{REGION}"
+    assert config.scheduler_role_arn == f"arn:aws:iam::{ACCOUNT}:role/zenml-sagemaker-scheduler-{REGION}"
+    assert config.secret_arn.startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:zenml-sagemaker/")
+    assert config.retain_data is True
+
+
+@pytest.mark.parametrize("fixture", ["default_stack", "custom_stack"])
+def test_export_accepts_the_deployed_outputs(fixture: str, request: pytest.FixtureRequest) -> None:
+    """The runtime's own reader agrees with every individual output and the JSON one."""
+    synthesized: Synthesized = request.getfixturevalue(fixture)
+    outputs = _deployed_outputs(synthesized)
+    config = config_from_outputs(outputs, stack_name=synthesized.stack.stack_name)
+    assert config.retain_data is (fixture == "default_stack")
+    assert outputs[OutputName.RETAIN_DATA] == ("true" if fixture == "default_stack" else "false")
+    assert config.resource_prefix == synthesized.stack.settings.resource_prefix
+
+
+def test_no_output_can_carry_the_secret_value(default_stack: Synthesized) -> None:
+    secret_id = _logical_id(default_stack.template, "AWS::SecretsManager::Secret")
+    text = json.dumps(default_stack.json["Outputs"])
+    assert "resolve:secretsmanager" not in text
+    assert "SecretString" not in text
+    # The secret appears in outputs only through Ref, which is its ARN.
+    assert {"Fn::GetAtt": [secret_id, "SecretString"]} not in _nodes(default_stack.json["Outputs"])
+    refs = [node for node in _nodes(default_stack.json["Outputs"]) if node == {"Ref": secret_id}]
+    assert refs, "the secret ARN is an output"
+    assert "resolve:secretsmanager" not in json.dumps(default_stack.json)
+
+
+def _nodes(node: Any) -> list[Any]:
+    found = [node]
+    if isinstance(node, dict):
+        for value in node.values():
+            found += _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _nodes(value)
+    return found
+
+
+# --- execution role ------------------------------------------------------------------------------
+
+
+def test_execution_role_is_trusted_by_sagemaker_only(default_stack: Synthesized) -> None:
+    _, role = _role(default_stack.template, "sagemaker.amazonaws.com")
+    assert role["Properties"]["AssumeRolePolicyDocument"] == {
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+            }
+        ],
+        "Version": "2012-10-17",
+    }
+    assert role["Properties"]["RoleName"] == {
+        "Fn::Join": ["", ["zenml-sagemaker-execution-", {"Ref": "AWS::Region"}]]
+    }
+
+
+def test_execution_role_has_the_sagemaker_managed_policy(default_stack: Synthesized) -> None:
+    _, role = _role(default_stack.template, "sagemaker.amazonaws.com")
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/AmazonSageMakerFullAccess"]]}
+    ]
+
+
+def test_execution_role_policy_is_scoped_to_own_bucket_repository_and_secret(
+    default_stack: Synthesized,
+) -> None:
+    template = default_stack.template
+    bucket = _logical_id(template, "AWS::S3::Bucket")
+    repository = _logical_id(template, "AWS::ECR::Repository")
+    secret = _logical_id(template, "AWS::SecretsManager::Secret")
+    role_id, _ = _role(template, "sagemaker.amazonaws.com")
+    statements = _policy_of(template, role_id)["PolicyDocument"]["Statement"]
+    assert statements == [
+        {
+            "Sid": "ArtifactBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+            "Resource": {"Fn::GetAtt": [bucket, "Arn"]},
+        },
+        {
+            "Sid": "ArtifactObjects",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]},
+        },
+        {
+            "Sid": "ImageRepository",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:DescribeImages",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+            ],
+            "Resource": {"Fn::GetAtt": [repository, "Arn"]},
+        },
+        {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "ZenmlCredentials",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": {"Ref": secret},
+        },
+    ]
+
+
+def test_only_the_two_roles_and_their_two_policies_exist(default_stack: Synthesized) -> None:
+    default_stack.template.resource_count_is("AWS::IAM::Role", 2)
+    default_stack.template.resource_count_is("AWS::IAM::Policy", 2)
+    default_stack.template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+    default_stack.template.resource_count_is("AWS::IAM::User", 0)
+
+
+# --- scheduler role ------------------------------------------------------------------------------
+
+
+def test_scheduler_role_is_trusted_by_scheduler_for_this_account_only(default_stack: Synthesized) -> None:
+    _, role = _role(default_stack.template, "scheduler.amazonaws.com")
+    assert role["Properties"]["AssumeRolePolicyDocument"] == {
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+            }
+        ],
+        "Version": "2012-10-17",
+    }
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert "Policies" not in role["Properties"]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "prefix"), [("default_stack", "zenml-sagemaker"), ("custom_stack", "mlteam")]
+)
+def test_scheduler_role_may_only_start_this_stacks_pipelines(
+    fixture: str, prefix: str, request: pytest.FixtureRequest
+) -> None:
+    synthesized: Synthesized = request.getfixturevalue(fixture)
+    role_id, _ = _role(synthesized.template, "scheduler.amazonaws.com")
+    assert _policy_of(synthesized.template, role_id)["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "StartStackPipelines",
+            "Effect": "Allow",
+            "Action": "sagemaker:StartPipelineExecution",
+            "Resource": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":sagemaker:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        f":pipeline/{prefix}-*",
+                    ],
+                ]
+            },
+        }
+    ]
+    assert "iam:PassRole" not in json.dumps(synthesized.json)
+
+
+def test_scheduler_role_arn_is_the_scheduler_output(default_stack: Synthesized) -> None:
+    role_id, _ = _role(default_stack.template, "scheduler.amazonaws.com")
+    default_stack.template.has_output(
+        OutputName.SCHEDULER_ROLE_ARN, {"Value": {"Fn::GetAtt": [role_id, "Arn"]}}
+    )
+
+
+# --- artifact bucket -----------------------------------------------------------------------------
+
+
+def test_bucket_is_named_encrypted_private_and_versioned(default_stack: Synthesized) -> None:
+    default_stack.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": {
+                "Fn::Join": [
+                    "",
+                    ["zenml-sagemaker-artifacts-", {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}],
+                ]
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        },
+    )
+
+
+def test_bucket_expires_noncurrent_versions(default_stack: Synthesized) -> None:
+    rules = _resource(default_stack.template, "AWS::S3::Bucket")["Properties"]["LifecycleConfiguration"][
+        "Rules"
+    ]
+    assert any(
+        rule["Status"] == "Enabled" and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+        for rule in rules
+    )
+
+
+def test_bucket_policy_denies_every_request_without_tls(default_stack: Synthesized) -> None:
+    bucket = _logical_id(default_stack.template, "AWS::S3::Bucket")
+    policy = _resource(default_stack.template, "AWS::S3::BucketPolicy")["Properties"]
+    assert policy["Bucket"] == {"Ref": bucket}
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "s3:*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Resource": [
+                {"Fn::GetAtt": [bucket, "Arn"]},
+                {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]},
+            ],
+        }
+    ]
+
+
+def test_bucket_has_no_lambda_backed_auto_delete(custom_stack: Synthesized) -> None:
+    """retain_data=false must not need a Lambda (the emulator cannot run one): `down` empties it."""
+    custom_stack.template.resource_count_is("AWS::Lambda::Function", 0)
+    custom_stack.template.resource_count_is("Custom::S3AutoDeleteObjects", 0)
+
+
+# --- image repository ----------------------------------------------------------------------------
+
+
+def test_repository_is_named_scanned_and_expires_untagged_images(default_stack: Synthesized) -> None:
+    properties = _resource(default_stack.template, "AWS::ECR::Repository")["Properties"]
+    assert properties["RepositoryName"] == "zenml-sagemaker-zenml"
+    assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    lifecycle = json.loads(properties["LifecyclePolicy"]["LifecyclePolicyText"])
+    assert lifecycle["rules"] == [
+        {
+            "rulePriority": 1,
+            "description": "Expire untagged images after 14 days",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countNumber": 14,
+                "countUnit": "days",
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+
+
+# --- retain_data ---------------------------------------------------------------------------------
+
+
+def test_retain_data_true_keeps_bucket_and_repository(default_stack: Synthesized) -> None:
+    for resource_type in ("AWS::S3::Bucket", "AWS::ECR::Repository"):
+        resource = _resource(default_stack.template, resource_type)
+        assert resource["DeletionPolicy"] == "Retain", resource_type
+        assert resource["UpdateReplacePolicy"] == "Retain", resource_type
+    assert _resource(default_stack.template, "AWS::ECR::Repository")["Properties"]["EmptyOnDelete"] is False
+
+
+def test_retain_data_false_deletes_bucket_and_emptied_repository(custom_stack: Synthesized) -> None:
+    for resource_type in ("AWS::S3::Bucket", "AWS::ECR::Repository"):
+        resource = _resource(custom_stack.template, resource_type)
+        assert resource["DeletionPolicy"] == "Delete", resource_type
+    assert _resource(custom_stack.template, "AWS::ECR::Repository")["Properties"]["EmptyOnDelete"] is True
+
+
+@pytest.mark.parametrize("fixture", ["default_stack", "custom_stack"])
+def test_secret_is_always_deleted_with_the_stack(fixture: str, request: pytest.FixtureRequest) -> None:
+    synthesized: Synthesized = request.getfixturevalue(fixture)
+    assert _resource(synthesized.template, "AWS::SecretsManager::Secret")["DeletionPolicy"] == "Delete"
+
+
+# --- credentials secret --------------------------------------------------------------------------
+
+
+def test_secret_is_generated_with_a_placeholder_and_no_value_in_the_template(
+    default_stack: Synthesized,
+) -> None:
+    properties = _resource(default_stack.template, "AWS::SecretsManager::Secret")["Properties"]
+    assert properties["Name"] == "zenml-sagemaker/zenml-server"
+    generate = properties["GenerateSecretString"]
+    assert json.loads(generate["SecretStringTemplate"]) == {"server_url": ""}
+    assert generate["GenerateStringKey"] == "api_key"
+    assert "SecretString" not in properties
+
+
+# --- settings that change names, tags and boundaries ---------------------------------------------
+
+
+def test_custom_prefix_and_stack_name_flow_into_every_name(custom_stack: Synthesized) -> None:
+    template = custom_stack.template
+    assert custom_stack.stack.stack_name == "ml-team-stack"
+    assert _resource(template, "AWS::ECR::Repository")["Properties"]["RepositoryName"] == "mlteam-zenml"
+    assert _resource(template, "AWS::SecretsManager::Secret")["Properties"]["Name"] == "mlteam/zenml-server"
+    bucket_name = _resource(template, "AWS::S3::Bucket")["Properties"]["BucketName"]
+    assert bucket_name["Fn::Join"][1][0] == "mlteam-artifacts-"
+    template.has_output(OutputName.RESOURCE_PREFIX, {"Value": "mlteam"})
+    outputs = _deployed_outputs(custom_stack)
+    assert json.loads(outputs[OutputName.STACK_CONFIG_JSON])["stack_name"] == "ml-team-stack"
+
+
+TAGGED_TYPES = ("AWS::S3::Bucket", "AWS::ECR::Repository", "AWS::SecretsManager::Secret", "AWS::IAM::Role")
+
+
+def test_tags_from_settings_are_on_every_taggable_resource(custom_stack: Synthesized) -> None:
+    expected = {"team": "ml", "cost-center": "42", STACK_TAG_KEY: "ml-team-stack"}
+    for resource_type in TAGGED_TYPES:
+        resources = custom_stack.template.find_resources(resource_type)
+        assert resources, resource_type
+        for logical_id, resource in resources.items():
+            tags = {tag["Key"]: tag["Value"] for tag in resource["Properties"].get("Tags", [])}
+            assert tags == expected, logical_id
+
+
+def test_default_stack_is_tagged_with_its_name_only(default_stack: Synthesized) -> None:
+    default_stack.template.has_resource_properties(
+        "AWS::S3::Bucket", {"Tags": [{"Key": STACK_TAG_KEY, "Value": "sagemaker-stack"}]}
+    )
+
+
+def test_permissions_boundary_is_applied_to_every_role(
+    custom_stack: Synthesized, custom_context: dict[str, Any]
+) -> None:
+    assert custom_context["permissions_boundary_arn"] == BOUNDARY_ARN
+    roles = custom_stack.template.find_resources("AWS::IAM::Role")
+    assert len(roles) == 2
+    for logical_id, role in roles.items():
+        assert role["Properties"]["PermissionsBoundary"] == BOUNDARY_ARN, logical_id
+
+
+def test_no_permissions_boundary_by_default(default_stack: Synthesized) -> None:
+    default_stack.template.all_resources_properties("AWS::IAM::Role", {"PermissionsBoundary": Match.absent()})
