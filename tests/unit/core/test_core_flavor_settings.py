@@ -139,38 +139,17 @@ def test_importing_the_flavor_imports_no_sdk_and_no_aws_client() -> None:
 
 
 def test_resolve_uses_execution_role_unless_processor_role_is_set() -> None:
-    resolved = resolve_step_settings(SagemakerPipelinesOrchestratorSettings(), None, ROLE)
+    resolved = resolve_step_settings(SagemakerPipelinesOrchestratorSettings(), ROLE)
     assert resolved == ResolvedStepSettings(
         instance_type="ml.t3.medium", role_arn=ROLE, volume_size_in_gb=30, max_runtime_in_seconds=86400
     )
     custom = SagemakerPipelinesOrchestratorSettings(processor_role=OTHER_ROLE)
-    assert resolve_step_settings(custom, None, ROLE).role_arn == OTHER_ROLE
+    assert resolve_step_settings(custom, ROLE).role_arn == OTHER_ROLE
 
 
-def test_step_settings_override_pipeline_settings_field_by_field() -> None:
-    pipeline = SagemakerPipelinesOrchestratorSettings(
-        instance_type="ml.m5.xlarge", retries=2, processor_tags={"team": "ml", "env": "dev"}
-    )
-    step = SagemakerPipelinesOrchestratorSettings(
-        instance_type="ml.g5.xlarge", use_training_step=True, processor_tags={"env": "gpu"}
-    )
-    resolved = resolve_step_settings(pipeline, step, ROLE)
-    assert resolved.instance_type == "ml.g5.xlarge"  # set on the step
-    assert resolved.retries == 2  # only set on the pipeline: a step default must not win
-    assert resolved.use_training_step is True
-    assert resolved.tags == {"team": "ml", "env": "gpu"}
-    # An explicit field list (e.g. from a YAML config) restricts what the step overrides.
-    narrowed = resolve_step_settings(pipeline, step, ROLE, explicitly_set_step_fields={"use_training_step"})
-    assert narrowed.instance_type == "ml.m5.xlarge" and narrowed.tags == {"team": "ml", "env": "dev"}
-    assert resolve_step_settings(pipeline, None, ROLE).instance_type == "ml.m5.xlarge"
-
-
-def test_zenml_merges_settings_the_same_way() -> None:
-    """What ZenML 0.98's compiler stores for a step equals our two-level resolution.
-
-    This is the path the orchestrator takes: `get_settings(step)` on the merged step config, then
-    `resolve_step_settings(merged, None, role)`.
-    """
+def test_zenml_merges_step_settings_over_pipeline_settings_field_by_field() -> None:
+    """What ZenML 0.98's compiler stores for a step, which `get_settings(step)` returns and the
+    orchestrator resolves as is: step fields win, fields only the pipeline set survive, tags merge."""
     pipeline_settings = SagemakerPipelinesOrchestratorSettings(
         instance_type="ml.m5.xlarge",
         retries=2,
@@ -188,7 +167,9 @@ def test_zenml_merges_settings_the_same_way() -> None:
     )
     merged_config = step.apply_pipeline_configuration(pipeline, exclude_hook_sources=False)
     merged = SagemakerPipelinesOrchestratorSettings.model_validate(dict(merged_config.settings[KEY]))
-    assert resolve_step_settings(merged, None, ROLE) == resolve_step_settings(
-        pipeline_settings, step_settings, ROLE
-    )
+    resolved = resolve_step_settings(merged, ROLE)
+    assert resolved.instance_type == "ml.g5.xlarge"  # set on the step
+    assert resolved.volume_size_in_gb == 100
+    assert resolved.retries == 2  # only set on the pipeline: a step default must not win
+    assert resolved.tags == {"team": "ml", "env": "gpu"}
     assert merged.max_parallel_steps == 3

@@ -109,7 +109,7 @@ def build(
                 entrypoint=tuple(command),
                 arguments=snapshot_arguments(arguments, snapshot_id),
                 environment=environment,
-                settings=resolve_step_settings(settings, None, config.execution_role_arn),
+                settings=resolve_step_settings(settings, config.execution_role_arn),
             )
         )
     tags = {"zenml-pipeline": zenml_name[:256], **pipeline_settings.processor_tags}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
@@ -122,50 +122,21 @@ class PipelineSpec:
     parameters: Mapping[str, str] = field(default_factory=dict)
 
 
-_STEP_FIELDS: Final = (
-    "instance_type",
-    "processor_role",
-    "volume_size_in_gb",
-    "max_runtime_in_seconds",
-    "processor_tags",
-    "use_training_step",
-    "keep_alive_period_in_seconds",
-    "retries",
-)
-_DICT_FIELDS: Final = frozenset({"processor_tags", "environment"})
-
-
 def resolve_step_settings(
-    pipeline: SagemakerPipelinesOrchestratorSettings,
-    step: SagemakerPipelinesOrchestratorSettings | None,
-    execution_role_arn: str,
-    explicitly_set_step_fields: set[str] | None = None,
+    settings: SagemakerPipelinesOrchestratorSettings, execution_role_arn: str
 ) -> ResolvedStepSettings:
-    """Merge step settings over pipeline settings the way ZenML does, and pick the role.
+    """One step's settings as the definition needs them, with the role picked.
 
-    In the orchestrator, ZenML has already merged them: pass `self.get_settings(step)` as
-    `pipeline` and `None` as `step`. The two-level form exists for callers (and tests) that hold
-    both levels: fields set on the step (`explicitly_set_step_fields`, by default the step
-    settings' `model_fields_set`) win; `processor_tags` are merged key by key, step keys winning,
-    exactly like ZenML's `apply_pipeline_configuration`.
+    `settings` are `orchestrator.get_settings(step)`: ZenML has already merged the component's,
+    the pipeline's and the step's settings (step fields winning, dicts merged key by key).
     """
-    values: dict[str, Any] = {name: getattr(pipeline, name) for name in _STEP_FIELDS}
-    if step is not None:
-        explicit = step.model_fields_set if explicitly_set_step_fields is None else explicitly_set_step_fields
-        for name in _STEP_FIELDS:
-            if name not in explicit:
-                continue
-            value = getattr(step, name)
-            if name in _DICT_FIELDS:
-                value = {**values[name], **value}
-            values[name] = value
     return ResolvedStepSettings(
-        instance_type=values["instance_type"],
-        role_arn=values["processor_role"] or execution_role_arn,
-        volume_size_in_gb=values["volume_size_in_gb"],
-        max_runtime_in_seconds=values["max_runtime_in_seconds"],
-        tags=dict(values["processor_tags"]),
-        use_training_step=bool(values["use_training_step"]),
-        keep_alive_period_in_seconds=values["keep_alive_period_in_seconds"],
-        retries=values["retries"],
+        instance_type=settings.instance_type,
+        role_arn=settings.processor_role or execution_role_arn,
+        volume_size_in_gb=settings.volume_size_in_gb,
+        max_runtime_in_seconds=settings.max_runtime_in_seconds,
+        tags=dict(settings.processor_tags),
+        use_training_step=bool(settings.use_training_step),
+        keep_alive_period_in_seconds=settings.keep_alive_period_in_seconds,
+        retries=settings.retries,
     )
