@@ -18,7 +18,9 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+#: Versions this package reads: a version-1 file is a version-2 file without the optional fields.
+READABLE_SCHEMA_VERSIONS: Final = frozenset({1, 2})
 DEFAULT_CONFIG_FILE: Final = "sagemaker-stack.json"
 #: The CloudFormation stack's name unless cdk.json or `-c stack_name=...` says otherwise.
 DEFAULT_STACK_NAME: Final = "sagemaker-stack"
@@ -38,6 +40,7 @@ class OutputName:
     RETAIN_DATA: Final = "RetainData"
     REGION: Final = "Region"
     ACCOUNT: Final = "Account"
+    IMAGE_BUILDER_PROJECT: Final = "ImageBuilderProject"
     STACK_CONFIG_JSON: Final = "StackConfigJson"
 
 
@@ -63,6 +66,19 @@ REQUIRED_OUTPUTS: Final = (
     OutputName.ACCOUNT,
 )
 
+#: Outputs a stack has only with some settings (`image_builder=none` has no project, say).
+OPTIONAL_OUTPUTS: Final = (OutputName.IMAGE_BUILDER_PROJECT,)
+
+#: StackConfig fields no stack output carries: the commands that make them write them in the file.
+#: `base_image` is written by `sagemaker-stack image build`, which builds and pushes it.
+LOCAL_FIELDS: Final = frozenset({"base_image"})
+
+#: The folder inside the bucket that ZenML's S3 artifact store uses.
+ARTIFACT_FOLDER: Final = "zenml"
+#: Where ZenML's `aws` image builder uploads build contexts, under the artifact store's path
+#: (`zenml.integrations.aws.image_builders`); `image build` puts the base image's there too.
+BUILD_CONTEXT_FOLDER: Final = "code-build-contexts"
+
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -70,6 +86,11 @@ _REGISTRY = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+#: botocore's codebuild model: ProjectName pattern [A-Za-z0-9][A-Za-z0-9\-_]{1,254}.
+_PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$")
+_ECR_IMAGE = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$"
+)
 
 
 def schedule_group_name(resource_prefix: str) -> str:
@@ -80,6 +101,29 @@ def schedule_group_name(resource_prefix: str) -> str:
 def pipeline_name_prefix(resource_prefix: str) -> str:
     """What every SageMaker pipeline of a stack starts with: the scheduler role's scope."""
     return f"{resource_prefix}-"
+
+
+def image_builder_project_name(resource_prefix: str) -> str:
+    """The stack's CodeBuild project, which builds every step image."""
+    return f"{resource_prefix}-image-builder"
+
+
+def codebuild_log_group(project_name: str) -> str:
+    """Where CodeBuild writes a project's build logs (its default group, which the stack makes)."""
+    return f"/aws/codebuild/{project_name}"
+
+
+def build_context_prefix() -> str:
+    """The key prefix of build contexts in the bucket: all the image builder may read there."""
+    return f"{ARTIFACT_FOLDER}/{BUILD_CONTEXT_FOLDER}/"
+
+
+def base_image_tag(variant: str, digest: str) -> str:
+    """The tag of the stack's base image: its variant (cpu, cuda) and its build context's digest.
+
+    A tag per content means a changed recipe or package is a new image, never a stale one.
+    """
+    return f"sagemaker-stack-{variant}-{digest[:16]}"
 
 
 class ConfigError(ValueError):
@@ -105,16 +149,30 @@ class StackConfig(BaseModel):
     scheduler_role_arn: str | None = None
     retain_data: bool = True
     endpoint_url: str | None = None
+    #: The CodeBuild project that builds step images; None when deployed with image_builder=none.
+    image_builder_project: str | None = None
+    #: The stack's base image (`<registry>/<repository>:<tag>`), once `image build` pushed it.
+    base_image: str | None = None
 
     @field_validator("schema_version")
     @classmethod
     def _known_schema(cls, value: int) -> int:
-        if value != SCHEMA_VERSION:
+        if value not in READABLE_SCHEMA_VERSIONS:
             raise ValueError(
                 f"schema_version {value} is not supported by this sagemaker-stack "
-                f"(it reads version {SCHEMA_VERSION}); re-run `sagemaker-stack export`"
+                f"(it reads versions {sorted(READABLE_SCHEMA_VERSIONS)}); re-run `sagemaker-stack export`"
             )
-        return value
+        return SCHEMA_VERSION
+
+    @field_validator("image_builder_project")
+    @classmethod
+    def _project(cls, value: str | None) -> str | None:
+        return None if value is None else _check(_PROJECT, value, "a CodeBuild project name")
+
+    @field_validator("base_image")
+    @classmethod
+    def _base_image(cls, value: str | None) -> str | None:
+        return None if value is None else _check(_ECR_IMAGE, value, "an ECR image URI with a tag or digest")
 
     @field_validator("region")
     @classmethod

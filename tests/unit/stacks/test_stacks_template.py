@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from sagemaker_stack.config import REQUIRED_OUTPUTS, OutputName, StackConfig
+from sagemaker_stack.config import LOCAL_FIELDS, REQUIRED_OUTPUTS, OutputName, StackConfig
 from sagemaker_stack.ops.outputs import config_from_outputs
 from stacks.sagemaker_stack import STACK_TAG_KEY
 
@@ -123,7 +123,8 @@ def test_outputs_are_exactly_the_hand_off_names(default_stack: Synthesized) -> N
 def test_stack_config_json_loads_into_a_stack_config(default_stack: Synthesized) -> None:
     outputs = _deployed_outputs(default_stack)
     data = json.loads(outputs[OutputName.STACK_CONFIG_JSON])
-    assert set(data) == set(StackConfig.model_fields) - {"schema_version", "endpoint_url"}
+    not_outputs = {"schema_version", "endpoint_url", *LOCAL_FIELDS, "image_builder_project"}
+    assert set(data) == set(StackConfig.model_fields) - not_outputs
     config = StackConfig.from_dict(data)
     assert config.stack_name == "sagemaker-stack"
     assert config.region == REGION

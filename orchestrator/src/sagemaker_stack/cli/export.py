@@ -65,5 +65,5 @@ def export(
             config = outputs.config_from_cloudformation(
                 stack_name or default_stack_name(), region=region, endpoint_url=endpoint_url
             )
-        written = config.save(output)
+        written = outputs.keep_local_fields(config, output).save(output)
     click.echo(f"Wrote the config of stack {config.stack_name!r} ({config.region}) to {written}")

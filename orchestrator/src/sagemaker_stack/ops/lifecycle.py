@@ -84,7 +84,7 @@ def up(
 ) -> StackConfig:
     """Deploy the CDK app, write the StackConfig and register it with ZenML."""
     from sagemaker_stack.ops import cdk
-    from sagemaker_stack.ops.outputs import config_from_outputs_file
+    from sagemaker_stack.ops.outputs import config_from_outputs_file, keep_local_fields
 
     context = {**context, "stack_name": stack_name}
     if target.endpoint_url is not None:
@@ -114,6 +114,7 @@ def up(
         config = config_from_outputs_file(
             outputs_file, stack_name=stack_name, endpoint_url=target.endpoint_url
         )
+    config = keep_local_fields(config, config_path)
     config.save(config_path)
     echo(f"==> wrote {config_path} (mode 0600; no secret in it)")
     _register(config, zenml_stack_name, activate, echo)

@@ -18,7 +18,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from sagemaker_stack.config import REQUIRED_OUTPUTS, ConfigError, OutputName, StackConfig, read_json_file
+from sagemaker_stack.config import (
+    LOCAL_FIELDS,
+    OPTIONAL_OUTPUTS,
+    REQUIRED_OUTPUTS,
+    ConfigError,
+    OutputName,
+    StackConfig,
+    read_json_file,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -36,6 +44,7 @@ OUTPUT_FIELDS: Final[Mapping[str, str]] = {
     OutputName.RETAIN_DATA: "retain_data",
     OutputName.REGION: "region",
     OutputName.ACCOUNT: "account",
+    OutputName.IMAGE_BUILDER_PROJECT: "image_builder_project",
 }
 
 #: Stack statuses whose outputs describe a working stack (an update that rolled back restored the
@@ -66,15 +75,17 @@ def config_from_outputs(
 ) -> StackConfig:
     """Build the StackConfig from one stack's outputs (key -> string value).
 
-    All of REQUIRED_OUTPUTS must be present. `StackConfigJson`, when present, must be a JSON object
-    of StackConfig fields that agrees with them; `endpoint_url` is set only for the emulator.
+    All of REQUIRED_OUTPUTS must be present, OPTIONAL_OUTPUTS are taken when they are.
+    `StackConfigJson`, when present, must be a JSON object of StackConfig fields that agrees with
+    them; `endpoint_url` is set only for the emulator.
     """
     missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
     if missing:
         raise OutputsError(
             f"stack {stack_name!r} ({source}) lacks the output(s) {', '.join(missing)}: {_REDEPLOY_HINT}"
         )
-    individual: dict[str, Any] = {OUTPUT_FIELDS[name]: outputs[name] for name in REQUIRED_OUTPUTS}
+    present = [*REQUIRED_OUTPUTS, *(name for name in OPTIONAL_OUTPUTS if outputs.get(name))]
+    individual: dict[str, Any] = {OUTPUT_FIELDS[name]: outputs[name] for name in present}
     individual["retain_data"] = _parse_bool(outputs[OutputName.RETAIN_DATA], stack_name)
     data: dict[str, Any] = dict(individual)
 
@@ -102,6 +113,27 @@ def config_from_outputs(
     if endpoint_url is not None:
         data["endpoint_url"] = endpoint_url
     return StackConfig.from_dict(data, source=f"stack {stack_name!r} ({source})")
+
+
+def keep_local_fields(config: StackConfig, path: str | os.PathLike[str]) -> StackConfig:
+    """`config` with what an existing file at `path` holds that no output carries (the base image).
+
+    Re-exporting must not lose the base image `image build` recorded, as long as the file
+    describes the same stack and registry (a base image is only valid in its own repository).
+    """
+    try:
+        previous = StackConfig.load(path)
+    except ConfigError:
+        return config
+    if (previous.stack_name, previous.region, previous.registry_uri, previous.repository_name) != (
+        config.stack_name,
+        config.region,
+        config.registry_uri,
+        config.repository_name,
+    ):
+        return config
+    kept = {field: getattr(previous, field) for field in LOCAL_FIELDS if getattr(config, field) is None}
+    return config.model_copy(update=kept)
 
 
 def read_outputs_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:

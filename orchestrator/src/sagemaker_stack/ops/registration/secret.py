@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_stack import aws
-from sagemaker_stack.config import SecretKey, StackConfig
+from sagemaker_stack.config import LOCAL_FIELDS, SecretKey, StackConfig
 from sagemaker_stack.ops.registration.plan import (
     API_KEY_NAME,
     RegistrationError,
@@ -40,7 +40,11 @@ def check_deployed(config: StackConfig) -> None:
         )
     except OutputsError as error:
         raise RegistrationError(str(error)) from None
-    stale = [key for key, value in deployed.model_dump().items() if getattr(config, key) != value]
+    stale = [
+        key
+        for key, value in deployed.model_dump(exclude=set(LOCAL_FIELDS)).items()
+        if getattr(config, key) != value
+    ]
     if stale:
         raise RegistrationError(
             f"the config does not match the deployed stack {config.stack_name!r} "
