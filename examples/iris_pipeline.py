@@ -4,9 +4,13 @@ trained side by side (a fan-out), the better one picked on held-out data (a fan-
 Each step is a separate SageMaker processing job (on the emulator: a separate local process);
 the artifacts between them travel through the stack's S3 bucket. The training steps ask for a
 bigger instance than the rest, to show per-step settings.
+
+Nothing here is about images: ZenML builds the pipeline's image on the stack's CodeBuild project,
+on top of the stack's base image, with the `sklearn` integration that `iris_pipeline.yaml` asks
+for (ZenML's ordinary run configuration). No Docker is needed on this machine.
 """
 
-import os
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -16,14 +20,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 from zenml import pipeline, step
-from zenml.config import DockerSettings
 
 from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 
-#: The image each step runs in on AWS. ZenML does not build it here (no Docker needed): push an
-#: image with this repository's orchestrator package installed and name it in this variable.
-#: The emulator does not pull images, so any name works there.
-STEP_IMAGE = os.environ.get("SAGEMAKER_STACK_STEP_IMAGE", "python:3.11-slim")
+#: The run configuration: the ZenML integrations (and so the packages) the steps need.
+CONFIG = Path(__file__).with_suffix(".yaml")
 
 TRAINING = {"orchestrator": SagemakerPipelinesOrchestratorSettings(instance_type="ml.m5.large")}
 
@@ -73,10 +74,7 @@ def evaluate(
     return scores
 
 
-@pipeline(
-    enable_cache=False,
-    settings={"docker": DockerSettings(skip_build=True, parent_image=STEP_IMAGE)},
-)
+@pipeline(enable_cache=False)
 def iris_pipeline() -> None:
     """load -> split -> (logistic regression | decision tree) -> evaluate."""
     iris = load_data()
@@ -85,4 +83,4 @@ def iris_pipeline() -> None:
 
 
 if __name__ == "__main__":
-    iris_pipeline()
+    iris_pipeline.with_options(config_path=str(CONFIG))()

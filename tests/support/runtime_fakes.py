@@ -15,7 +15,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-stack-execution"
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:sagemaker-stack-zenml-AbCdEf"
-IMAGE = "python:3.11-slim"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml-sagemaker-zenml:training-orchestrator"
 #: What ZenML's base environment looks like when the client talks to a server with auth.
 TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ3b3JrbG9hZCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 BASE_ENVIRONMENT = {

@@ -99,6 +99,11 @@ class SagemakerPipelinesOrchestratorConfig(BaseOrchestratorConfig, SagemakerPipe
     endpoint_url: str | None = Field(
         default=None, description="AWS endpoint override (the local emulator only)."
     )
+    base_image: str | None = Field(
+        default=None,
+        description="The stack's base image (`sagemaker-stack image build`): the parent image of every "
+        "pipeline image ZenML builds when the pipeline's DockerSettings name none.",
+    )
 
     @property
     def is_remote(self) -> bool:
@@ -126,6 +131,7 @@ def config_kwargs_from_stack_config(config: StackConfig) -> dict[str, Any]:
         "resource_prefix": config.resource_prefix,
         "scheduler_role_arn": config.scheduler_role_arn,
         "endpoint_url": config.endpoint_url,
+        "base_image": config.base_image,
     }
 
 

@@ -85,6 +85,7 @@ def test_config_holds_no_secret_value() -> None:
         "resource_prefix",
         "scheduler_role_arn",
         "endpoint_url",
+        "base_image",
     }
 
 

@@ -11,6 +11,7 @@ from botocore.stub import Stubber
 
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.ops import lifecycle
+from sagemaker_stack.ops.target import Target
 
 ACCOUNT = "123456789012"
 PIPELINE = "zenml-sagemaker-training"
@@ -44,7 +45,7 @@ def test_a_running_execution_on_the_second_page_is_found(monkeypatch: pytest.Mon
     sagemaker = boto3.client(
         "sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
-    monkeypatch.setattr(lifecycle.Target, "client", lambda self, service: sagemaker)
+    monkeypatch.setattr(Target, "client", lambda self, service: sagemaker)
     stubber = Stubber(sagemaker)
     stubber.add_response(
         "list_pipelines",

@@ -11,6 +11,7 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.flavor import FLAVOR_SOURCE
+from sagemaker_stack.image_builder.flavor import IMAGE_BUILDER_FLAVOR, IMAGE_BUILDER_FLAVOR_SOURCE
 from sagemaker_stack.ops.registration.plan import (
     MANAGED_LABEL,
     STACK_LABEL,
@@ -102,3 +103,28 @@ def test_yaml_has_the_zenml_stack_export_format(tmp_path: Path) -> None:
     text = file.read_text()
     assert f"zenml orchestrator flavor register {FLAVOR_SOURCE}" in text
     assert yaml.safe_load(text) == data
+
+
+BASE = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/sms-images:sagemaker-stack-cpu-0123456789abcdef"
+
+
+def test_a_stack_with_an_image_builder_gets_our_codebuild_builder_and_base_image(tmp_path: Path) -> None:
+    config = make_config(image_builder_project="sms-image-builder", base_image=BASE)
+    plan = plan_stack(config, name="prod")
+    builder = plan.components[-1]
+    assert (builder.component_type, builder.name, builder.flavor) == (
+        "image_builder",
+        "prod-image-builder",
+        IMAGE_BUILDER_FLAVOR,
+    )
+    assert builder.configuration == {"code_build_project": "sms-image-builder"}
+    assert builder.flavor_source == IMAGE_BUILDER_FLAVOR_SOURCE
+    assert orchestrator_configuration(config)["base_image"] == BASE
+    text = write_stack_yaml(plan, tmp_path / "prod.yaml").read_text()
+    assert f"zenml image-builder flavor register {IMAGE_BUILDER_FLAVOR_SOURCE}" in text
+    assert yaml.safe_load(text)["components"]["image_builder"][0]["configuration"] == builder.configuration
+
+
+def test_a_stack_deployed_with_image_builder_none_gets_no_image_builder() -> None:
+    kinds = [component.component_type for component in plan_stack(make_config()).components]
+    assert "image_builder" not in kinds

@@ -18,6 +18,10 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Write the StackConfig file from the deployed stack's outputs.",
     ),
     "emulator": ("sagemaker_stack.cli.emulator:emulator", "Run the embedded local AWS emulator."),
+    "image": (
+        "sagemaker_stack.cli.images:image",
+        "Build the stack's base image on its CodeBuild project.",
+    ),
     "register": ("sagemaker_stack.cli.registration:register", "Register the deployed stack with ZenML."),
     "unregister": (
         "sagemaker_stack.cli.registration:unregister",

@@ -17,13 +17,12 @@ def _echo(line: str, heading: bool) -> None:
 @app_dir_option("Folder with cdk.json, app.py and examples/ (the repository root).")
 @click.option("--keep", is_flag=True, help="Leave the stack, emulator and server running to explore.")
 @click.option("--aws", "on_aws", is_flag=True, help="Target AWS (your credentials and ZenML server) instead.")
-@click.option("--image", help="With --aws: the step image (see README, 'The step image').")
-def demo(app_dir: Path, keep: bool, on_aws: bool, image: str | None) -> None:
+def demo(app_dir: Path, keep: bool, on_aws: bool) -> None:
     """Run the whole product: emulator, ZenML server, cdk deploy, a real pipeline, teardown."""
     from sagemaker_stack.ops import demo as demo_ops
 
     with user_errors():
         if on_aws:
-            demo_ops.run_demo_on_aws(app_dir, keep, image, _echo)
+            demo_ops.run_demo_on_aws(app_dir, keep, _echo)
         else:
             demo_ops.run_demo(app_dir, keep, _echo)

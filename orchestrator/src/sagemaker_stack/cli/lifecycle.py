@@ -57,19 +57,20 @@ def up(
     """Deploy the stack, export its config and register it with ZenML."""
     from sagemaker_stack.ops import lifecycle
     from sagemaker_stack.ops.cdk import default_stack_name
+    from sagemaker_stack.ops.target import Target, aws_credentials_available, emulator_target
 
     context = _context(context_pairs)
     with user_errors():
         if endpoint_url and not local:
-            target = lifecycle.emulator_target(endpoint_url, region or "us-east-1")
-        elif not local and lifecycle.aws_credentials_available():
+            target = emulator_target(endpoint_url, region or "us-east-1")
+        elif not local and aws_credentials_available():
             if not region:
                 raise click.ClickException("no AWS region configured: pass --region or set AWS_REGION")
-            target = lifecycle.Target(region=region)
+            target = Target(region=region)
         else:
             if not local:
                 click.echo("No AWS credentials configured: deploying to the local emulator instead.")
-            target = lifecycle.emulator_target(_local_emulator(app_dir), region or "us-east-1")
+            target = emulator_target(_local_emulator(app_dir), region or "us-east-1")
         lifecycle.up(
             target,
             app_dir=app_dir,

@@ -116,7 +116,7 @@ def delete_command(
 
 def _client(config: StackConfig) -> Any:
     """A Scheduler client; for an emulator config with the emulator's test keys."""
-    from sagemaker_stack.ops.lifecycle import target_for_config
+    from sagemaker_stack.ops.target import target_for_config
 
     return target_for_config(config).client("scheduler")
 

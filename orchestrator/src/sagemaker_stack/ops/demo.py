@@ -22,6 +22,9 @@ Echo = Callable[[str, bool], None]
 
 DEMO_STATE = Path(".sagemaker-stack") / "demo"
 EXAMPLE = Path("examples") / "iris_pipeline.py"
+EXAMPLE_CONFIG = EXAMPLE.with_suffix(".yaml")
+#: The example's pipeline as an import path (`zenml pipeline build` takes one), from the repository root.
+EXAMPLE_SOURCE = "examples.iris_pipeline.iris_pipeline"
 DEMO_STACK = "sagemaker-stack-demo"
 
 #: Lines of ZenML's own chatter that tell a newcomer nothing.
@@ -122,7 +125,11 @@ def _deploy_run_report(
     )
     # INFO shows the orchestrator's progress lines (steps done / running / failed).
     watch = {**env, "ZENML_LOGGING_VERBOSITY": "INFO", "SAGEMAKER_STACK_POLL_SECONDS": "3"}
+    zenml = str(Path(sys.executable).parent / "zenml")
     try:
+        # ZenML's own build of the pipeline's image (CodeBuild, then the push); the run reuses it.
+        build = [zenml, "pipeline", "build", EXAMPLE_SOURCE, "--config", str(EXAMPLE_CONFIG)]
+        _run("image build", build, {**env, "ZENML_LOGGING_VERBOSITY": "INFO"}, app_dir, echo)
         _run("pipeline run", [sys.executable, str(EXAMPLE)], watch, app_dir, echo)
         report = [sys.executable, "-m", "sagemaker_stack.ops.demo_report", str(config_path)]
         _run("report", report, env, app_dir, echo)
@@ -131,28 +138,22 @@ def _deploy_run_report(
             _run("teardown", [*cli, "down", "--config", str(config_path), "--force"], env, app_dir, echo)
 
 
-def run_demo_on_aws(app_dir: Path, keep: bool, image: str | None, echo: Echo) -> None:
-    """The same phases against AWS: your credentials, your ZenML server, your step image."""
-    from sagemaker_stack.ops import lifecycle
+def run_demo_on_aws(app_dir: Path, keep: bool, echo: Echo) -> None:
+    """The same phases against AWS: your credentials and your ZenML server; the stack builds images."""
     from sagemaker_stack.ops.registration.store import zenml_server_url
+    from sagemaker_stack.ops.target import aws_credentials_available
 
-    if not lifecycle.aws_credentials_available():
+    if not aws_credentials_available():
         raise DemoError("--aws needs AWS credentials: configure them (`aws configure`, SSO or env variables)")
     if zenml_server_url() is None:
         raise DemoError(
             "--aws needs a ZenML server the SageMaker jobs can reach: `zenml login <url>` first "
             "(a server on 127.0.0.1 is out of SageMaker's reach)"
         )
-    if not image:
-        raise DemoError(
-            "--aws needs --image: an image with Python 3.11, ZenML 0.98, scikit-learn and this "
-            "repository's orchestrator package (`pip install ./orchestrator`), "
-            "pushed where SageMaker can pull it"
-        )
     state = (app_dir / DEMO_STATE).resolve()
     state.mkdir(parents=True, exist_ok=True)
     config_path = state / "aws-sagemaker-stack.json"
-    env = {**os.environ, "SAGEMAKER_STACK_STEP_IMAGE": image, "ZENML_ANALYTICS_OPT_IN": "false"}
+    env = {**os.environ, "ZENML_ANALYTICS_OPT_IN": "false"}
     cli = [str(Path(sys.executable).parent / "sagemaker-stack")]
     echo("==> running the demo on AWS with your credentials and ZenML server", True)
     _deploy_run_report(cli, env, config_path, app_dir, keep=keep, echo=echo)

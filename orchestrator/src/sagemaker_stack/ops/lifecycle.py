@@ -1,6 +1,7 @@
 """`up` and `down`: the whole life of a deployed stack in one command each way.
 
-`up` = (bootstrap on the emulator) + `cdk deploy` + export + register.
+`up` = (bootstrap on the emulator) + `cdk deploy` + export + the base image (built on the stack's
+CodeBuild project when the repository lacks it) + register.
 `down` = refuse while a run executes + delete schedules + unregister + empty (only when the stack
 was deployed with retain_data=false) + `cdk destroy` + remove the config file.
 
@@ -11,61 +12,20 @@ Both talk to AWS or the emulator through the same calls; the only difference is 
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sagemaker_stack import aws
 from sagemaker_stack.config import ConfigError, StackConfig
+from sagemaker_stack.ops.target import EMULATOR_ACCOUNT, Target, target_for_config
 
 Echo = Callable[[str], None]
-
-#: Moto's fixed account; `cdk bootstrap` on the emulator targets it.
-EMULATOR_ACCOUNT = "123456789012"
 
 
 class LifecycleError(RuntimeError):
     """`up` or `down` cannot go on; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a stack lives: AWS (no endpoint) or an emulator (its endpoint and test keys)."""
-
-    region: str
-    endpoint_url: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def is_emulator(self) -> bool:
-        return self.endpoint_url is not None
-
-    def client(self, service: str) -> Any:
-        """A client of `service` where the stack lives (with the emulator's test keys there)."""
-        return aws.client(service, region=self.region, endpoint_url=self.endpoint_url, credentials=self.env)
-
-
-def emulator_target(endpoint_url: str, region: str) -> Target:
-    """A Target for an emulator already serving at `endpoint_url`."""
-    from sagemaker_stack.local.emulator import emulator_env
-
-    return Target(region=region, endpoint_url=endpoint_url, env=emulator_env(endpoint_url, region))
-
-
-def target_for_config(config: StackConfig) -> Target:
-    """Where the stack described by `config` was deployed."""
-    if config.endpoint_url:
-        return emulator_target(config.endpoint_url, config.region)
-    return Target(region=config.region)
-
-
-def aws_credentials_available() -> bool:
-    """True when boto3's credential chain finds credentials (env, profile, SSO, instance role)."""
-    import boto3
-
-    return boto3.session.Session().get_credentials() is not None
 
 
 # --- up -------------------------------------------------------------------------------------------
@@ -117,7 +77,23 @@ def up(
     config = keep_local_fields(config, config_path)
     config.save(config_path)
     echo(f"==> wrote {config_path} (mode 0600; no secret in it)")
+    if config.image_builder_project:
+        config = _base_image(config, config_path, app_dir, echo)
     _register(config, zenml_stack_name, activate, echo)
+    return config
+
+
+def _base_image(config: StackConfig, config_path: Path, app_dir: Path, echo: Echo) -> StackConfig:
+    """Build the base image on the stack's CodeBuild project unless it is there; record it."""
+    from sagemaker_stack.ops.images import build_base_image
+
+    echo(f"==> base image (CodeBuild project {config.image_builder_project})")
+    started = time.monotonic()
+    image = build_base_image(config, app_dir=app_dir, echo=echo)
+    echo(f"    {image} ({time.monotonic() - started:.0f} s)")
+    if image != config.base_image:
+        config = config.model_copy(update={"base_image": image})
+        config.save(config_path)
     return config
 
 

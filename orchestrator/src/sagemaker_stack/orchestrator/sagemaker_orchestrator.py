@@ -38,12 +38,20 @@ from sagemaker_stack.flavor import (
 )
 from sagemaker_stack.orchestrator import execution, run_metadata
 from sagemaker_stack.orchestrator.environment import is_connection_variable
+from sagemaker_stack.orchestrator.spec import InvalidPipelineError
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN
 
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from zenml.models import PipelineRunResponse, PipelineSnapshotResponse, ScheduleResponse, ScheduleUpdate
+    from zenml.config.build_configuration import BuildConfiguration
+    from zenml.models import (
+        PipelineRunResponse,
+        PipelineSnapshotBase,
+        PipelineSnapshotResponse,
+        ScheduleResponse,
+        ScheduleUpdate,
+    )
     from zenml.stack import Stack
 
     from sagemaker_stack.orchestrator.snapshot_spec import BuiltPipeline
@@ -76,6 +84,17 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             return True, ""
 
         return StackValidator(custom_validation_function=remote_artifact_store)
+
+    def get_docker_builds(self, snapshot: PipelineSnapshotBase) -> list[BuildConfiguration]:
+        """ZenML's builds, each on the stack's base image unless its DockerSettings name a parent.
+
+        The base image holds Python, ZenML and this package (`sagemaker-stack image build`), so a
+        pipeline with no Docker settings at all builds on the stack's CodeBuild project and runs.
+        A build with no parent and no base image would make an image without this package, whose
+        steps could never start: refused here, before anything is built or called.
+        """
+        builds = super().get_docker_builds(snapshot)
+        return [_on_base_image(build, self.config.base_image) for build in builds]
 
     # -- inside a step ---------------------------------------------------------------------------
 
@@ -286,6 +305,22 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
 
     def _client(self, service: str) -> Any:
         return aws.client(service, region=self.config.region, endpoint_url=self.config.endpoint_url)
+
+
+def _on_base_image(build: BuildConfiguration, base_image: str | None) -> BuildConfiguration:
+    settings = build.settings
+    if settings.parent_image or settings.dockerfile:
+        return build
+    if base_image is None:
+        raise InvalidPipelineError(
+            [
+                "the stack has no base image for ZenML to build on, so the image would lack the "
+                "sagemaker-stack package every step starts with: run `sagemaker-stack image build` and "
+                "`sagemaker-stack register`, or name an image with it in "
+                "DockerSettings(parent_image=...)"
+            ]
+        )
+    return build.model_copy(update={"settings": settings.model_copy(update={"parent_image": base_image})})
 
 
 def _refresh_zenml_run(run_id: UUID) -> None:

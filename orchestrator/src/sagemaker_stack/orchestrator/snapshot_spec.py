@@ -24,11 +24,13 @@ from sagemaker_stack.orchestrator import definition as definitions
 from sagemaker_stack.orchestrator.environment import step_environment
 from sagemaker_stack.orchestrator.spec import (
     ArgumentValue,
+    InvalidPipelineError,
     PipelineSpec,
     StepSpec,
     pipeline_parameter,
     resolve_step_settings,
 )
+from sagemaker_stack.orchestrator.step_images import image_problems
 
 if TYPE_CHECKING:
     from sagemaker_stack.flavor import (
@@ -65,6 +67,19 @@ def snapshot_arguments(arguments: Sequence[str], snapshot_id: str) -> tuple[Argu
     return tuple(expression if argument == snapshot_id else argument for argument in arguments)
 
 
+def _validate(spec: PipelineSpec, images: Mapping[str, str], region: str) -> None:
+    """Every problem at once: the images SageMaker cannot pull and every limit `validation` checks."""
+    from sagemaker_stack.orchestrator.validation import validate_spec
+
+    problems = image_problems(images, region)
+    try:
+        validate_spec(spec)
+    except InvalidPipelineError as error:
+        problems = [*problems, *error.problems]
+    if problems:
+        raise InvalidPipelineError(problems, spec.pipeline_name)
+
+
 def build(
     *,
     snapshot: Any,
@@ -81,7 +96,6 @@ def build(
     """
     from zenml.orchestrators.utils import get_step_entrypoint_command
 
-    from sagemaker_stack.orchestrator.validation import validate_spec
     from sagemaker_stack.step.configuration import SagemakerStackStepEntrypointConfiguration
 
     zenml_name = str(snapshot.pipeline_configuration.name)
@@ -123,7 +137,7 @@ def build(
         output_s3_uri=f"s3://{config.bucket}/sagemaker-pipelines/{pipeline_name}",
         parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
     )
-    validate_spec(spec)
+    _validate(spec, images, config.region)
     document = definitions.build_definition(spec)
     names = definitions.step_names(spec)
     return BuiltPipeline(

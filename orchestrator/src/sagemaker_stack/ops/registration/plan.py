@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.flavor import FLAVOR_NAME, FLAVOR_SOURCE, config_kwargs_from_stack_config
+from sagemaker_stack.image_builder.flavor import IMAGE_BUILDER_FLAVOR, IMAGE_BUILDER_FLAVOR_SOURCE
 
 if TYPE_CHECKING:
     from zenml.models import ServiceAccountResponse
@@ -32,6 +33,7 @@ SERVICE_ACCOUNT_MARKER: Final = "Made by sagemaker-stack for stack"
 ARTIFACT_STORE: Final = "artifact_store"
 CONTAINER_REGISTRY: Final = "container_registry"
 ORCHESTRATOR: Final = "orchestrator"
+IMAGE_BUILDER: Final = "image_builder"
 
 
 class RegistrationError(RuntimeError):
@@ -46,6 +48,8 @@ class ComponentPlan:
     name: str
     flavor: str
     configuration: Mapping[str, Any]
+    #: A flavor of this package, which `register` registers with ZenML first (None: ZenML's own).
+    flavor_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,25 +105,35 @@ def plan_stack(config: StackConfig, name: str | None = None) -> StackPlan:
     if config.endpoint_url:
         # Only for the emulator; on AWS the SDK finds the endpoint and the credential chain the keys.
         artifact_store["client_kwargs"] = {"endpoint_url": config.endpoint_url, "region_name": config.region}
-    return StackPlan(
-        stack_name=stack_name,
-        components=(
-            ComponentPlan(ARTIFACT_STORE, f"{stack_name}-artifacts", "s3", artifact_store),
-            ComponentPlan(
-                CONTAINER_REGISTRY,
-                f"{stack_name}-registry",
-                "aws",
-                # ZenML's AWS registry takes the host only; images go to <uri>/<default_repository>.
-                {"uri": config.registry_uri, "default_repository": config.repository_name},
-            ),
-            ComponentPlan(
-                ORCHESTRATOR,
-                f"{stack_name}-orchestrator",
-                FLAVOR_NAME,
-                orchestrator_configuration(config),
-            ),
+    components = [
+        ComponentPlan(ARTIFACT_STORE, f"{stack_name}-artifacts", "s3", artifact_store),
+        ComponentPlan(
+            CONTAINER_REGISTRY,
+            f"{stack_name}-registry",
+            "aws",
+            # ZenML's AWS registry takes the host only; images go to <uri>/<default_repository>.
+            {"uri": config.registry_uri, "default_repository": config.repository_name},
         ),
-        service_account=f"{stack_name}-steps",
+        ComponentPlan(
+            ORCHESTRATOR,
+            f"{stack_name}-orchestrator",
+            FLAVOR_NAME,
+            orchestrator_configuration(config),
+            flavor_source=FLAVOR_SOURCE,
+        ),
+    ]
+    if config.image_builder_project:
+        components.append(
+            ComponentPlan(
+                IMAGE_BUILDER,
+                f"{stack_name}-image-builder",
+                IMAGE_BUILDER_FLAVOR,
+                {"code_build_project": config.image_builder_project},
+                flavor_source=IMAGE_BUILDER_FLAVOR_SOURCE,
+            )
+        )
+    return StackPlan(
+        stack_name=stack_name, components=tuple(components), service_account=f"{stack_name}-steps"
     )
 
 
@@ -146,11 +160,16 @@ def write_stack_yaml(plan: StackPlan, path: str | os.PathLike[str]) -> Path:
 
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
+    flavors = [
+        f"#   zenml {component.component_type.replace('_', '-')} flavor register {component.flavor_source}\n"
+        for component in plan.components
+        if component.flavor_source
+    ]
     header = (
         f"# ZenML stack {plan.stack_name!r}, written by `sagemaker-stack register --yaml`.\n"
-        "# Import it with (the first command once per ZenML server):\n"
-        f"#   zenml orchestrator flavor register {FLAVOR_SOURCE}\n"
-        f"#   zenml stack import {plan.stack_name} -f {file.name}\n"
+        "# Import it with (the flavor commands once per ZenML server):\n"
+        + "".join(flavors)
+        + f"#   zenml stack import {plan.stack_name} -f {file.name}\n"
     )
     file.write_text(header + yaml.safe_dump(stack_yaml(plan), sort_keys=False))
     return file

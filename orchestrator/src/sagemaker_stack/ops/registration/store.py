@@ -11,16 +11,15 @@ description marks it instead.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_stack.config import StackConfig
-from sagemaker_stack.flavor import FLAVOR_NAME, FLAVOR_SOURCE
 from sagemaker_stack.ops.registration import secret
 from sagemaker_stack.ops.registration.plan import (
-    ORCHESTRATOR,
     STEPS_API_KEY_ENV,
     ComponentPlan,
     RegistrationError,
@@ -74,7 +73,7 @@ def register(
     result = RegistrationResult(stack_name=plan.stack_name)
     undo: list[tuple[str, Callable[[], None]]] = []
     try:
-        _ensure_flavor(client, result, undo)
+        _ensure_flavors(client, plan, result, undo)
         ids = {
             component.component_type: _ensure_component(client, plan, component, state, result, undo)
             for component in plan.components
@@ -205,8 +204,9 @@ def _validate_configurations(client: Client, plan: StackPlan) -> None:
 
     for component in plan.components:
         try:
-            if component.flavor == FLAVOR_NAME:
-                flavor_class = validate_flavor_source(FLAVOR_SOURCE, StackComponentType(ORCHESTRATOR))[1]
+            if component.flavor_source:
+                component_type = StackComponentType(component.component_type)
+                flavor_class = validate_flavor_source(component.flavor_source, component_type)[1]
             else:
                 from zenml.stack.flavor import Flavor
 
@@ -228,17 +228,21 @@ def _validate_configurations(client: Client, plan: StackPlan) -> None:
             ) from None
 
 
-def _ensure_flavor(
-    client: Client, result: RegistrationResult, undo: list[tuple[str, Callable[[], None]]]
+def _ensure_flavors(
+    client: Client, plan: StackPlan, result: RegistrationResult, undo: list[tuple[str, Callable[[], None]]]
 ) -> None:
+    """Register this package's flavors the plan uses, unless the ZenML server has them."""
     from zenml.enums import StackComponentType
 
-    flavors = client.list_flavors(name=FLAVOR_NAME, type=StackComponentType.ORCHESTRATOR).items
-    if flavors:
-        return
-    flavor = client.create_flavor(source=FLAVOR_SOURCE, component_type=StackComponentType.ORCHESTRATOR)
-    undo.append((f"flavor {FLAVOR_NAME}", lambda: client.delete_flavor(str(flavor.id))))
-    result.changes.append(f"registered the ZenML flavor {FLAVOR_NAME!r}")
+    for component in plan.components:
+        if not component.flavor_source:
+            continue
+        kind = StackComponentType(component.component_type)
+        if client.list_flavors(name=component.flavor, type=kind).items:
+            continue
+        flavor_id = str(client.create_flavor(source=component.flavor_source, component_type=kind).id)
+        undo.append((f"flavor {component.flavor}", functools.partial(client.delete_flavor, flavor_id)))
+        result.changes.append(f"registered the ZenML flavor {component.flavor!r}")
 
 
 def _ensure_component(
@@ -293,11 +297,15 @@ def _ensure_stack(
         result.changes.append(f"created stack {plan.stack_name!r}")
         return
     current = {kind: [c.id for c in found] for kind, found in existing.components.items()}
-    if all(current.get(kind) == [component_id] for kind, component_id in components.items()) and has_labels(
+    # A kind this plan no longer has (an image builder after a redeploy with image_builder=none)
+    # leaves the stack; its component is removed by `unregister` like any other of ours.
+    updates: dict[StackComponentType, list[Any]] = {kind: [] for kind in current if kind not in components}
+    updates.update({kind: [component_id] for kind, component_id in components.items()})
+    if all(current.get(kind, []) == wanted for kind, wanted in updates.items()) and has_labels(
         existing.labels, plan.labels
     ):
         return
-    client.update_stack(existing.id, component_updates=components, labels=plan.labels)
+    client.update_stack(existing.id, component_updates=updates, labels=plan.labels)
     result.changes.append(f"updated stack {plan.stack_name!r}")
 
 
