@@ -197,20 +197,20 @@ def _nodes(node: Any) -> list[Any]:
 # --- execution role ------------------------------------------------------------------------------
 
 
-def test_execution_role_is_trusted_by_sagemaker_only(default_stack: Synthesized) -> None:
-    _, role = _role(default_stack.template, "sagemaker.amazonaws.com")
+@pytest.mark.parametrize(
+    ("service", "name"),
+    [("sagemaker.amazonaws.com", "execution"), ("codebuild.amazonaws.com", "image-builder")],
+)
+def test_execution_and_image_builder_roles_are_trusted_by_their_service_only(
+    service: str, name: str, default_stack: Synthesized
+) -> None:
+    _, role = _role(default_stack.template, service)
     assert role["Properties"]["AssumeRolePolicyDocument"] == {
-        "Statement": [
-            {
-                "Action": "sts:AssumeRole",
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-            }
-        ],
+        "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
         "Version": "2012-10-17",
     }
     assert role["Properties"]["RoleName"] == {
-        "Fn::Join": ["", ["zenml-sagemaker-execution-", {"Ref": "AWS::Region"}]]
+        "Fn::Join": ["", [f"zenml-sagemaker-{name}-", {"Ref": "AWS::Region"}]]
     }
 
 
@@ -396,21 +396,9 @@ def test_image_builder_log_group_is_codebuilds_own_and_goes_with_the_stack(
     assert log_group["DeletionPolicy"] == "Delete"
 
 
-def test_image_builder_role_is_trusted_by_codebuild_only(default_stack: Synthesized) -> None:
+def test_image_builder_role_has_no_managed_or_inline_policy(default_stack: Synthesized) -> None:
+    """Its one policy is the stack's own (below); trust and name are checked with the execution role's."""
     _, role = _role(default_stack.template, "codebuild.amazonaws.com")
-    assert role["Properties"]["AssumeRolePolicyDocument"] == {
-        "Statement": [
-            {
-                "Action": "sts:AssumeRole",
-                "Effect": "Allow",
-                "Principal": {"Service": "codebuild.amazonaws.com"},
-            }
-        ],
-        "Version": "2012-10-17",
-    }
-    assert role["Properties"]["RoleName"] == {
-        "Fn::Join": ["", ["zenml-sagemaker-image-builder-", {"Ref": "AWS::Region"}]]
-    }
     assert "ManagedPolicyArns" not in role["Properties"]
     assert "Policies" not in role["Properties"]
 
