@@ -8,6 +8,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from stacks.image_registry import LOGIN_ACTION, PULL_ACTIONS, PUSH_ACTIONS
+
 SAGEMAKER_MANAGED_POLICY = "AmazonSageMakerFullAccess"
 
 #: Listed one by one (no `s3:*`, no `grant_read_write`, whose `s3:GetObject*`-style wildcards would
@@ -20,16 +22,11 @@ OBJECT_ACTIONS = (
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
 )
-REPOSITORY_ACTIONS = (
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:BatchGetImage",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:DescribeImages",
-    "ecr:InitiateLayerUpload",
-    "ecr:UploadLayerPart",
-    "ecr:CompleteLayerUpload",
-    "ecr:PutImage",
-)
+#: On the repository when the stack has no image builder (`image_builder=none`): images come from
+#: whatever the user runs with this role, so it may also look them up and push them. With the
+#: stack's CodeBuild project pushing every image, it keeps `PULL_ACTIONS` only: a step just runs in
+#: an image, which SageMaker pulls with this role.
+PULL_AND_PUSH_ACTIONS = (*PULL_ACTIONS, "ecr:DescribeImages", *PUSH_ACTIONS)
 SECRET_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
 
 
@@ -39,7 +36,8 @@ class ExecutionRole(Construct):
     The managed policy is what SageMaker processing and training jobs need to run at all (logs,
     networking, job APIs). The scoped policy adds the three things the managed policy does not
     grant on our resources: the artifact bucket, the image repository and the credentials secret
-    (read only: steps fetch the ZenML API key from it at start-up).
+    (read only: steps fetch the ZenML API key from it at start-up). With `images_pushed_by_builder`
+    the stack's image builder is the one that pushes, so this role may only pull.
     """
 
     def __init__(
@@ -51,6 +49,7 @@ class ExecutionRole(Construct):
         bucket: s3.IBucket,
         repository: ecr.IRepository,
         secret: secretsmanager.ISecret,
+        images_pushed_by_builder: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -75,13 +74,11 @@ class ExecutionRole(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="ImageRepository",
-                    actions=list(REPOSITORY_ACTIONS),
+                    actions=list(PULL_ACTIONS if images_pushed_by_builder else PULL_AND_PUSH_ACTIONS),
                     resources=[repository.repository_arn],
                 ),
                 # AWS grants a registry login token only on "*" (it is not a repository action).
-                iam.PolicyStatement(
-                    sid="RegistryLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-                ),
+                iam.PolicyStatement(sid="RegistryLogin", actions=[LOGIN_ACTION], resources=["*"]),
                 iam.PolicyStatement(
                     sid="ZenmlCredentials", actions=list(SECRET_ACTIONS), resources=[secret.secret_arn]
                 ),

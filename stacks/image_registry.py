@@ -9,6 +9,14 @@ from constructs import Construct
 #: Untagged images are leftovers of re-tagged builds; nothing refers to them after this long.
 UNTAGGED_IMAGE_DAYS = 14
 
+#: What pulling an image from the repository takes (ECR's own list for `docker pull`); the roles
+#: grant these, and the push actions, one by one so the template says exactly what each may do.
+PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+#: What pushing takes on top of pulling (`docker push` checks layers with the pull actions).
+PUSH_ACTIONS = ("ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage")
+#: A registry login token: a registry-wide action that AWS grants only on "*".
+LOGIN_ACTION = "ecr:GetAuthorizationToken"
+
 
 class ImageRegistry(Construct):
     """Private repository with an explicit lowercase name, scan on push and a lifecycle rule.

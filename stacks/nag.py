@@ -15,7 +15,10 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from sagemaker_stack import config
+
 if TYPE_CHECKING:
+    from stacks.image_builder import ImageBuilder
     from stacks.sagemaker_stack import SageMakerStack
 
 
@@ -70,6 +73,8 @@ def suppress_findings(stack: SageMakerStack) -> None:
         "orchestrator creates them later, so their names are unknown at deploy time and the prefix "
         "is the narrowest scope there is. The only action is sagemaker:StartPipelineExecution.",
     )
+    if stack.image_builder is not None:
+        _suppress_image_builder_findings(stack.image_builder, bucket_id)
     _acknowledge(
         stack.artifact_store.bucket,
         f"{PACK}::AwsSolutions-S1",
@@ -83,4 +88,33 @@ def suppress_findings(stack: SageMakerStack) -> None:
         "The secret holds a ZenML server URL and API key that `sagemaker-stack register` writes; "
         "Secrets Manager has no rotation function for ZenML API keys (the ZenML server issues "
         "them), so a key is rotated by registering a new one.",
+    )
+
+
+def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str) -> None:
+    """The image builder's accepted findings.
+
+    Its privileged mode (Docker builds need it) is no finding to acknowledge: cdk-nag 3's packs
+    have no rule on it. The construct's docstring says why it is on.
+    """
+    _acknowledge(
+        builder.policy,
+        f"{PACK}::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{config.build_context_prefix()}*]",
+        "CodeBuild reads its source from the build-context prefix only: ZenML's image builder "
+        "and `sagemaker-stack image build` upload each build context under a key they choose "
+        "per build, so the prefix is the narrowest scope there is. The actions are read only.",
+    )
+    _acknowledge(
+        builder.policy,
+        f"{PACK}::AwsSolutions-IAM5[Resource::*]",
+        "Only ecr:GetAuthorizationToken is on '*': a build logs in to the registry with it "
+        "(`aws ecr get-login-password`), and AWS grants it on no narrower resource; image pull "
+        "and push are scoped to this stack's repository.",
+    )
+    _acknowledge(
+        builder.project,
+        f"{PACK}::AwsSolutions-CB4",
+        "No customer managed KMS key yet (a later change adds one to the whole stack): the "
+        "project keeps no artifacts, the images it builds go to ECR, which encrypts them at "
+        "rest, and its encryption key is the AWS managed alias/aws/s3.",
     )

@@ -13,19 +13,18 @@ from aws_cdk import App, Aws, CfnOutput, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from sagemaker_stack.config import OutputName
+from sagemaker_stack.config import ARTIFACT_FOLDER, OutputName
 from stacks import nag
 from stacks.artifact_store import ArtifactStore
 from stacks.credentials import ZenmlCredentials
 from stacks.execution_role import ExecutionRole
+from stacks.image_builder import ImageBuilder
 from stacks.image_registry import ImageRegistry
 from stacks.scheduler_role import SchedulerRole
 from stacks.settings import Settings
 
 #: Tag put on every resource so that a stack's resources can be found (and told apart) by tag.
 STACK_TAG_KEY = "sagemaker-stack:stack"
-#: Folder inside the bucket that ZenML's artifact store uses.
-ARTIFACT_FOLDER = "zenml"
 
 
 class SageMakerStack(Stack):
@@ -40,7 +39,7 @@ class SageMakerStack(Stack):
             scope,
             settings.stack_name,
             description="ZenML on Amazon SageMaker Pipelines: execution role, artifact bucket, "
-            "image repository, credentials secret and scheduler role (sagemaker-stack)",
+            "image repository, credentials secret, scheduler role and image builder (sagemaker-stack)",
             **kwargs,
         )
         self.settings = settings
@@ -61,6 +60,19 @@ class SageMakerStack(Stack):
             bucket=self.artifact_store.bucket,
             repository=self.image_registry.repository,
             secret=self.credentials.secret,
+            images_pushed_by_builder=settings.builds_images,
+        )
+        self.image_builder = (
+            ImageBuilder(
+                self,
+                "ImageBuilder",
+                project_name=settings.image_builder_project_name,
+                role_name=settings.image_builder_role_name(self.region),
+                bucket=self.artifact_store.bucket,
+                repository=self.image_registry.repository,
+            )
+            if settings.builds_images
+            else None
         )
         self.scheduler_role = SchedulerRole(
             self,
@@ -79,7 +91,7 @@ class SageMakerStack(Stack):
         self._add_outputs()
 
     def _add_outputs(self) -> None:
-        """One output per StackConfig field plus all of them as one JSON object.
+        """One output per StackConfig field the stack has, plus all of them as one JSON object.
 
         Only names and ARNs: the secret's value is never referenced here.
         """
@@ -98,6 +110,8 @@ class SageMakerStack(Stack):
             "scheduler_role_arn": self.scheduler_role.role.role_arn,
             "retain_data": self.settings.retain_data,
         }
+        if self.image_builder is not None:
+            values["image_builder_project"] = self.image_builder.project.project_name
         described = {
             OutputName.EXECUTION_ROLE_ARN: (
                 "execution_role_arn",
@@ -113,8 +127,14 @@ class SageMakerStack(Stack):
             OutputName.RETAIN_DATA: ("retain_data", "Whether bucket and repository survive cdk destroy"),
             OutputName.REGION: ("region", "Region of the stack"),
             OutputName.ACCOUNT: ("account", "Account of the stack"),
+            OutputName.IMAGE_BUILDER_PROJECT: (
+                "image_builder_project",
+                "CodeBuild project that builds step images (only with image_builder=codebuild)",
+            ),
         }
         for output_name, (field, description) in described.items():
+            if field not in values:
+                continue
             value = values[field]
             if isinstance(value, bool):
                 value = "true" if value else "false"

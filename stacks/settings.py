@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sagemaker_stack import config
 
@@ -26,7 +26,13 @@ SETTING_KEYS: Final = (
     "retain_data",
     "tags",
     "permissions_boundary_arn",
+    "image_builder",
 )
+
+#: Values of `image_builder`, the default first: the stack's CodeBuild project builds step images,
+#: or the stack has no image builder (steps then run in images the user builds and pushes).
+ImageBuilder = Literal["codebuild", "none"]
+IMAGE_BUILDERS: Final[tuple[ImageBuilder, ...]] = ("codebuild", "none")
 
 #: Context keys the CDK itself uses that neither start with "@" nor contain ":".
 CDK_OWN_KEYS: Final = frozenset({"acknowledged-issue-numbers", "cli-telemetry", "cdk-version"})
@@ -74,6 +80,7 @@ class Settings:
     retain_data: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
     permissions_boundary_arn: str | None = None
+    image_builder: ImageBuilder = IMAGE_BUILDERS[0]
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -96,6 +103,8 @@ class Settings:
         boundary = context.get("permissions_boundary_arn")
         if boundary is not None and boundary != "":
             values["permissions_boundary_arn"] = _boundary(boundary)
+        if context.get("image_builder") is not None:
+            values["image_builder"] = _image_builder(context["image_builder"])
         return cls(**values)
 
     # Names every resource gets; defined here so tests, docs and the stack agree.
@@ -117,6 +126,19 @@ class Settings:
 
     def scheduler_role_name(self, region: str) -> str:
         return f"{self.resource_prefix}-scheduler-{region}"
+
+    def image_builder_role_name(self, region: str) -> str:
+        return f"{self.resource_prefix}-image-builder-{region}"
+
+    @property
+    def builds_images(self) -> bool:
+        """Whether the stack has its CodeBuild image builder (`image_builder=codebuild`)."""
+        return self.image_builder == "codebuild"
+
+    @property
+    def image_builder_project_name(self) -> str:
+        """Same as the runtime's rule: the project `register` points ZenML's image builder at."""
+        return config.image_builder_project_name(self.resource_prefix)
 
     @property
     def schedule_group_name(self) -> str:
@@ -176,6 +198,17 @@ def _bool(key: str, value: Any) -> bool:
         if text in _FALSE:
             return False
     raise SettingsError(f"invalid {key} {_show(value)}: use true or false")
+
+
+def _image_builder(value: Any) -> ImageBuilder:
+    text = value.strip().lower() if isinstance(value, str) else value
+    for kind in IMAGE_BUILDERS:
+        if text == kind:
+            return kind
+    raise SettingsError(
+        f"invalid image_builder {_show(value)}: use codebuild (the stack builds step images on "
+        "AWS CodeBuild) or none (no image builder: you build and push step images yourself)"
+    )
 
 
 def _tags(value: Any) -> dict[str, str]:

@@ -42,7 +42,11 @@ def test_cdk_synth_writes_a_template_with_the_hand_off_outputs(tmp_path: Path) -
     result = _cdk("synth", "--quiet", "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     template = json.loads((tmp_path / "sagemaker-stack.template.json").read_text())
-    assert set(template["Outputs"]) == {*REQUIRED_OUTPUTS, OutputName.STACK_CONFIG_JSON}
+    assert set(template["Outputs"]) == {
+        *REQUIRED_OUTPUTS,
+        OutputName.IMAGE_BUILDER_PROJECT,
+        OutputName.STACK_CONFIG_JSON,
+    }
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert [r["conclusion"] for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"] == [
         "success"

@@ -33,6 +33,7 @@ CUSTOM_CONTEXT: Mapping[str, Any] = {
     "retain_data": "false",
     "tags": json.dumps({"team": "ml", "cost-center": "42"}),
     "permissions_boundary_arn": BOUNDARY_ARN,
+    "image_builder": "none",
 }
 
 
@@ -81,3 +82,9 @@ def default_stack(synth: SynthFactory) -> Iterator[Synthesized]:
 @pytest.fixture(scope="session")
 def custom_stack(synth: SynthFactory) -> Iterator[Synthesized]:
     yield synth(CUSTOM_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def custom_builder_stack(synth: SynthFactory) -> Iterator[Synthesized]:
+    """The custom stack with its image builder: tags and boundary must reach that too."""
+    yield synth({**CUSTOM_CONTEXT, "image_builder": "codebuild"})

@@ -35,7 +35,9 @@ def test_defaults() -> None:
         retain_data=True,
         tags={},
         permissions_boundary_arn=None,
+        image_builder="codebuild",
     )
+    assert settings.builds_images
 
 
 def test_cdk_json_holds_exactly_our_settings_with_their_defaults() -> None:
@@ -53,6 +55,7 @@ def test_values_from_the_command_line_are_strings() -> None:
             "retain_data": "False",
             "tags": '{"team": "ml", "env": "dev"}',
             "permissions_boundary_arn": "arn:aws:iam::123456789012:policy/path/Boundary",
+            "image_builder": "none",
         }
     )
     assert settings.stack_name == "team-a"
@@ -60,6 +63,15 @@ def test_values_from_the_command_line_are_strings() -> None:
     assert settings.retain_data is False
     assert settings.tags == {"team": "ml", "env": "dev"}
     assert settings.permissions_boundary_arn == "arn:aws:iam::123456789012:policy/path/Boundary"
+    assert settings.image_builder == "none"
+    assert not settings.builds_images
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("codebuild", "codebuild"), ("None", "none"), (" CodeBuild ", "codebuild")]
+)
+def test_image_builder_accepts_its_values_in_any_case(raw: str, expected: str) -> None:
+    assert Settings.from_context({"image_builder": raw}).image_builder == expected
 
 
 @pytest.mark.parametrize(
@@ -126,6 +138,8 @@ def test_longest_prefix_fits_every_name_it_feeds() -> None:
     assert len(settings.bucket_name(ACCOUNT, LONGEST_REGION)) <= 63
     assert len(settings.execution_role_name(LONGEST_REGION)) <= 64
     assert len(settings.scheduler_role_name(LONGEST_REGION)) <= 64
+    assert len(settings.image_builder_role_name(LONGEST_REGION)) <= 64
+    assert len(settings.image_builder_project_name) <= 255
     assert len(settings.schedule_group_name) <= 64
     assert len(settings.repository_name) <= 256
     assert len(settings.secret_name) <= 512
@@ -142,6 +156,7 @@ def test_longest_prefix_fits_every_name_it_feeds() -> None:
             "registry_uri": f"{ACCOUNT}.dkr.ecr.{LONGEST_REGION}.amazonaws.com",
             "repository_name": settings.repository_name,
             "secret_arn": f"arn:aws:secretsmanager:{LONGEST_REGION}:{ACCOUNT}:secret:{secret_id}",
+            "image_builder_project": settings.image_builder_project_name,
         }
     )
 
@@ -190,6 +205,14 @@ def test_tags_that_are_not_json() -> None:
 )
 def test_tags_with_bad_content(tags: str, expected: str) -> None:
     assert expected in _error({"tags": tags})
+
+
+@pytest.mark.parametrize("value", ["docker", "", "aws", True, 1])
+def test_bad_image_builder(value: Any) -> None:
+    message = _error({"image_builder": value})
+    assert message.startswith("invalid image_builder ")
+    assert "use codebuild" in message
+    assert "or none" in message
 
 
 @pytest.mark.parametrize("name", ["1stack", "my_stack", "a" * 129])

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from sagemaker_stack.config import LOCAL_FIELDS, REQUIRED_OUTPUTS, OutputName, StackConfig
 from sagemaker_stack.ops.outputs import config_from_outputs
-from stacks.sagemaker_stack import STACK_TAG_KEY
+from stacks.sagemaker_stack import STACK_TAG_KEY, build_app
 
 #: The fixtures' type (defined in this folder's conftest.py, which is not importable by name).
 Synthesized = Any
@@ -81,6 +83,8 @@ class _Resolver:
             return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{properties['Name']}-AbCdEf"
         if kind == "AWS::IAM::Role":
             return str(self.value(properties["RoleName"]))
+        if kind == "AWS::CodeBuild::Project":
+            return str(properties["Name"])
         raise AssertionError(f"no Ref for {kind}")
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -116,28 +120,43 @@ def _deployed_outputs(synthesized: Synthesized) -> dict[str, str]:
 # --- outputs: the hand-off ---------------------------------------------------------------------
 
 
-def test_outputs_are_exactly_the_hand_off_names(default_stack: Synthesized) -> None:
-    assert set(default_stack.json["Outputs"]) == {*REQUIRED_OUTPUTS, OutputName.STACK_CONFIG_JSON}
+@pytest.mark.parametrize(
+    ("fixture", "optional"),
+    [("default_stack", {OutputName.IMAGE_BUILDER_PROJECT}), ("custom_stack", set())],
+)
+def test_outputs_are_exactly_the_hand_off_names(
+    fixture: str, optional: set[str], request: pytest.FixtureRequest
+) -> None:
+    """The image builder's output exists only with image_builder=codebuild (custom_stack has none)."""
+    synthesized: Synthesized = request.getfixturevalue(fixture)
+    assert set(synthesized.json["Outputs"]) == {*REQUIRED_OUTPUTS, *optional, OutputName.STACK_CONFIG_JSON}
 
 
-def test_stack_config_json_loads_into_a_stack_config(default_stack: Synthesized) -> None:
-    outputs = _deployed_outputs(default_stack)
+@pytest.mark.parametrize("fixture", ["default_stack", "custom_stack"])
+def test_stack_config_json_loads_into_a_stack_config(fixture: str, request: pytest.FixtureRequest) -> None:
+    synthesized: Synthesized = request.getfixturevalue(fixture)
+    settings = synthesized.stack.settings
+    prefix = settings.resource_prefix
+    outputs = _deployed_outputs(synthesized)
     data = json.loads(outputs[OutputName.STACK_CONFIG_JSON])
-    not_outputs = {"schema_version", "endpoint_url", *LOCAL_FIELDS, "image_builder_project"}
+    not_outputs = {"schema_version", "endpoint_url", *LOCAL_FIELDS}
+    if not settings.builds_images:
+        not_outputs.add("image_builder_project")
     assert set(data) == set(StackConfig.model_fields) - not_outputs
     config = StackConfig.from_dict(data)
-    assert config.stack_name == "sagemaker-stack"
+    assert config.stack_name == settings.stack_name
     assert config.region == REGION
     assert config.account == ACCOUNT
-    assert config.resource_prefix == "zenml-sagemaker"
-    assert config.bucket_name == f"zenml-sagemaker-artifacts-{ACCOUNT}-{REGION}"
-    assert config.artifact_path == f"s3://zenml-sagemaker-artifacts-{ACCOUNT}-{REGION}/zenml"
+    assert config.resource_prefix == prefix
+    assert config.bucket_name == f"{prefix}-artifacts-{ACCOUNT}-{REGION}"
+    assert config.artifact_path == f"s3://{prefix}-artifacts-{ACCOUNT}-{REGION}/zenml"
     assert config.registry_uri == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
-    assert config.repository_name == "zenml-sagemaker-zenml"
-    assert config.execution_role_arn == f"arn:aws:iam::{ACCOUNT}:role/zenml-sagemaker-execution-{REGION}"
-    assert config.scheduler_role_arn == f"arn:aws:iam::{ACCOUNT}:role/zenml-sagemaker-scheduler-{REGION}"
-    assert config.secret_arn.startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:zenml-sagemaker/")
-    assert config.retain_data is True
+    assert config.repository_name == f"{prefix}-zenml"
+    assert config.execution_role_arn == f"arn:aws:iam::{ACCOUNT}:role/{prefix}-execution-{REGION}"
+    assert config.scheduler_role_arn == f"arn:aws:iam::{ACCOUNT}:role/{prefix}-scheduler-{REGION}"
+    assert config.secret_arn.startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{prefix}/")
+    assert config.retain_data is settings.retain_data
+    assert config.image_builder_project == (f"{prefix}-image-builder" if settings.builds_images else None)
 
 
 @pytest.mark.parametrize("fixture", ["default_stack", "custom_stack"])
@@ -149,6 +168,7 @@ def test_export_accepts_the_deployed_outputs(fixture: str, request: pytest.Fixtu
     assert config.retain_data is (fixture == "default_stack")
     assert outputs[OutputName.RETAIN_DATA] == ("true" if fixture == "default_stack" else "false")
     assert config.resource_prefix == synthesized.stack.settings.resource_prefix
+    assert config.image_builder_project == outputs.get(OutputName.IMAGE_BUILDER_PROJECT)
 
 
 def test_no_output_can_carry_the_secret_value(default_stack: Synthesized) -> None:
@@ -177,20 +197,20 @@ def _nodes(node: Any) -> list[Any]:
 # --- execution role ------------------------------------------------------------------------------
 
 
-def test_execution_role_is_trusted_by_sagemaker_only(default_stack: Synthesized) -> None:
-    _, role = _role(default_stack.template, "sagemaker.amazonaws.com")
+@pytest.mark.parametrize(
+    ("service", "name"),
+    [("sagemaker.amazonaws.com", "execution"), ("codebuild.amazonaws.com", "image-builder")],
+)
+def test_execution_and_image_builder_roles_are_trusted_by_their_service_only(
+    service: str, name: str, default_stack: Synthesized
+) -> None:
+    _, role = _role(default_stack.template, service)
     assert role["Properties"]["AssumeRolePolicyDocument"] == {
-        "Statement": [
-            {
-                "Action": "sts:AssumeRole",
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-            }
-        ],
+        "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
         "Version": "2012-10-17",
     }
     assert role["Properties"]["RoleName"] == {
-        "Fn::Join": ["", ["zenml-sagemaker-execution-", {"Ref": "AWS::Region"}]]
+        "Fn::Join": ["", [f"zenml-sagemaker-{name}-", {"Ref": "AWS::Region"}]]
     }
 
 
@@ -201,10 +221,23 @@ def test_execution_role_has_the_sagemaker_managed_policy(default_stack: Synthesi
     ]
 
 
+PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+PUSH = ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "repository_actions"),
+    [
+        # image_builder=codebuild: the project pushes, a step only pulls the image it runs in.
+        ("default_stack", PULL),
+        # image_builder=none: as before the builder existed, images are pushed with this role.
+        ("custom_stack", [*PULL, "ecr:DescribeImages", *PUSH]),
+    ],
+)
 def test_execution_role_policy_is_scoped_to_own_bucket_repository_and_secret(
-    default_stack: Synthesized,
+    fixture: str, repository_actions: list[str], request: pytest.FixtureRequest
 ) -> None:
-    template = default_stack.template
+    template = request.getfixturevalue(fixture).template
     bucket = _logical_id(template, "AWS::S3::Bucket")
     repository = _logical_id(template, "AWS::ECR::Repository")
     secret = _logical_id(template, "AWS::SecretsManager::Secret")
@@ -232,16 +265,7 @@ def test_execution_role_policy_is_scoped_to_own_bucket_repository_and_secret(
         {
             "Sid": "ImageRepository",
             "Effect": "Allow",
-            "Action": [
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:DescribeImages",
-                "ecr:InitiateLayerUpload",
-                "ecr:UploadLayerPart",
-                "ecr:CompleteLayerUpload",
-                "ecr:PutImage",
-            ],
+            "Action": repository_actions,
             "Resource": {"Fn::GetAtt": [repository, "Arn"]},
         },
         {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
@@ -254,11 +278,16 @@ def test_execution_role_policy_is_scoped_to_own_bucket_repository_and_secret(
     ]
 
 
-def test_only_the_two_roles_and_their_two_policies_exist(default_stack: Synthesized) -> None:
-    default_stack.template.resource_count_is("AWS::IAM::Role", 2)
-    default_stack.template.resource_count_is("AWS::IAM::Policy", 2)
-    default_stack.template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
-    default_stack.template.resource_count_is("AWS::IAM::User", 0)
+@pytest.mark.parametrize(("fixture", "roles"), [("default_stack", 3), ("custom_stack", 2)])
+def test_only_the_stacks_roles_and_one_policy_each_exist(
+    fixture: str, roles: int, request: pytest.FixtureRequest
+) -> None:
+    """Execution and scheduler roles, plus the image builder's with image_builder=codebuild."""
+    template = request.getfixturevalue(fixture).template
+    template.resource_count_is("AWS::IAM::Role", roles)
+    template.resource_count_is("AWS::IAM::Policy", roles)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+    template.resource_count_is("AWS::IAM::User", 0)
 
 
 # --- scheduler role ------------------------------------------------------------------------------
@@ -318,6 +347,140 @@ def test_scheduler_role_arn_is_the_scheduler_output(default_stack: Synthesized) 
     default_stack.template.has_output(
         OutputName.SCHEDULER_ROLE_ARN, {"Value": {"Fn::GetAtt": [role_id, "Arn"]}}
     )
+
+
+# --- image builder -------------------------------------------------------------------------------
+
+
+def test_image_builder_project_builds_from_the_build_context_prefix(default_stack: Synthesized) -> None:
+    template = default_stack.template
+    bucket = _logical_id(template, "AWS::S3::Bucket")
+    log_group = _logical_id(template, "AWS::Logs::LogGroup")
+    role_id, _ = _role(template, "codebuild.amazonaws.com")
+    policy_id = next(
+        logical_id
+        for logical_id, policy in template.find_resources("AWS::IAM::Policy").items()
+        if policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    )
+    project = _resource(template, "AWS::CodeBuild::Project")
+    properties = project["Properties"]
+    assert properties["Name"] == "zenml-sagemaker-image-builder"
+    assert properties["ServiceRole"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    # A folder source in the stack's own bucket: where ZenML and `image build` upload contexts.
+    assert properties["Source"] == {
+        "Type": "S3",
+        "Location": {"Fn::Join": ["", [{"Ref": bucket}, "/zenml/code-build-contexts/"]]},
+    }
+    environment = properties["Environment"]
+    assert environment["Type"] == "LINUX_CONTAINER"
+    assert environment["Image"].startswith("aws/codebuild/standard:")
+    assert environment["ImagePullCredentialsType"] == "CODEBUILD"
+    assert environment["PrivilegedMode"] is True
+    assert environment["ComputeType"] == "BUILD_GENERAL1_SMALL"
+    assert "EnvironmentVariables" not in environment
+    assert properties["TimeoutInMinutes"] == 60
+    assert properties["Artifacts"] == {"Type": "NO_ARTIFACTS"}
+    assert properties["LogsConfig"] == {
+        "CloudWatchLogs": {"Status": "ENABLED", "GroupName": {"Ref": log_group}}
+    }
+    # The role's policy exists before CodeBuild can start a build with the role.
+    assert policy_id in project["DependsOn"]
+
+
+def test_image_builder_log_group_is_codebuilds_own_and_goes_with_the_stack(
+    default_stack: Synthesized,
+) -> None:
+    log_group = _resource(default_stack.template, "AWS::Logs::LogGroup")
+    assert log_group["Properties"]["LogGroupName"] == "/aws/codebuild/zenml-sagemaker-image-builder"
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    assert log_group["DeletionPolicy"] == "Delete"
+
+
+def test_image_builder_role_has_no_managed_or_inline_policy(default_stack: Synthesized) -> None:
+    """Its one policy is the stack's own (below); trust and name are checked with the execution role's."""
+    _, role = _role(default_stack.template, "codebuild.amazonaws.com")
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert "Policies" not in role["Properties"]
+
+
+def test_image_builder_role_may_read_build_contexts_push_the_repository_and_write_its_logs(
+    default_stack: Synthesized,
+) -> None:
+    """Exactly these statements: none of the ones CDK's codebuild.Project adds on its own."""
+    template = default_stack.template
+    bucket = _logical_id(template, "AWS::S3::Bucket")
+    repository = _logical_id(template, "AWS::ECR::Repository")
+    log_group = _logical_id(template, "AWS::Logs::LogGroup")
+    role_id, _ = _role(template, "codebuild.amazonaws.com")
+    assert _policy_of(template, role_id)["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "BuildContextBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketAcl", "s3:GetBucketLocation"],
+            "Resource": {"Fn::GetAtt": [bucket, "Arn"]},
+        },
+        {
+            "Sid": "ListBuildContexts",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": {"Fn::GetAtt": [bucket, "Arn"]},
+            "Condition": {"StringLike": {"s3:prefix": "zenml/code-build-contexts/*"}},
+        },
+        {
+            "Sid": "ReadBuildContexts",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/zenml/code-build-contexts/*"]]},
+        },
+        {
+            "Sid": "ImageRepository",
+            "Effect": "Allow",
+            "Action": [*PULL, *PUSH],
+            "Resource": {"Fn::GetAtt": [repository, "Arn"]},
+        },
+        {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "BuildLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": [log_group, "Arn"]},
+        },
+    ]
+
+
+def test_cdks_own_grants_to_the_project_never_reach_its_role(
+    default_stack: Synthesized, tmp_path: Path
+) -> None:
+    """codebuild.Project gets its role without policy updates: grants to it change nothing.
+
+    An empty context means the default settings, which are cdk.json's (test_stacks_settings).
+    """
+    _, stack = build_app({}, outdir=str(tmp_path))
+    assert stack.image_builder is not None
+    project = stack.image_builder.project
+    project.add_to_role_policy(iam.PolicyStatement(actions=["s3:*"], resources=["*"]))
+    stack.artifact_store.bucket.grant_read_write(project)
+    stack.image_registry.repository.grant_pull_push(project)
+    assert Template.from_stack(stack).to_json() == default_stack.json
+
+
+def test_image_builder_project_is_its_output(default_stack: Synthesized) -> None:
+    project = _logical_id(default_stack.template, "AWS::CodeBuild::Project")
+    default_stack.template.has_output(OutputName.IMAGE_BUILDER_PROJECT, {"Value": {"Ref": project}})
+
+
+def test_image_builder_none_leaves_project_role_and_log_group_out(custom_stack: Synthesized) -> None:
+    assert custom_stack.stack.settings.image_builder == "none"
+    template = custom_stack.template
+    template.resource_count_is("AWS::CodeBuild::Project", 0)
+    template.resource_count_is("AWS::Logs::LogGroup", 0)
+    roles = template.find_resources("AWS::IAM::Role").values()
+    assert all(
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        != {"Service": "codebuild.amazonaws.com"}
+        for role in roles
+    )
+    assert "codebuild" not in json.dumps(custom_stack.json).lower()
 
 
 # --- artifact bucket -----------------------------------------------------------------------------
@@ -460,13 +623,31 @@ def test_custom_prefix_and_stack_name_flow_into_every_name(custom_stack: Synthes
     assert json.loads(outputs[OutputName.STACK_CONFIG_JSON])["stack_name"] == "ml-team-stack"
 
 
-TAGGED_TYPES = ("AWS::S3::Bucket", "AWS::ECR::Repository", "AWS::SecretsManager::Secret", "AWS::IAM::Role")
+def test_custom_prefix_flows_into_the_image_builders_names(custom_builder_stack: Synthesized) -> None:
+    template = custom_builder_stack.template
+    assert _resource(template, "AWS::CodeBuild::Project")["Properties"]["Name"] == "mlteam-image-builder"
+    log_group = _resource(template, "AWS::Logs::LogGroup")["Properties"]["LogGroupName"]
+    assert log_group == "/aws/codebuild/mlteam-image-builder"
+    _, role = _role(template, "codebuild.amazonaws.com")
+    assert role["Properties"]["RoleName"] == {
+        "Fn::Join": ["", ["mlteam-image-builder-", {"Ref": "AWS::Region"}]]
+    }
 
 
-def test_tags_from_settings_are_on_every_taggable_resource(custom_stack: Synthesized) -> None:
+TAGGED_TYPES = (
+    "AWS::S3::Bucket",
+    "AWS::ECR::Repository",
+    "AWS::SecretsManager::Secret",
+    "AWS::IAM::Role",
+    "AWS::CodeBuild::Project",
+    "AWS::Logs::LogGroup",
+)
+
+
+def test_tags_from_settings_are_on_every_taggable_resource(custom_builder_stack: Synthesized) -> None:
     expected = {"team": "ml", "cost-center": "42", STACK_TAG_KEY: "ml-team-stack"}
     for resource_type in TAGGED_TYPES:
-        resources = custom_stack.template.find_resources(resource_type)
+        resources = custom_builder_stack.template.find_resources(resource_type)
         assert resources, resource_type
         for logical_id, resource in resources.items():
             tags = {tag["Key"]: tag["Value"] for tag in resource["Properties"].get("Tags", [])}
@@ -480,11 +661,11 @@ def test_default_stack_is_tagged_with_its_name_only(default_stack: Synthesized) 
 
 
 def test_permissions_boundary_is_applied_to_every_role(
-    custom_stack: Synthesized, custom_context: dict[str, Any]
+    custom_builder_stack: Synthesized, custom_context: dict[str, Any]
 ) -> None:
     assert custom_context["permissions_boundary_arn"] == BOUNDARY_ARN
-    roles = custom_stack.template.find_resources("AWS::IAM::Role")
-    assert len(roles) == 2
+    roles = custom_builder_stack.template.find_resources("AWS::IAM::Role")
+    assert len(roles) == 3
     for logical_id, role in roles.items():
         assert role["Properties"]["PermissionsBoundary"] == BOUNDARY_ARN, logical_id
 
