@@ -112,7 +112,7 @@ class ImageBuilder(Construct):
             role=self.role.without_policy_updates(),
             source=codebuild.Source.s3(bucket=bucket, path=prefix),
             environment=codebuild.BuildEnvironment(
-                build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                build_image=codebuild.LinuxBuildImage.from_code_build_image_id(config.CODEBUILD_IMAGE),
                 compute_type=codebuild.ComputeType.SMALL,
                 privileged=True,
             ),

@@ -73,6 +73,10 @@ OPTIONAL_OUTPUTS: Final = (OutputName.IMAGE_BUILDER_PROJECT,)
 #: `base_image` is written by `sagemaker-stack image build`, which builds and pushes it.
 LOCAL_FIELDS: Final = frozenset({"base_image"})
 
+#: The build environment of every image build, the stack's and ZenML's: an AWS-managed image
+#: with Docker, which needs privileged mode (the project's default and what each build asks for).
+CODEBUILD_IMAGE: Final = "aws/codebuild/standard:7.0"
+
 #: The folder inside the bucket that ZenML's S3 artifact store uses.
 ARTIFACT_FOLDER: Final = "zenml"
 #: Where ZenML's `aws` image builder uploads build contexts, under the artifact store's path

@@ -363,3 +363,13 @@ def test_cli_export_from_cloudformation(moto_stack: str, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert StackConfig.load(tmp_path / "c.json").secret_arn == moto_stack
     assert SECRET_VALUE not in (tmp_path / "c.json").read_text()
+
+
+def test_a_stack_config_json_naming_a_project_the_stack_lacks_is_refused() -> None:
+    """moto skips resource types it lacks; the JSON output then names a project nobody made."""
+    outputs = make_outputs()
+    outputs[OutputName.STACK_CONFIG_JSON] = json.dumps(
+        {**json.loads(outputs[OutputName.STACK_CONFIG_JSON]), "image_builder_project": "None"}
+    )
+    with pytest.raises(OutputsError, match="no ImageBuilderProject output"):
+        config_from_outputs(outputs, stack_name=STACK)

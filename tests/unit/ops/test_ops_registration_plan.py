@@ -117,7 +117,10 @@ def test_a_stack_with_an_image_builder_gets_our_codebuild_builder_and_base_image
         "prod-image-builder",
         IMAGE_BUILDER_FLAVOR,
     )
-    assert builder.configuration == {"code_build_project": "sms-image-builder"}
+    assert builder.configuration == {
+        "code_build_project": "sms-image-builder",
+        "build_image": "aws/codebuild/standard:7.0",
+    }
     assert builder.flavor_source == IMAGE_BUILDER_FLAVOR_SOURCE
     assert orchestrator_configuration(config)["base_image"] == BASE
     text = write_stack_yaml(plan, tmp_path / "prod.yaml").read_text()

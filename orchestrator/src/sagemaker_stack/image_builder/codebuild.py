@@ -1,11 +1,13 @@
-"""ZenML's `AWSImageBuilder`, with the failing lines of a failed build and the registry's region.
+"""ZenML's `AWSImageBuilder`, with the failing lines of a failed build, the registry's region and
+the privileged mode Docker needs.
 
 ZenML's builder (zenml.integrations.aws.image_builders) uploads the build context, starts the
 build on the configured CodeBuild project and polls it; when the build fails it raises "The Code
 Build run to build the Docker image has failed" with a console link. Here the same build runs, and
 on failure the error also holds the failed phase, the failing command and its last output lines,
 read back with `build_log` from the log the build wrote. CodeBuild is called in the region of the
-container registry the image is pushed to (the stack's region), not the client's default region.
+container registry the image is pushed to (the stack's region), not the client's default region,
+and with privileged mode, which Docker needs in CodeBuild's images (ZenML turns it off).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ class _RecordingClient:
         self.started: list[dict[str, Any]] = []
 
     def start_build(self, **request: Any) -> Any:
+        # ZenML asks for privilegedModeOverride=False, but Docker in CodeBuild's own images needs
+        # privileged mode (the stack's project has it): without it no `docker build` can run.
+        request["privilegedModeOverride"] = True
         response = self._client.start_build(**request)
         self.started.append(response["build"])
         return response

@@ -92,6 +92,14 @@ def config_from_outputs(
     raw_json = outputs.get(OutputName.STACK_CONFIG_JSON)
     if raw_json is not None:
         combined = _parse_config_json(raw_json, stack_name)
+        for name in OPTIONAL_OUTPUTS:
+            field = OUTPUT_FIELDS[name]
+            if combined.get(field) not in (None, "") and field not in individual:
+                raise OutputsError(
+                    f"stack {stack_name!r} ({source}): output {OutputName.STACK_CONFIG_JSON} names "
+                    f"{field}={combined[field]!r} but the stack has no {name} output (was the resource "
+                    f"created?): {_REDEPLOY_HINT}"
+                )
         for field, value in individual.items():
             if field in combined and _normalize(combined[field]) != _normalize(value):
                 raise OutputsError(

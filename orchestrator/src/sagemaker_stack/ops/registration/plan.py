@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from sagemaker_stack.config import StackConfig
+from sagemaker_stack.config import CODEBUILD_IMAGE, StackConfig
 from sagemaker_stack.flavor import FLAVOR_NAME, FLAVOR_SOURCE, config_kwargs_from_stack_config
 from sagemaker_stack.image_builder.flavor import IMAGE_BUILDER_FLAVOR, IMAGE_BUILDER_FLAVOR_SOURCE
 
@@ -128,7 +128,7 @@ def plan_stack(config: StackConfig, name: str | None = None) -> StackPlan:
                 IMAGE_BUILDER,
                 f"{stack_name}-image-builder",
                 IMAGE_BUILDER_FLAVOR,
-                {"code_build_project": config.image_builder_project},
+                {"code_build_project": config.image_builder_project, "build_image": CODEBUILD_IMAGE},
                 flavor_source=IMAGE_BUILDER_FLAVOR_SOURCE,
             )
         )

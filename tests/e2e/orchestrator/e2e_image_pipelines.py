@@ -1,0 +1,79 @@
+"""Pipelines of the image e2e tests, run as a user would: `python e2e_image_pipelines.py <mode>`.
+
+- `requirement`: no Docker settings in the code; its YAML run configuration asks for a package
+  the emulator's own environment lacks, which the step imports.
+- `bad`: the same with a requirement no index has: the image build must fail the run.
+- `outside`: an image SageMaker cannot pull (Docker Hub), with skip_build: refused before any call.
+
+The last line printed is JSON: the run's status and the step's output when it completed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from zenml import pipeline, step
+from zenml.client import Client
+from zenml.config import DockerSettings
+
+REQUIREMENT = "pyjokes==0.8.3"
+MISSING = "sagemaker-stack-no-such-package==1.0.0"
+
+
+@step
+def tell_a_joke() -> str:
+    """Imports what only the built image has."""
+    import pyjokes  # type: ignore[import-not-found, unused-ignore]
+
+    return f"pyjokes {pyjokes.__version__}"
+
+
+@pipeline(enable_cache=False)
+def image_requirement() -> None:
+    tell_a_joke()
+
+
+@pipeline(enable_cache=False)
+def image_bad_requirement() -> None:
+    tell_a_joke()
+
+
+@pipeline(
+    enable_cache=False,
+    settings={"docker": DockerSettings(skip_build=True, parent_image="python:3.11-slim")},
+)
+def image_outside_ecr() -> None:
+    tell_a_joke()
+
+
+def _run_with(configured: object, requirements: list[str]) -> None:
+    config = Path(tempfile.mkdtemp()) / "run.yaml"
+    lines = ["settings:", "  docker:", "    requirements:", *(f"      - {r}" for r in requirements)]
+    config.write_text("\n".join(lines) + "\n")
+    configured.with_options(config_path=str(config))()  # type: ignore[attr-defined]
+
+
+def main(mode: str) -> None:
+    if mode == "requirement":
+        _run_with(image_requirement, [REQUIREMENT])
+        name = "image_requirement"
+    elif mode == "bad":
+        _run_with(image_bad_requirement, [MISSING])
+        name = "image_bad_requirement"
+    elif mode == "outside":
+        image_outside_ecr()
+        name = "image_outside_ecr"
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    run = Client().get_pipeline(name).last_run
+    output = None
+    if run.status.value == "completed":
+        output = run.steps["tell_a_joke"].outputs["output"][0].load()
+    print(json.dumps({"status": run.status.value, "output": output, "build": str(run.build.id)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
