@@ -87,6 +87,15 @@ def _network_config(value: Any) -> Any:
     return request
 
 
+#: What a conversion returns for a value the SDK does not send at all.
+OMIT: Final = object()
+
+
+def _only_true(value: Any) -> Any:
+    """The SDK's switches that it sends only when on (`if enable_network_isolation: ...`)."""
+    return True if value is True else (OMIT if value in (False, None) else value)
+
+
 def _one_instance(value: Any) -> Any:
     if value != 1:
         raise ValueError(
@@ -194,9 +203,9 @@ ESTIMATOR: Final[Mapping[str, Keyword]] = {
     "hyperparameters": Keyword(("HyperParameters",), _hyperparameters),
     "subnets": Keyword(("VpcConfig", "Subnets")),
     "security_group_ids": Keyword(("VpcConfig", "SecurityGroupIds")),
-    "encrypt_inter_container_traffic": Keyword(("EnableInterContainerTrafficEncryption",)),
-    "enable_network_isolation": Keyword(("EnableNetworkIsolation",)),
-    "use_spot_instances": Keyword(("EnableManagedSpotTraining",)),
+    "encrypt_inter_container_traffic": Keyword(("EnableInterContainerTrafficEncryption",), _only_true),
+    "enable_network_isolation": Keyword(("EnableNetworkIsolation",), _only_true),
+    "use_spot_instances": Keyword(("EnableManagedSpotTraining",), _only_true),
     "checkpoint_s3_uri": Keyword(("CheckpointConfig", "S3Uri")),
     "checkpoint_local_path": Keyword(("CheckpointConfig", "LocalPath")),
     "max_retry_attempts": Keyword(("RetryStrategy", "MaximumRetryAttempts")),
@@ -258,7 +267,7 @@ def map_arguments(kind: str, arguments: Mapping[str, Any]) -> tuple[list[Assignm
         except ValueError as error:
             problems.append(f"{setting} key {key!r}: {error}")
             continue
-        if keyword.path:
+        if keyword.path and converted is not OMIT:
             assignments.append(Assignment(keyword.path, converted, f"{setting}.{key}"))
     return assignments, problems
 
