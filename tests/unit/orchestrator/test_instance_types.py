@@ -40,7 +40,7 @@ def test_the_cheapest_type_that_satisfies_every_request(resources: dict[str, Any
 def test_training_steps_choose_among_training_types() -> None:
     # 8 GPUs and 1 TB: only a training type has that (ml.p4d.24xlarge is not a processing type).
     assert chosen(training=True, gpu_count=8, memory="1TB") == ("ml.p4d.24xlarge", None)
-    name, problem = chosen(training=False, gpu_count=8, memory="1TB")
+    _, problem = chosen(training=False, gpu_count=8, memory="1TB")
     assert problem is not None and "no SageMaker processing instance type satisfies" in problem
 
 

@@ -1,4 +1,4 @@
-"""Oracle: `processor_args` / `estimator_args` and the data channels mean what the SageMaker SDK makes of them.
+"""Oracle: `processor_args` / `estimator_args` and the data channels mean what the SageMaker SDK does.
 
 Each mapped keyword is given to the SDK's `Processor` / `Estimator` (as ZenML's built-in flavor
 does) and to our settings; the step's request must be the same. Every keyword the SDK's
@@ -21,13 +21,14 @@ from sagemaker_stack.orchestrator.validation import validate_spec
 from tests.unit.orchestrator.test_definition_oracle import (
     OUTPUT,
     PARAMETER,
-    SNAPSHOT,
     SDK_ONLY_TRAINING_MEMBERS,
+    SNAPSHOT,
     make_step,
     plain,
-    sdk_arguments as sdk_step_arguments,
     sdk_environment,
-    session,  # noqa: F401  (the fixture)
+)
+from tests.unit.orchestrator.test_definition_oracle import (
+    sdk_arguments as sdk_step_arguments,
 )
 
 PROCESSOR_ARGS: dict[str, Any] = {

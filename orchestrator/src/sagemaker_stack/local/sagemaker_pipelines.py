@@ -109,12 +109,14 @@ def _definition_from_s3(backend: Any, kwargs: dict[str, Any], operation: str) ->
     if not location:
         return
     if kwargs.get("pipeline_definition"):
-        raise ValidationError(f"{operation}: give PipelineDefinition or PipelineDefinitionS3Location, not both")
+        raise ValidationError(
+            f"{operation}: give PipelineDefinition or PipelineDefinitionS3Location, not both"
+        )
     from moto.s3.models import s3_backends
 
     bucket, key = location.get("Bucket"), location.get("ObjectKey")
     try:
-        stored = s3_backends[backend.account_id][backend.partition].get_object(bucket, key)
+        stored: Any = s3_backends[backend.account_id][backend.partition].get_object(bucket, key)
         text = stored.value.decode("utf-8")
     except Exception:
         raise ValidationError(
