@@ -60,6 +60,11 @@ def bench_ours_50() -> None:
 
 
 @pipeline(enable_cache=False)
+def bench_ours_200() -> None:
+    _chain(200)
+
+
+@pipeline(enable_cache=False)
 def bench_theirs_1() -> None:
     _chain(1)
 
@@ -75,6 +80,11 @@ def bench_theirs_50() -> None:
 
 
 @pipeline(enable_cache=False)
+def bench_theirs_200() -> None:
+    _chain(200)
+
+
+@pipeline(enable_cache=False)
 def bench_floor_1() -> None:
     _chain(1)
 
@@ -87,6 +97,11 @@ def bench_floor_10() -> None:
 @pipeline(enable_cache=False)
 def bench_floor_50() -> None:
     _chain(50)
+
+
+@pipeline(enable_cache=False)
+def bench_floor_200() -> None:
+    _chain(200)
 
 
 @pipeline(enable_cache=False)

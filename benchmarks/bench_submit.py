@@ -1,6 +1,6 @@
 """Submission latency and AWS API calls per run: our orchestrator against ZenML's `sagemaker` one.
 
-Both orchestrators submit no-op pipelines (a chain of 1, 10 and 50 steps) asynchronously to the
+Both orchestrators submit no-op pipelines (a chain of 1, 10, 50 and 200 steps) asynchronously to the
 same emulator, from the same ZenML server, with the same artifact store, container registry and
 `DockerSettings(skip_build=True, parent_image=...)`. Latency is the wall time of the pipeline call
 in the client process (compile, snapshot, code upload, submit; the call returns once the
@@ -12,7 +12,7 @@ ZenML's own work for any orchestrator. Latency minus that floor is each orchestr
 API calls are counted in the submitting process (botocore and aiobotocore clients): the emulator
 keeps no request log.
 
-    python benchmarks/bench_submit.py [--repetitions N] [--sizes 1,10,50] [--profile]
+    python benchmarks/bench_submit.py [--repetitions N] [--sizes 1,10,50,200] [--profile]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _calls_text(calls: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))
 
 
-def run(harness: Harness, repetitions: int = 3, sizes: tuple[int, ...] = (1, 10, 50)) -> list[Row]:
+def run(harness: Harness, repetitions: int = 3, sizes: tuple[int, ...] = (1, 10, 50, 200)) -> list[Row]:
     latency: dict[tuple[str, int], list[float]] = {}
     calls: dict[tuple[str, int], list[dict[str, int]]] = {}
     for size in sizes:
@@ -180,7 +180,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--sizes", default="1,10,50,200")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one submit per side")
     _client_env.add_option(parser)
     args = parser.parse_args()

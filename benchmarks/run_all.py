@@ -145,7 +145,7 @@ def main() -> None:
     )
     parser.add_argument("--engine-mode", choices=["zenml", "fallback"], default="zenml")
     parser.add_argument(
-        "--sizes", type=lambda text: tuple(int(n) for n in text.split(",")), default=(1, 10, 50)
+        "--sizes", type=lambda text: tuple(int(n) for n in text.split(",")), default=(1, 10, 50, 200)
     )
     parser.add_argument(
         "--no-profile",

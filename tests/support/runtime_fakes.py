@@ -47,14 +47,24 @@ def fake_snapshot(
     dag: Mapping[str, Sequence[str]],
     name: str = "training",
     step_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    resources: Mapping[str, Mapping[str, Any]] | None = None,
+    parent_image: str | None = None,
 ) -> Any:
     """A snapshot with the attributes the orchestrator reads; `dag` maps step -> upstream steps.
 
-    `step_settings` are each step's orchestrator settings as ZenML would have merged them.
+    `step_settings` are each step's orchestrator settings as ZenML would have merged them,
+    `resources` each step's ZenML ResourceSettings fields, `parent_image` every step's Docker parent.
     """
+    from zenml.config import DockerSettings, ResourceSettings
+
     steps = {
         step: SimpleNamespace(
-            config=SimpleNamespace(command=None, settings={}),
+            config=SimpleNamespace(
+                command=None,
+                settings={},
+                resource_settings=ResourceSettings(**(resources or {}).get(step, {})),
+                docker_settings=DockerSettings(parent_image=parent_image),
+            ),
             spec=SimpleNamespace(upstream_steps=list(upstream)),
             fake_settings=dict((step_settings or {}).get(step, {})),
         )

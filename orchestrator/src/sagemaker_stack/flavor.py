@@ -8,8 +8,8 @@ when ZenML asks for `implementation_class`.
 How settings reach a step (measured in ZenML 0.98, `zenml.config.compiler` and
 `StepConfiguration.apply_pipeline_configuration`): the compiler first merges the orchestrator
 component's configured values into the pipeline-level settings, then merges those into every
-step's settings, the step's explicitly set fields winning and dict fields (`processor_tags`,
-`environment`) merged key by key. `orchestrator.get_settings(step)` therefore already returns the
+step's settings, the step's explicitly set fields winning and dict fields (`tags`, `environment`,
+`processor_args`, ...) merged key by key. `orchestrator.get_settings(step)` therefore already returns the
 fully resolved settings for a step, and `get_settings(snapshot)` those of the pipeline.
 """
 
@@ -21,6 +21,7 @@ from pydantic import Field
 from zenml.config.base_settings import BaseSettings
 from zenml.orchestrators import BaseOrchestratorConfig
 from zenml.orchestrators.base_orchestrator import BaseOrchestratorFlavor
+from zenml.utils import deprecation_utils
 
 if TYPE_CHECKING:
     from zenml.orchestrators import BaseOrchestrator
@@ -30,43 +31,95 @@ if TYPE_CHECKING:
 FLAVOR_NAME: Final = "sagemaker_pipelines"
 #: What `zenml orchestrator flavor register` takes (and `register` stores in the ZenML server).
 FLAVOR_SOURCE: Final = "sagemaker_stack.flavor.SagemakerPipelinesOrchestratorFlavor"
-DEFAULT_INSTANCE_TYPE = "ml.t3.medium"
+DEFAULT_INSTANCE_TYPE: Final = "ml.t3.medium"
+#: ZenML's `DEFAULT_OUTPUT_DATA_S3_MODE`: the only output mode a training job has.
+DEFAULT_OUTPUT_DATA_S3_MODE: Final = "EndOfJob"
 
 
 class SagemakerPipelinesOrchestratorSettings(BaseSettings):
     """Per pipeline and per step settings; limits are checked by `sagemaker_stack.orchestrator.validation`.
 
+    Every field of ZenML's built-in `SagemakerOrchestratorSettings` (zenml.integrations.aws, 0.98)
+    is here with the same name and meaning, including its deprecated aliases; the fields after
+    `processor_tags` are ours. Where a default differs from the built-in flavor's
+    (`use_training_step`, `keep_alive_period_in_seconds`, the training `instance_type`) ours is
+    deliberate and the README's settings table marks it.
+
     Ranges are deliberately not encoded here: validation reads them from botocore's SageMaker
-    service model and reports every problem of a pipeline at once, naming the step.
+    service model and reports every problem of a pipeline at once, naming the step. So is the
+    built-in flavor's rule that a training step takes neither a dict of outputs nor an output mode
+    other than EndOfJob: it needs the merged settings of a step, which only exist after ZenML's
+    merge, and is reported with the others.
     """
 
-    instance_type: str = Field(
-        default=DEFAULT_INSTANCE_TYPE,
+    synchronous: bool = Field(default=True, description="Wait for the run to finish and show its progress.")
+    instance_type: str | None = Field(
+        default=None,
         description="SageMaker instance type of the step's job, e.g. ml.m5.xlarge or ml.g5.xlarge "
-        "(a GPU type needs a CUDA base image).",
+        f"(a GPU type needs a CUDA base image). None: the cheapest type that satisfies the step's "
+        f"ResourceSettings, or {DEFAULT_INSTANCE_TYPE} when it has none.",
     )
-    processor_role: str | None = Field(
+    execution_role: str | None = Field(
         default=None, description="IAM role ARN the step's job runs as; default: the stack's execution role."
     )
     volume_size_in_gb: int = Field(default=30, description="Size of the job's ML storage volume in GB.")
     max_runtime_in_seconds: int = Field(
         default=86400, description="The job is stopped after this many seconds."
     )
-    processor_tags: dict[str, str] = Field(
+    tags: dict[str, str] = Field(
         default_factory=dict, description="Tags put on the step's processing or training job."
+    )
+    pipeline_tags: dict[str, str] = Field(
+        default_factory=dict, description="Tags put on the SageMaker pipeline (pipeline level)."
+    )
+    keep_alive_period_in_seconds: int | None = Field(
+        default=None,
+        description="Training steps only: keep the instance warm this long after the job (warm "
+        "pools, billed while warm). ZenML's built-in flavor defaults to 300.",
+    )
+    use_training_step: bool | None = Field(
+        default=None,
+        description="Run the step as a SageMaker training job instead of a processing job. None "
+        "(the default) means a processing job; ZenML's built-in flavor defaults to training jobs.",
+    )
+    processor_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments of the SageMaker SDK's `Processor` (processing steps), "
+        "mapped to the CreateProcessingJob fields they set; they win over the settings above.",
+    )
+    estimator_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments of the SageMaker SDK's `Estimator` (training steps), "
+        "mapped to the CreateTrainingJob fields they set; they win over the settings above.",
     )
     environment: dict[str, str] = Field(
         default_factory=dict,
         description="Extra environment variables of the step's container. Readable by anyone who "
         "may describe the pipeline: never put secrets here.",
     )
-    use_training_step: bool = Field(
-        default=False, description="Run the step as a SageMaker training job instead of a processing job."
+    input_data_s3_mode: str = Field(
+        default="File",
+        description="How input data reaches the container: File or Pipe (training also FastFile).",
     )
-    keep_alive_period_in_seconds: int | None = Field(
+    input_data_s3_uri: str | dict[str, str] | None = Field(
         default=None,
-        description="Training steps only: keep the instance warm this long after the job (warm pools).",
+        union_mode="left_to_right",
+        description="S3 data the step reads: one URI (at /opt/ml/processing/input/data, or the "
+        "training channel 'training'), or channel name -> URI.",
     )
+    output_data_s3_mode: str = Field(
+        default=DEFAULT_OUTPUT_DATA_S3_MODE,
+        description="When outputs are uploaded: EndOfJob or Continuous (processing steps).",
+    )
+    output_data_s3_uri: str | dict[str, str] | None = Field(
+        default=None,
+        union_mode="left_to_right",
+        description="Where the step's outputs go: one URI (from /opt/ml/processing/output/data, or "
+        "a training job's output path), or channel name -> URI (processing steps).",
+    )
+    processor_role: str | None = Field(default=None, description="DEPRECATED: use `execution_role`.")
+    processor_tags: dict[str, str] | None = Field(default=None, description="DEPRECATED: use `tags`.")
+
     retries: int = Field(
         default=0,
         description="Extra attempts SageMaker makes when a step fails for an infrastructure reason "
@@ -77,7 +130,28 @@ class SagemakerPipelinesOrchestratorSettings(BaseSettings):
         default=None,
         description="Pipeline-wide: at most this many steps run at once (None: SageMaker's default).",
     )
-    synchronous: bool = Field(default=True, description="Wait for the run to finish and show its progress.")
+    job_arguments: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Raw CreateProcessingJob / CreateTrainingJob members merged into the step's "
+        "request (API names, e.g. {'NetworkConfig': {...}}); a member another setting sets is refused.",
+    )
+    use_spot_instances: bool = Field(
+        default=False, description="Training steps only: managed spot training (EnableManagedSpotTraining)."
+    )
+    max_wait_time_in_seconds: int | None = Field(
+        default=None,
+        description="Spot training: the most time to wait for capacity plus run; at least "
+        "max_runtime_in_seconds (default: max_runtime_in_seconds).",
+    )
+    checkpoint_s3_uri: str | None = Field(
+        default=None,
+        description="Training steps: where SageMaker syncs /opt/ml/checkpoints; default for spot "
+        "steps: under the stack's bucket.",
+    )
+
+    _deprecation_validator = deprecation_utils.deprecate_pydantic_attributes(
+        ("processor_role", "execution_role"), ("processor_tags", "tags")
+    )
 
 
 class SagemakerPipelinesOrchestratorConfig(BaseOrchestratorConfig, SagemakerPipelinesOrchestratorSettings):

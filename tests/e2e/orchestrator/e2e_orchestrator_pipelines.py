@@ -75,7 +75,24 @@ def single() -> None:
     load()
 
 
-PIPELINES = {"diamond": diamond, "failing": failing, "single": single}
+@step
+def echo_setting() -> Annotated[str, "setting"]:
+    """What the step's process sees of the `environment` setting LONG_SETTING (600 characters)."""
+    return os.environ.get("LONG_SETTING", "<unset>")
+
+
+@step
+def fit(setting: str) -> Annotated[int, "length"]:
+    return len(setting)
+
+
+@pipeline(enable_cache=False)
+def configured() -> None:
+    """Configured by a YAML file with the built-in flavor's settings (see test_e2e_orchestrator_settings)."""
+    fit(echo_setting())
+
+
+PIPELINES = {"diamond": diamond, "failing": failing, "single": single, "configured": configured}
 
 
 # -- client actions --------------------------------------------------------------------------
@@ -178,6 +195,25 @@ def run(name: str, synchronous: bool = True) -> dict[str, Any]:
     return _run_report(_latest_run_id(name), error)
 
 
+def run_config(name: str, config_path: str) -> dict[str, Any]:
+    """Run a pipeline configured by a YAML file (`settings: orchestrator:` ...), as a user would."""
+    error: BaseException | None = None
+    try:
+        PIPELINES[name].with_options(config_path=config_path, settings={"docker": DOCKER})()
+    except Exception as caught:
+        error = caught
+    if error is not None and "cannot run on SageMaker Pipelines" in str(error):
+        return {"error": _describe(error)}  # refused before any AWS call: nothing ran
+    run_id = _latest_run_id(name)
+    report = _run_report(run_id, error)
+    from zenml.client import Client
+
+    run = Client().get_pipeline_run(run_id)
+    if "echo_setting" in run.steps and run.steps["echo_setting"].status.value == "completed":
+        report["setting"] = run.steps["echo_setting"].outputs["setting"][0].load()
+    return report
+
+
 def run_and_stop() -> dict[str, Any]:
     """Start `diamond` without waiting, stop it while its first step pauses, wait until it ended."""
     from zenml.client import Client
@@ -242,6 +278,8 @@ def main(argv: list[str]) -> None:
             result = setup()
         elif command == "run":
             result = run(argv[1], synchronous=argv[2:] != ["--async"])
+        elif command == "run-config":
+            result = run_config(argv[1], argv[2])
         elif command == "stop":
             result = run_and_stop()
         elif command == "report":

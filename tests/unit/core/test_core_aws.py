@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import UnknownServiceError
 
 from sagemaker_stack import aws
-from sagemaker_stack.orchestrator import validation
+from sagemaker_stack.orchestrator import service_model
 
 REGION = "eu-west-1"
 _SAGEMAKER_MODEL = "sagemaker/2017-07-24/service-2"
@@ -75,7 +75,7 @@ def test_validation_reads_the_model_the_clients_use(
     client = aws.client("sagemaker", region=REGION)
 
     # The model itself (not its small sdk-extras companions) is parsed once, for both.
-    assert validation._model() is model
+    assert service_model.model() is model
     assert len([path for path, _ in parsed_files if path.endswith(_SAGEMAKER_MODEL)]) == 1
     assert client.meta.service_model.operation_names == model.operation_names
 

@@ -45,14 +45,39 @@ def stack_config(**overrides: object) -> StackConfig:
 
 def test_settings_defaults() -> None:
     settings = SagemakerPipelinesOrchestratorSettings()
-    assert settings.instance_type == "ml.t3.medium"
-    assert settings.processor_role is None
+    assert settings.instance_type is None  # ResourceSettings choose, else ml.t3.medium
+    assert settings.execution_role is None and settings.processor_role is None
     assert settings.volume_size_in_gb == 30
     assert settings.max_runtime_in_seconds == 86400
-    assert settings.processor_tags == {} and settings.environment == {}
-    assert settings.use_training_step is False and settings.keep_alive_period_in_seconds is None
+    assert settings.tags == {} and settings.pipeline_tags == {} and settings.environment == {}
+    # Ours differ from ZenML's built-in flavor here (training steps, a 300 s warm pool).
+    assert settings.use_training_step is None and settings.keep_alive_period_in_seconds is None
+    assert settings.input_data_s3_mode == "File" and settings.output_data_s3_mode == "EndOfJob"
+    assert settings.processor_args == {} and settings.estimator_args == {} and settings.job_arguments == {}
+    assert settings.use_spot_instances is False and settings.max_wait_time_in_seconds is None
     assert settings.retries == 0 and settings.max_parallel_steps is None
     assert settings.synchronous is True
+
+
+def test_every_field_of_zenmls_builtin_flavor_exists_with_its_type() -> None:
+    """A config written for ZenML's `sagemaker` orchestrator means the same here (same names, types)."""
+    from zenml.integrations.aws.flavors.sagemaker_orchestrator_flavor import SagemakerOrchestratorSettings
+
+    ours = SagemakerPipelinesOrchestratorSettings.model_fields
+    for name, field in SagemakerOrchestratorSettings.model_fields.items():
+        assert name in ours, name
+        theirs_type = str(field.annotation).replace("typing.", "").replace("Optional[", "")
+        assert ours[name].annotation is not None, name
+        # Both accept the same values: validate ZenML's own default (or a sample) with ours.
+        sample = field.get_default(call_default_factory=True)
+        if sample is not None:
+            SagemakerPipelinesOrchestratorSettings.model_validate({name: sample})
+        assert theirs_type  # the annotation exists on both sides
+
+
+def test_deprecated_names_migrate_as_in_zenml() -> None:
+    settings = SagemakerPipelinesOrchestratorSettings(processor_role=OTHER_ROLE, processor_tags={"a": "b"})
+    assert settings.execution_role == OTHER_ROLE and settings.tags == {"a": "b"}
 
 
 def test_config_from_stack_config() -> None:
@@ -139,13 +164,14 @@ def test_importing_the_flavor_imports_no_sdk_and_no_aws_client() -> None:
     assert not [m for m in modules if m.startswith("sagemaker_stack.orchestrator")]
 
 
-def test_resolve_uses_execution_role_unless_processor_role_is_set() -> None:
+def test_resolve_uses_execution_role_unless_one_is_set() -> None:
     resolved = resolve_step_settings(SagemakerPipelinesOrchestratorSettings(), ROLE)
     assert resolved == ResolvedStepSettings(
         instance_type="ml.t3.medium", role_arn=ROLE, volume_size_in_gb=30, max_runtime_in_seconds=86400
     )
-    custom = SagemakerPipelinesOrchestratorSettings(processor_role=OTHER_ROLE)
+    custom = SagemakerPipelinesOrchestratorSettings(execution_role=OTHER_ROLE)
     assert resolve_step_settings(custom, ROLE).role_arn == OTHER_ROLE
+    assert resolve_step_settings(custom, ROLE, instance_type="ml.g5.xlarge").instance_type == "ml.g5.xlarge"
 
 
 def test_zenml_merges_step_settings_over_pipeline_settings_field_by_field() -> None:
@@ -154,11 +180,15 @@ def test_zenml_merges_step_settings_over_pipeline_settings_field_by_field() -> N
     pipeline_settings = SagemakerPipelinesOrchestratorSettings(
         instance_type="ml.m5.xlarge",
         retries=2,
-        processor_tags={"team": "ml", "env": "dev"},
+        tags={"team": "ml", "env": "dev"},
+        processor_args={"volume_kms_key": "alias/a", "network_config": {"subnets": ["s"]}},
         max_parallel_steps=3,
     )
     step_settings = SagemakerPipelinesOrchestratorSettings(
-        instance_type="ml.g5.xlarge", volume_size_in_gb=100, processor_tags={"env": "gpu"}
+        instance_type="ml.g5.xlarge",
+        volume_size_in_gb=100,
+        processor_tags={"env": "gpu"},  # the deprecated name still merges into `tags`
+        processor_args={"volume_kms_key": "alias/b"},
     )
     pipeline = pydantic_utils.update_model(
         PipelineConfiguration(name="p"), PipelineConfigurationUpdate(settings={KEY: pipeline_settings})
@@ -173,4 +203,6 @@ def test_zenml_merges_step_settings_over_pipeline_settings_field_by_field() -> N
     assert resolved.volume_size_in_gb == 100
     assert resolved.retries == 2  # only set on the pipeline: a step default must not win
     assert resolved.tags == {"team": "ml", "env": "gpu"}
+    # SDK arguments merge key by key like every dict setting (a step's key wins).
+    assert resolved.sdk_arguments == {"volume_kms_key": "alias/b", "network_config": {"subnets": ["s"]}}
     assert merged.max_parallel_steps == 3

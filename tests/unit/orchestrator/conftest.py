@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -60,3 +61,23 @@ def make_orchestrator(
         return orchestrator
 
     yield build
+
+
+@pytest.fixture(scope="module")
+def session() -> Iterator[Any]:
+    """The `sagemaker` SDK's PipelineSession, offline: the oracle of the definition tests."""
+    import boto3
+    from sagemaker.telemetry import telemetry_logging
+    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    patcher = pytest.MonkeyPatch()
+    patcher.setattr(telemetry_logging, "_send_telemetry_request", lambda *args, **kwargs: None)
+    patcher.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    patcher.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    boto_session = boto3.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield PipelineSession(boto_session=boto_session, default_bucket="b")
+    patcher.undo()

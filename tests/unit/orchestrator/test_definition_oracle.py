@@ -1,8 +1,9 @@
 """Oracle: the `sagemaker` SDK (2.x) builds the same steps; our definition must say the same thing.
 
-The SDK is only a test dependency here (the submit path never imports it). Its PipelineSession is
-built offline with fake credentials and its telemetry sender is replaced by a no-op, so the
-test makes no network call. (sagemaker 2.257 has no telemetry environment switch; opting out via
+The SDK is only a test dependency here (the submit path never imports it). Its
+PipelineSession (the `session` fixture in conftest.py) is built offline with fake credentials
+and its telemetry sender is replaced by a no-op, so the test makes no network call.
+(sagemaker 2.257 has no telemetry environment switch; opting out via
 `sagemaker_config` works too but re-validates a large JSON schema on every call: 1 s each.)
 
 Each step's snapshot id is read from a String pipeline parameter, as the orchestrator does: the
@@ -16,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,25 +41,6 @@ ENTRYPOINT = ("python", "-m", "sagemaker_stack.step.entrypoint")
 OUTPUT = "s3://b/sagemaker-pipelines/zenml-oracle"
 PARAMETER = "ZenMLSnapshotId"
 SNAPSHOT = "0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"
-
-
-@pytest.fixture(scope="module")
-def session() -> Iterator[Any]:
-    import boto3
-    from sagemaker.telemetry import telemetry_logging
-    from sagemaker.workflow.pipeline_context import PipelineSession
-
-    patcher = pytest.MonkeyPatch()
-    patcher.setattr(telemetry_logging, "_send_telemetry_request", lambda *args, **kwargs: None)
-    patcher.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    patcher.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    boto_session = boto3.Session(
-        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield PipelineSession(boto_session=boto_session, default_bucket="b")
-    patcher.undo()
 
 
 def make_step(name: str, upstream: tuple[str, ...] = (), **settings: Any) -> StepSpec:

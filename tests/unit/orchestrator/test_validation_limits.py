@@ -138,8 +138,8 @@ def test_edge_values_from_the_service_model_are_accepted() -> None:
         ({"volume_size_in_gb": 16385}, "volume_size_in_gb", "16385", "between 1 and 16384"),
         ({"max_runtime_in_seconds": 0}, "max_runtime_in_seconds", "0", "between 1 and"),
         ({"max_runtime_in_seconds": 10**7}, "max_runtime_in_seconds", "10000000", "between 1 and 777600"),
-        ({"role_arn": "arn:aws:iam::123456789012:user/someone"}, "processor_role", "user/someone", "pattern"),
-        ({"role_arn": "not-a-role"}, "processor_role", "'not-a-role'", "between 20 and 2048"),
+        ({"role_arn": "arn:aws:iam::123456789012:user/someone"}, "execution_role", "user/someone", "pattern"),
+        ({"role_arn": "not-a-role"}, "execution_role", "'not-a-role'", "between 20 and 2048"),
         ({"retries": 21}, "retries", "21", "between 0 and 20"),
         ({"retries": -1}, "retries", "-1", "between 0 and 20"),
     ],
@@ -175,13 +175,13 @@ def test_training_needs_an_output_path() -> None:
 def test_tag_limits() -> None:
     too_many = {f"k{i}": "v" for i in range(limit("TagList", "max") + 1)}
     problem = only_problem(make_spec(make_step(tags=too_many)))
-    assert "processor_tags" in problem and "51 entries" in problem and "between 0 and 50" in problem
+    assert "tags" in problem and "51 entries" in problem and "between 0 and 50" in problem
     problem = only_problem(make_spec(make_step(tags={"k" * 129: "v"})))
-    assert "processor_tags key" in problem and "129 characters" in problem and "between 1 and 128" in problem
+    assert "tags key" in problem and "129 characters" in problem and "between 1 and 128" in problem
     problem = only_problem(make_spec(make_step(tags={"cost": "v" * 257})))
-    assert "processor_tags value of 'cost'" in problem and "between 0 and 256" in problem
+    assert "tags value of 'cost'" in problem and "between 0 and 256" in problem
     problem = only_problem(make_spec(make_step(tags={"bad key!": "v"})))
-    assert "processor_tags key 'bad key!'" in problem and "pattern" in problem
+    assert "tags key 'bad key!'" in problem and "pattern" in problem
     # Unicode letters and spaces are allowed by TagKey's \p{L}\p{Z} pattern, control characters not.
     validate_spec(make_spec(make_step(tags={"Équipe données": "Zürich 1"})))
     assert "pattern" in only_problem(make_spec(make_step(tags={"tab": "a\tb"})))
@@ -195,21 +195,19 @@ def test_pipeline_level_limits() -> None:
     assert len(problems) == 4
     assert "pipeline name 'bad_name'" in text and "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}" in text
     assert "max_parallel_steps 0" in text and "at least 1" in text
-    assert "pipeline tags" in text and "pipeline description" in text
+    assert "pipeline_tags" in text and "pipeline description" in text
     problem = only_problem(make_spec(pipeline_name="p" * 257))
     assert "257 characters" in problem and "between 1 and 256" in problem
 
 
 def test_environment_limits_never_echo_values() -> None:
-    secretish = "s3cr3t-" * 40
-    problem = only_problem(make_spec(make_step(environment={"TOKEN_LIKE": secretish})))
-    assert "environment variable 'TOKEN_LIKE'" in problem and "280 characters" in problem
-    assert "between 0 and 256" in problem and "s3cr3t" not in problem
     problem = only_problem(make_spec(make_step(environment={"1BAD": "x"})))
     assert "environment variable '1BAD'" in problem and "name" in problem and "pattern" in problem
     many = {f"V{i}": "x" for i in range(limit("ProcessingEnvironmentMap", "max") + 1)}
     problem = only_problem(make_spec(make_step(environment={**many, "V0": "visible?"})))
-    assert "environment has 101 entries" in problem and "visible?" not in problem
+    assert (
+        "environment (after splitting" in problem and "101 entries" in problem and "visible?" not in problem
+    )
     problem = only_problem(make_spec(make_step(environment={"NUMBER": 5})))
     assert (
         "environment variable 'NUMBER'" in problem
@@ -218,11 +216,26 @@ def test_environment_limits_never_echo_values() -> None:
     )
 
 
+def test_long_environment_values_are_split_and_only_what_cannot_fit_is_refused() -> None:
+    maximum = limit("ProcessingEnvironmentMap", "max")
+    value_limit = limit("ProcessingEnvironmentValue", "max")
+    validate_spec(make_spec(make_step(environment={"LONG": "s3cr3t-" * 40})))  # 280 characters: 2 parts
+    # 99 short variables and one value needing 2 parts: 101 variables, which no job takes.
+    many = {f"V{i}": "x" for i in range(maximum - 1)}
+    problem = only_problem(make_spec(make_step(environment={**many, "LONG": "y" * (value_limit + 1)})))
+    assert (
+        f"{maximum + 1} entries" in problem and f"and {maximum} entries" in problem and "yyy" not in problem
+    )
+
+
 def test_training_environment_uses_the_training_limits() -> None:
+    from sagemaker_stack.orchestrator.definition import step_arguments
+
     value = "x" * limit("TrainingEnvironmentValue", "max")
-    validate_spec(make_spec(make_step(use_training_step=True, environment={"LONG": value})))
-    with pytest.raises(InvalidPipelineError, match="LONG"):
-        validate_spec(make_spec(make_step(environment={"LONG": value})))  # too long for processing
+    training = step_arguments(make_step(use_training_step=True, environment={"LONG": value}), "s3://b/o")
+    assert training["Environment"] == {"LONG": value}  # fits a training job whole
+    processing = step_arguments(make_step(environment={"LONG": value}))
+    assert sorted(processing["Environment"]) == ["LONG__PART_0", "LONG__PART_1"]  # 2 x 256
 
 
 def test_credentials_in_the_environment_are_refused_without_showing_them() -> None:
@@ -319,16 +332,19 @@ def test_all_problems_are_reported_at_once() -> None:
         "volume_size_in_gb",
         "max_runtime_in_seconds",
         "retries",
-        "processor_tags",
+        "tags",
         "pipeline name",
     ):
         assert fragment in message
 
 
-def test_definition_size_limit_from_the_model() -> None:
+def test_a_definition_over_the_inline_limit_is_valid() -> None:
+    """Over CreatePipeline's 1 MB the definition goes through S3 (`execution`), so it is no problem."""
+    from sagemaker_stack.orchestrator.definition import build_definition, to_json
+
     limit_chars = limit("PipelineDefinition", "max")
     value = "x" * 256
-    env = {f"V{i}": value for i in range(100)}  # about 27 kB per step
-    steps = [make_step(f"s{i}", environment=env) for i in range(limit_chars // 27000 + 2)]
-    problems = problems_of(make_spec(*steps))
-    assert len(problems) == 1 and "definition is" in problems[0] and str(limit_chars) in problems[0]
+    env = {f"V{i}": value for i in range(99)}  # about 27 kB per step
+    spec = make_spec(*[make_step(f"s{i}", environment=env) for i in range(limit_chars // 27000 + 2)])
+    validate_spec(spec)
+    assert len(to_json(build_definition(spec))) > limit_chars

@@ -5,6 +5,8 @@ ListPipelineExecutionSteps or StopPipelineExecution. `install()` (called once by
 process) wraps moto's backend methods so that:
 - CreatePipeline / UpdatePipeline / StartPipelineExecution reject a definition that is not JSON
   or names an unknown step with a ValidationException (the server keeps serving);
+- a definition given as PipelineDefinitionS3Location is read from the emulated S3 and kept as
+  text, so DescribePipeline returns it as SageMaker does;
 - StartPipelineExecution hands the definition to the engine, and Describe/ListPipelineExecutions
   report the engine's status and failure reason;
 - ListPipelineExecutionSteps and StopPipelineExecution exist;
@@ -96,8 +98,37 @@ def _checked(definition: Any, operation: str) -> PipelineSpec:
         raise ValidationError(f"PipelineDefinition is invalid ({operation}): {error}") from None
 
 
+def _definition_from_s3(backend: Any, kwargs: dict[str, Any], operation: str) -> None:
+    """Read `PipelineDefinitionS3Location` into `pipeline_definition`, as SageMaker does.
+
+    moto reads the object too, but keeps the parsed JSON, which DescribePipeline would then return
+    as an object; SageMaker stores (and describes) the definition's text. A missing object is a
+    ValidationException naming the location.
+    """
+    location = kwargs.get("pipeline_definition_s3_location")
+    if not location:
+        return
+    if kwargs.get("pipeline_definition"):
+        raise ValidationError(
+            f"{operation}: give PipelineDefinition or PipelineDefinitionS3Location, not both"
+        )
+    from moto.s3.models import s3_backends
+
+    bucket, key = location.get("Bucket"), location.get("ObjectKey")
+    try:
+        stored: Any = s3_backends[backend.account_id][backend.partition].get_object(bucket, key)
+        text = stored.value.decode("utf-8")
+    except Exception:
+        raise ValidationError(
+            f"{operation}: cannot read the pipeline definition at s3://{bucket}/{key}"
+        ) from None
+    kwargs["pipeline_definition"] = text
+    kwargs["pipeline_definition_s3_location"] = None
+
+
 def _wrap_create(original: Any) -> Any:
     def create_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _definition_from_s3(self, kwargs, "CreatePipeline")
         if kwargs.get("pipeline_definition"):
             _checked(kwargs["pipeline_definition"], "CreatePipeline")
         pipeline = original(self, *args, **kwargs)
@@ -113,6 +144,7 @@ def _wrap_create(original: Any) -> Any:
 
 def _wrap_update(original: Any) -> Any:
     def update_pipeline(self: Any, pipeline_name: str, **kwargs: Any) -> Any:
+        _definition_from_s3(self, kwargs, "UpdatePipeline")
         if kwargs.get("pipeline_definition"):
             _checked(kwargs["pipeline_definition"], "UpdatePipeline")
         return original(self, pipeline_name, **kwargs)

@@ -22,11 +22,14 @@ Choices, and why:
   pipeline service's faults and throttling, one for the job's internal error, capacity and
   resource-limit failures. Failures of the user's code are retried by ZenML's own step `retry`
   configuration inside the container (the orchestrator leaves `handles_step_retries` False).
-- Tags (`processor_tags`) go on each job (`Tags` in the step Arguments, as the SDK does);
-  pipeline tags are an argument of CreatePipeline (`tag_list`).
-- Training steps need an OutputDataConfig (required by CreateTrainingJob): each writes below
-  `<spec.output_s3_uri>/<step name>/`; the container writes no model, so this holds SageMaker's
-  empty model.tar.gz only.
+- Tags (`tags`) go on each job (`Tags` in the step Arguments, as the SDK does); `pipeline_tags`
+  are an argument of CreatePipeline (`tag_list`).
+- Environment values longer than SageMaker takes (256 characters for processing, 512 for
+  training) are split into `NAME__PART_<i>` variables (`step.environment_parts`), which the
+  step's entrypoint joins before ZenML starts.
+- Training steps need an OutputDataConfig (required by CreateTrainingJob): without an
+  `output_data_s3_uri` each writes below `<spec.output_s3_uri>/<step name>/`; the container
+  writes no model, so this holds SageMaker's empty model.tar.gz only.
 - Parameters (`spec.parameters`) are declared as String parameters sorted by name, each with its
   default, the way the SDK renders `ParameterString`. A container argument may be an expression
   (`{"Get": "Parameters.X"}`): SageMaker resolves it per execution, so one definition serves runs
@@ -165,57 +168,13 @@ def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
 def step_arguments(step: StepSpec, output_s3_uri: str | None = None) -> dict[str, Any]:
     """The step's job request (CreateProcessingJob or CreateTrainingJob without the job name).
 
-    Optional members the APIs forbid empty (ContainerEntrypoint/ContainerArguments have a
-    minimum of one entry) are left out when empty, as the SDK does.
+    Built by `job_request` from the step's settings, SDK arguments and job_arguments. Optional
+    members the APIs forbid empty (ContainerEntrypoint/ContainerArguments have a minimum of one
+    entry) are left out when empty, as the SDK does.
     """
-    settings = step.settings
-    container: dict[str, Any] = {}
-    if step.entrypoint:
-        container["ContainerEntrypoint"] = list(step.entrypoint)
-    if step.arguments:
-        container["ContainerArguments"] = [_plain(argument) for argument in step.arguments]
-    arguments: dict[str, Any]
-    if settings.use_training_step:
-        resources: dict[str, Any] = {
-            "InstanceCount": 1,
-            "InstanceType": settings.instance_type,
-            "VolumeSizeInGB": settings.volume_size_in_gb,
-        }
-        if settings.keep_alive_period_in_seconds is not None:
-            resources["KeepAlivePeriodInSeconds"] = settings.keep_alive_period_in_seconds
-        arguments = {
-            "AlgorithmSpecification": {
-                "TrainingImage": step.image,
-                "TrainingInputMode": "File",
-                **container,
-            },
-            "ResourceConfig": resources,
-        }
-        if output_s3_uri is not None:
-            arguments["OutputDataConfig"] = {"S3OutputPath": training_output_path(output_s3_uri, step)}
-    else:
-        arguments = {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceCount": 1,
-                    "InstanceType": settings.instance_type,
-                    "VolumeSizeInGB": settings.volume_size_in_gb,
-                }
-            },
-            "AppSpecification": {"ImageUri": step.image, **container},
-        }
-    arguments["RoleArn"] = settings.role_arn
-    arguments["StoppingCondition"] = {"MaxRuntimeInSeconds": settings.max_runtime_in_seconds}
-    if step.environment:
-        arguments["Environment"] = {key: _plain(step.environment[key]) for key in sorted(step.environment)}
-    if settings.tags:
-        arguments["Tags"] = tag_list(settings.tags)
-    return arguments
+    from sagemaker_stack.orchestrator import job_request
 
-
-def _plain(value: Any) -> Any:
-    """Mappings (parameter and execution variable expressions) as plain dicts, so the result is JSON-able."""
-    return dict(value) if isinstance(value, Mapping) else value
+    return job_request.build(step, output_s3_uri).body
 
 
 def retry_policies(retries: int) -> list[dict[str, Any]]:
@@ -256,7 +215,11 @@ def build_definition(spec: PipelineSpec) -> dict[str, Any]:
     """
     ordered = topological_order(spec.steps)
     if spec.output_s3_uri is None:
-        training = [step.name for step in ordered if step.settings.use_training_step]
+        training = [
+            step.name
+            for step in ordered
+            if step.settings.use_training_step and not isinstance(step.settings.output_data_s3_uri, str)
+        ]
         if training:
             raise InvalidPipelineError(
                 [f"training steps {training} need PipelineSpec.output_s3_uri (an s3:// prefix)"],

@@ -18,6 +18,7 @@ from typing import Final
 
 from sagemaker_stack.orchestrator.spec import PIPELINE_EXECUTION_ARN, EnvironmentValue
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN, ENV_SECRET_ARN
+from sagemaker_stack.step.environment_parts import joined
 
 #: Set by the step entrypoint from the stack's secret (or for itself): a client's value is wrong.
 CONNECTION_VARIABLES: Final = frozenset(
@@ -91,8 +92,12 @@ def public_environment(environment: Mapping[str, str]) -> tuple[dict[str, str], 
 def step_environment(
     zenml_environment: Mapping[str, str], extra: Mapping[str, str], secret_arn: str
 ) -> tuple[dict[str, EnvironmentValue], list[str]]:
-    """A step container's environment: ZenML's and the `environment` setting, minus secrets, plus ours."""
-    merged = {**zenml_environment, **extra}
+    """A step container's environment: ZenML's and the `environment` setting, minus secrets, plus ours.
+
+    Values already split into parts are joined first, so the policy always judges whole values
+    (the definition splits long values again, after the policy).
+    """
+    merged = joined({**zenml_environment, **extra})
     kept, dropped = public_environment(merged)
     environment: dict[str, EnvironmentValue] = dict(kept)
     environment[ENV_SECRET_ARN] = secret_arn

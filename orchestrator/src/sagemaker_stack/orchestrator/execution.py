@@ -2,16 +2,18 @@
 
 The orchestrator's AWS side, kept apart from ZenML so that a unit test can drive it with
 botocore's Stubber and count its calls: a run costs DescribePipeline, CreatePipeline or
-UpdatePipeline, and StartPipelineExecution, whatever the number of steps.
+UpdatePipeline, and StartPipelineExecution, whatever the number of steps (plus one S3 upload for
+a definition over CreatePipeline's 1 MB, and AddTags on update when `pipeline_tags` are set).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 from sagemaker_stack import aws
@@ -58,6 +60,45 @@ class ExecutionState:
         return self.status in FINISHED_EXECUTION_STATUSES
 
 
+#: Where definitions too long for CreatePipeline go, under the stack's bucket.
+DEFINITION_PREFIX: Final = "sagemaker-pipelines"
+
+
+@dataclass(frozen=True)
+class DefinitionStore:
+    """The stack's bucket, for definitions over CreatePipeline's PipelineDefinition limit (1 MB).
+
+    `s3` makes the S3 client only when a definition needs it: most runs never touch S3 here.
+    """
+
+    bucket: str
+    s3: Callable[[], Any]
+
+
+def definition_limit() -> int:
+    """CreatePipeline's PipelineDefinition maximum (characters), from botocore's model."""
+    return int(aws.service_model("sagemaker").shape_for("PipelineDefinition").metadata["max"])
+
+
+def definition_members(name: str, definition: str, store: DefinitionStore | None) -> dict[str, Any]:
+    """`PipelineDefinition`, or for a definition over the limit `PipelineDefinitionS3Location`.
+
+    The object key holds the definition's SHA-256, so re-submitting the same definition writes the
+    same object; the VersionId (a versioned bucket, as the stack's) pins the exact object.
+    """
+    if len(definition) <= definition_limit() or store is None:
+        return {"PipelineDefinition": definition}
+    digest = hashlib.sha256(definition.encode()).hexdigest()[:32]
+    key = f"{DEFINITION_PREFIX}/{name}/definitions/{digest}.json"
+    response = store.s3().put_object(
+        Bucket=store.bucket, Key=key, Body=definition.encode(), ContentType="application/json"
+    )
+    location = {"Bucket": store.bucket, "ObjectKey": key}
+    if response.get("VersionId") and response["VersionId"] != "null":
+        location["VersionId"] = str(response["VersionId"])
+    return {"PipelineDefinitionS3Location": location}
+
+
 def upsert_pipeline(
     sagemaker: Any,
     *,
@@ -66,15 +107,19 @@ def upsert_pipeline(
     role_arn: str,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
+    retag: Mapping[str, str] | None = None,
+    store: DefinitionStore | None = None,
 ) -> tuple[str, bool]:
     """Create the pipeline, or update it in place if it exists; returns (pipeline ARN, created).
 
-    Tags are set when the pipeline is created (UpdatePipeline takes none): one SageMaker pipeline
-    per ZenML pipeline keeps the tags it was born with.
+    Tags are set when the pipeline is created (UpdatePipeline takes none); `retag` (the user's
+    `pipeline_tags`) is added to an existing pipeline with AddTags, so that a changed tag value
+    applies from the next run on: one more call, only for pipelines that set pipeline_tags.
+    A definition over 1 MB is uploaded to `store` first (see `definition_members`).
     """
     from botocore.exceptions import ClientError
 
-    common: dict[str, Any] = {"PipelineName": name, "PipelineDefinition": definition, "RoleArn": role_arn}
+    common: dict[str, Any] = {"PipelineName": name, "RoleArn": role_arn}
     if description:
         common["PipelineDescription"] = description[:3072]
     try:
@@ -82,13 +127,16 @@ def upsert_pipeline(
     except ClientError as error:
         if not aws.is_not_found(error):
             raise
-        request = dict(common)
+        request = {**common, **definition_members(name, definition, store)}
         if tags:
             request["Tags"] = tag_list(tags)
         response = sagemaker.create_pipeline(**request)
         return str(response["PipelineArn"]), True
-    response = sagemaker.update_pipeline(**common)
-    return str(response["PipelineArn"]), False
+    response = sagemaker.update_pipeline(**common, **definition_members(name, definition, store))
+    arn = str(response["PipelineArn"])
+    if retag:
+        sagemaker.add_tags(ResourceArn=arn, Tags=tag_list(retag))
+    return arn, False
 
 
 def start_execution(
@@ -129,14 +177,23 @@ def submit(
     role_arn: str,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
+    retag: Mapping[str, str] | None = None,
+    store: DefinitionStore | None = None,
     display_name: str | None = None,
     max_parallel_steps: int | None = None,
     client_token: str | None = None,
     parameters: Mapping[str, str] | None = None,
 ) -> Submission:
-    """Upsert the pipeline and start one execution: three API calls."""
+    """Upsert the pipeline and start one execution: three SageMaker calls (see `upsert_pipeline`)."""
     pipeline_arn, created = upsert_pipeline(
-        sagemaker, name=name, definition=definition, role_arn=role_arn, description=description, tags=tags
+        sagemaker,
+        name=name,
+        definition=definition,
+        role_arn=role_arn,
+        description=description,
+        tags=tags,
+        retag=retag,
+        store=store,
     )
     execution_arn = start_execution(
         sagemaker,

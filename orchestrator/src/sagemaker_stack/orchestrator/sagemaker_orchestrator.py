@@ -151,6 +151,9 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
                     key,
                 )
 
+        for warning in built.warnings:
+            logger.warning(warning)
+
         if snapshot.schedule:
             return self._submit_schedule(snapshot, built)
 
@@ -163,6 +166,8 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             role_arn=self.config.execution_role_arn,
             description=built.description,
             tags=built.tags,
+            retag=built.pipeline_tags,
+            store=self._definition_store,
             display_name=execution.display_name(run_name),
             max_parallel_steps=built.max_parallel_steps,
             client_token=str(placeholder_run.id) if placeholder_run else None,
@@ -204,6 +209,8 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             role_arn=self.config.execution_role_arn,
             description=built.description,
             tags=built.tags,
+            retag=built.pipeline_tags,
+            store=self._definition_store,
         )
         # The schedule carries its own snapshot id: a later run that updates the pipeline in place
         # changes the definition's default, never what this schedule starts.
@@ -302,6 +309,11 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
     @property
     def _region(self) -> str:
         return str(self.config.region)
+
+    @property
+    def _definition_store(self) -> execution.DefinitionStore:
+        """The stack's bucket, for definitions too long to send inline."""
+        return execution.DefinitionStore(bucket=self.config.bucket, s3=lambda: self._client("s3"))
 
     def _client(self, service: str) -> Any:
         return aws.client(service, region=self.config.region, endpoint_url=self.config.endpoint_url)

@@ -20,13 +20,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from sagemaker_stack.flavor import DEFAULT_INSTANCE_TYPE
 from sagemaker_stack.orchestrator import definition as definitions
+from sagemaker_stack.orchestrator import instance_types
 from sagemaker_stack.orchestrator.environment import step_environment
 from sagemaker_stack.orchestrator.spec import (
     ArgumentValue,
-    InvalidPipelineError,
     PipelineSpec,
     StepSpec,
+    execution_variable,
     pipeline_parameter,
     resolve_step_settings,
 )
@@ -56,6 +58,10 @@ class BuiltPipeline:
     tags: dict[str, str]
     description: str
     stripped_environment: list[str] = field(default_factory=list)
+    #: The user's `pipeline_tags` (re-applied to an existing pipeline, which UpdatePipeline cannot).
+    pipeline_tags: dict[str, str] = field(default_factory=dict)
+    #: Sentences for the user: the submission goes on (a GPU type on the CPU base image, say).
+    warnings: list[str] = field(default_factory=list)
     #: What a run of this snapshot passes: StartPipelineExecution's PipelineParameters, or the
     #: SageMakerPipelineParameters of an EventBridge schedule's target.
     pipeline_parameters: dict[str, str] = field(default_factory=dict)
@@ -67,17 +73,57 @@ def snapshot_arguments(arguments: Sequence[str], snapshot_id: str) -> tuple[Argu
     return tuple(expression if argument == snapshot_id else argument for argument in arguments)
 
 
-def _validate(spec: PipelineSpec, images: Mapping[str, str], region: str) -> None:
-    """Every problem at once: the images SageMaker cannot pull and every limit `validation` checks."""
-    from sagemaker_stack.orchestrator.validation import validate_spec
+def choose_instance_type(
+    settings: SagemakerPipelinesOrchestratorSettings, resource_settings: Any, where: str
+) -> tuple[str, str | None]:
+    """(the step's instance type, a problem or None): explicit, else from ResourceSettings, else the default.
 
-    problems = image_problems(images, region)
-    try:
-        validate_spec(spec)
-    except InvalidPipelineError as error:
-        problems = [*problems, *error.problems]
-    if problems:
-        raise InvalidPipelineError(problems, spec.pipeline_name)
+    An `instance_type` in the step's SDK arguments counts as explicit: it wins anyway. A request
+    no type in the table satisfies is a problem; the default type stands in so that the rest of
+    the step is still checked.
+    """
+    training = bool(settings.use_training_step)
+    sdk = settings.estimator_args if training else settings.processor_args
+    explicit = sdk.get("instance_type") or settings.instance_type
+    if explicit:
+        return str(explicit), None
+    request = instance_types.resource_request(resource_settings)
+    if request.empty:
+        return DEFAULT_INSTANCE_TYPE, None
+    from sagemaker_stack.orchestrator import service_model
+
+    kind = "TrainingInstanceType" if training else "ProcessingInstanceType"
+    allowed = service_model.enum(kind)
+    chosen = instance_types.cheapest(request, allowed)
+    if chosen is not None:
+        return chosen.name, None
+    job = "training" if training else "processing"
+    return DEFAULT_INSTANCE_TYPE, (
+        f"{where}: no SageMaker {job} instance type satisfies {request} (the largest offer "
+        f"{instance_types.largest_offer(allowed)}): ask for less, or set instance_type"
+    )
+
+
+def gpu_on_cpu_image_warning(step_name: str, instance_type: str, images: Sequence[str | None]) -> str | None:
+    """A sentence when a GPU type would run the stack's CPU base image (no CUDA: the GPU sits idle)."""
+    if instance_types.has_gpu(instance_type) and any(instance_types.is_cpu_base_image(i) for i in images):
+        return (
+            f"step {step_name!r} runs on the GPU instance type {instance_type} with the stack's CPU base "
+            f"image, which has no CUDA: build the CUDA variant (`{instance_types.CUDA_IMAGE_COMMAND}`) "
+            "and use it as the step's parent image"
+        )
+    return None
+
+
+def default_checkpoint_uri(bucket: str, pipeline_name: str, step_name: str) -> dict[str, Any]:
+    """`s3://<bucket>/sagemaker-pipelines/<pipeline>/checkpoints/<execution id>/<step>`, per run.
+
+    Per execution, because SageMaker copies the prefix into /opt/ml/checkpoints when a job
+    starts: a shared prefix would hand one run's checkpoints to the next.
+    """
+    prefix = f"s3://{bucket}/sagemaker-pipelines/{pipeline_name}/checkpoints"
+    values = [prefix, execution_variable("PipelineExecutionId"), definitions.sagemaker_step_name(step_name)]
+    return {"Std:Join": {"On": "/", "Values": values}}
 
 
 def build(
@@ -96,6 +142,7 @@ def build(
     """
     from zenml.orchestrators.utils import get_step_entrypoint_command
 
+    from sagemaker_stack.orchestrator.validation import validate_spec
     from sagemaker_stack.step.configuration import SagemakerStackStepEntrypointConfiguration
 
     zenml_name = str(snapshot.pipeline_configuration.name)
@@ -103,8 +150,22 @@ def build(
     pipeline_name = definitions.sagemaker_pipeline_name(config.resource_prefix, zenml_name)
     steps: list[StepSpec] = []
     stripped: set[str] = set()
+    problems: list[str] = []
+    warnings: list[str] = []
     for invocation_id, step in snapshot.step_configurations.items():
         settings = step_settings[invocation_id]
+        instance_type, problem = choose_instance_type(
+            settings, step.config.resource_settings, f"step {invocation_id!r}"
+        )
+        if problem:
+            problems.append(problem)
+        parent = step.config.docker_settings.parent_image or getattr(config, "base_image", None)
+        warning = gpu_on_cpu_image_warning(invocation_id, instance_type, [images[invocation_id], parent])
+        if warning:
+            warnings.append(warning)
+        checkpoint = None
+        if settings.use_training_step and settings.use_spot_instances:
+            checkpoint = default_checkpoint_uri(config.bucket, pipeline_name, invocation_id)
         command, arguments = get_step_entrypoint_command(
             invocation_id=invocation_id,
             config=step.config,
@@ -123,10 +184,15 @@ def build(
                 entrypoint=tuple(command),
                 arguments=snapshot_arguments(arguments, snapshot_id),
                 environment=environment,
-                settings=resolve_step_settings(settings, config.execution_role_arn),
+                settings=resolve_step_settings(
+                    settings,
+                    config.execution_role_arn,
+                    instance_type=instance_type,
+                    checkpoint_s3_uri=checkpoint,
+                ),
             )
         )
-    tags = {"zenml-pipeline": zenml_name[:256], **pipeline_settings.processor_tags}
+    tags = {"zenml-pipeline": zenml_name[:256], **pipeline_settings.pipeline_tags}
     description = f"ZenML pipeline {zenml_name!r}, run by the sagemaker_pipelines orchestrator"
     spec = PipelineSpec(
         pipeline_name=pipeline_name,
@@ -137,7 +203,7 @@ def build(
         output_s3_uri=f"s3://{config.bucket}/sagemaker-pipelines/{pipeline_name}",
         parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
     )
-    _validate(spec, images, config.region)
+    validate_spec(spec, [*image_problems(images, config.region), *problems])
     document = definitions.build_definition(spec)
     names = definitions.step_names(spec)
     return BuiltPipeline(
@@ -151,5 +217,7 @@ def build(
         tags=tags,
         description=description,
         stripped_environment=sorted(stripped),
+        warnings=warnings,
+        pipeline_tags=dict(pipeline_settings.pipeline_tags),
         pipeline_parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
     )

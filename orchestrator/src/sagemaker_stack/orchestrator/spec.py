@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
@@ -68,9 +68,17 @@ class InvalidPipelineError(ValueError):
         super().__init__("\n".join([header, *(f"  - {problem}" for problem in self.problems)]))
 
 
+#: An S3 data setting as ZenML's built-in flavor takes it: one URI, or channel name -> URI.
+DataLocation = str | Mapping[str, str] | None
+
+
 @dataclass(frozen=True)
 class ResolvedStepSettings:
-    """The settings of one step after pipeline and step settings are merged."""
+    """The settings of one step after pipeline and step settings are merged.
+
+    `sdk_arguments` are the step's `processor_args` (processing) or `estimator_args` (training),
+    `job_arguments` the raw API members merged last; `definition` maps both onto the request.
+    """
 
     instance_type: str
     role_arn: str
@@ -80,6 +88,16 @@ class ResolvedStepSettings:
     use_training_step: bool = False
     keep_alive_period_in_seconds: int | None = None
     retries: int = 0
+    input_data_s3_uri: DataLocation = None
+    input_data_s3_mode: str = "File"
+    output_data_s3_uri: DataLocation = None
+    output_data_s3_mode: str = "EndOfJob"
+    sdk_arguments: Mapping[str, Any] = field(default_factory=dict)
+    job_arguments: Mapping[str, Any] = field(default_factory=dict)
+    use_spot_instances: bool = False
+    max_wait_time_in_seconds: int | None = None
+    #: A URI, or an expression SageMaker resolves per execution (the default per-run prefix).
+    checkpoint_s3_uri: str | Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,20 +141,39 @@ class PipelineSpec:
 
 
 def resolve_step_settings(
-    settings: SagemakerPipelinesOrchestratorSettings, execution_role_arn: str
+    settings: SagemakerPipelinesOrchestratorSettings,
+    execution_role_arn: str,
+    instance_type: str | None = None,
+    checkpoint_s3_uri: str | Mapping[str, Any] | None = None,
 ) -> ResolvedStepSettings:
-    """One step's settings as the definition needs them, with the role picked.
+    """One step's settings as the definition needs them, with the role and instance type picked.
 
     `settings` are `orchestrator.get_settings(step)`: ZenML has already merged the component's,
     the pipeline's and the step's settings (step fields winning, dicts merged key by key).
+    `instance_type` is the one chosen for the step (`snapshot_spec.choose_instance_type`: the
+    setting, or what its ResourceSettings ask for; by default the setting or
+    `DEFAULT_INSTANCE_TYPE`); `checkpoint_s3_uri` the default checkpoint location of a spot
+    training step when the settings name none.
     """
+    from sagemaker_stack.flavor import DEFAULT_INSTANCE_TYPE
+
+    training = bool(settings.use_training_step)
     return ResolvedStepSettings(
-        instance_type=settings.instance_type,
-        role_arn=settings.processor_role or execution_role_arn,
+        instance_type=instance_type or settings.instance_type or DEFAULT_INSTANCE_TYPE,
+        role_arn=settings.execution_role or execution_role_arn,
         volume_size_in_gb=settings.volume_size_in_gb,
         max_runtime_in_seconds=settings.max_runtime_in_seconds,
-        tags=dict(settings.processor_tags),
-        use_training_step=bool(settings.use_training_step),
+        tags=dict(settings.tags),
+        use_training_step=training,
         keep_alive_period_in_seconds=settings.keep_alive_period_in_seconds,
         retries=settings.retries,
+        input_data_s3_uri=settings.input_data_s3_uri,
+        input_data_s3_mode=settings.input_data_s3_mode,
+        output_data_s3_uri=settings.output_data_s3_uri,
+        output_data_s3_mode=settings.output_data_s3_mode,
+        sdk_arguments=dict(settings.estimator_args if training else settings.processor_args),
+        job_arguments=dict(settings.job_arguments),
+        use_spot_instances=settings.use_spot_instances,
+        max_wait_time_in_seconds=settings.max_wait_time_in_seconds,
+        checkpoint_s3_uri=settings.checkpoint_s3_uri or checkpoint_s3_uri,
     )

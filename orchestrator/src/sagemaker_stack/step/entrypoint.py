@@ -6,7 +6,8 @@ Why a wrapper: a SageMaker step's Environment is readable by anyone who may Desc
 so the pipeline definition carries only the ARN of the stack's secret
 (`SAGEMAKER_STACK_SECRET_ARN`). With the execution role the step reads the ZenML server URL and a
 service account's API key from that secret, puts them where ZenML looks for them
-(`ZENML_STORE_URL`, `ZENML_STORE_API_KEY`) and only then imports ZenML. The values are never
+(`ZENML_STORE_URL`, `ZENML_STORE_API_KEY`), joins the environment values the definition had
+to split to fit SageMaker's 256 characters, and only then imports ZenML. The values are never
 printed, logged or put in an exception.
 
 This module imports neither ZenML nor anything that does: ZenML reads its store configuration
@@ -27,6 +28,7 @@ from typing import Any, Final
 
 from sagemaker_stack import aws
 from sagemaker_stack.config import SecretKey
+from sagemaker_stack.step.environment_parts import join_parts
 
 #: Environment variable holding the ARN of the stack's secret (set in the definition).
 ENV_SECRET_ARN: Final = "SAGEMAKER_STACK_SECRET_ARN"
@@ -115,8 +117,13 @@ def remove_at_exit(path: str) -> None:
 
 
 def prepare(environ: MutableMapping[str, str] | None = None, client: Any = None) -> None:
-    """Everything before ZenML is imported: credentials from the secret, a fresh config folder."""
+    """Everything before ZenML is imported: long values joined, credentials, a fresh config folder.
+
+    Values the definition had to split (`environment_parts`) are joined first, so that ZenML and
+    the step's code see each variable whole, and so that the credentials set next always win.
+    """
     env = os.environ if environ is None else environ
+    join_parts(env)
     secret_arn = env.get(ENV_SECRET_ARN)
     if not secret_arn:
         raise CredentialsError(
