@@ -293,15 +293,18 @@ class BuildRun:
         self._buildspec = buildspec
 
     def _commands(self, phase: Phase) -> None:
-        failure: PhaseFailure | None = None
-        for command in phase.commands:
-            failure = self._command(command)
-            if failure is not None:
-                break
-        for command in phase.finally_commands:
-            failure = self._command(command) or failure
+        """The phase's commands up to the first that fails, then its `finally` commands likewise."""
+        failure = self._first_failure(phase.commands)
+        failure = self._first_failure(phase.finally_commands) or failure
         if failure is not None:
             raise failure
+
+    def _first_failure(self, commands: tuple[str, ...]) -> PhaseFailure | None:
+        for command in commands:
+            failure = self._command(command)
+            if failure is not None:
+                return failure
+        return None
 
     def _command(self, command: str) -> PhaseFailure | None:
         assert self._shell is not None
@@ -319,9 +322,8 @@ class BuildRun:
 
     def _mark_failing(self) -> None:
         """CODEBUILD_BUILD_SUCCEEDING=0 from now on, in the running shell and any later one."""
-        self._environment["CODEBUILD_BUILD_SUCCEEDING"] = "0"
-        if self._shell is not None:
-            self._shell.set_variable("CODEBUILD_BUILD_SUCCEEDING", "0")
+        assert self._shell is not None
+        self._shell.set_variable("CODEBUILD_BUILD_SUCCEEDING", "0")
 
     def _check_interrupted(self) -> None:
         if self._stop.is_set():

@@ -35,12 +35,12 @@ from moto.codebuild.exceptions import InvalidInputException, ResourceNotFoundExc
 from moto.codebuild.models import CodeBuildBackend, CodeBuildProjectMetadata
 from moto.codebuild.responses import CodeBuildResponse
 from moto.core.responses import ActionResult
-from moto.moto_api._internal.models import MotoAPIBackend
 from moto.utilities.utils import get_partition
 
 from sagemaker_stack.local.build_environment import write_docker_shim
 from sagemaker_stack.local.build_record import BuildRecord, now
 from sagemaker_stack.local.build_runner import BuildRun, Workspace
+from sagemaker_stack.local.moto_fixes import before_reset
 
 #: Environment variable of the server process: how many seconds a minute of a build's
 #: `timeoutInMinutes` lasts (default 60), so that tests can see a timeout in seconds.
@@ -113,14 +113,7 @@ def install(endpoint_url: str, state_dir: Path) -> None:
     response: Any = CodeBuildResponse
     response.start_build = _start_build_response
     response.batch_get_builds = _batch_get_builds_response
-    api: Any = MotoAPIBackend
-    original_reset = api.reset
-
-    def reset(self: Any) -> None:
-        stop_all()
-        original_reset(self)
-
-    api.reset = reset
+    before_reset(stop_all)
 
 
 def stop_all(timeout: float = 15.0) -> None:

@@ -1,54 +1,35 @@
 """`AWS::CodeBuild::Project` for moto's CloudFormation, which otherwise skips it silently.
 
-Registered like `secrets_cfn`: moto finds resource types through `CloudFormationModel`'s
-subclasses. The project is made in moto's CodeBuild backend from the template's properties (what
-CDK's `aws_codebuild.Project` synthesizes: Name, Source, Environment, ServiceRole, Artifacts,
-LogsConfig, TimeoutInMinutes, ...), so StartBuild runs it like a project made through the API.
+Registered as every emulator resource type is (`cfn_resources`). The project is made in moto's
+CodeBuild backend from the template's properties (what CDK's `aws_codebuild.Project`
+synthesizes: Name, Source, Environment, ServiceRole, Artifacts, LogsConfig, TimeoutInMinutes,
+...), so StartBuild runs it like a project made through the API.
 `Ref` is the project's name and `GetAtt Arn` its ARN, as on AWS. An update keeps the project and
 its builds unless the name changes (a replacement, as on AWS); deleting the stack deletes it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from moto.cloudformation import parsing
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.codebuild.models import CodeBuildBackend, codebuild_backends
 from moto.core.common_models import CloudFormationModel
+
+from sagemaker_stack.local.cfn_resources import BackendResource
 
 #: CloudFormation property names whose API name is not the same word with a lower-case first letter.
 _API_NAMES = {"BuildSpec": "buildspec"}
 _REQUIRED = ("Source", "Environment", "ServiceRole", "Artifacts")
 
 
-class CfnProject(CloudFormationModel):
-    """A project made by a stack; `physical_resource_id` (what Ref returns) is its name."""
+class CfnProject(BackendResource, CloudFormationModel):
+    """A project made by a stack; Ref returns its name and GetAtt Arn its ARN, as on AWS."""
 
-    def __init__(self, name: str, arn: str) -> None:
-        self.name = name
-        self.arn = arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
+    ATTRIBUTES: ClassVar[dict[str, str]] = {"Arn": "arn"}
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::CodeBuild::Project"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(
@@ -63,7 +44,7 @@ class CfnProject(CloudFormationModel):
         properties = cloudformation_json.get("Properties", {})
         if resource_name in backend.codebuild_projects:
             raise ValueError(f"a CodeBuild project named {resource_name} already exists")
-        return cls(resource_name, _create(backend, resource_name, properties)["arn"])
+        return cls(name=resource_name, arn=_create(backend, resource_name, properties)["arn"])
 
     @classmethod
     def update_from_cloudformation_json(
@@ -88,7 +69,7 @@ class CfnProject(CloudFormationModel):
         metadata = _create(backend, name, properties)
         metadata["created"] = old["created"]
         backend.build_history[name] = history
-        return cls(name, metadata["arn"])
+        return cls(name=name, arn=metadata["arn"])
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -99,12 +80,6 @@ class CfnProject(CloudFormationModel):
         region_name: str,
     ) -> None:
         codebuild_backends[account_id][region_name].delete_project(resource_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
-
-    def is_created(self) -> bool:
-        return True
 
 
 def _create(backend: CodeBuildBackend, name: str, properties: dict[str, Any]) -> dict[str, Any]:
@@ -150,9 +125,3 @@ def _api_name(key: str) -> str:
 
 def _int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
-
-
-def register() -> None:
-    """Make moto's CloudFormation see CfnProject even if it already built its type map."""
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()

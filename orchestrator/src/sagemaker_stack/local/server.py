@@ -111,11 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
-    from sagemaker_stack.local import codebuild, codebuild_cfn, moto_fixes, sagemaker_pipelines, secrets_cfn
+    from sagemaker_stack.local import (  # the *_cfn modules define CloudFormation resource types
+        cfn_resources,
+        codebuild,
+        codebuild_cfn,  # noqa: F401
+        moto_fixes,
+        sagemaker_pipelines,
+        secrets_cfn,  # noqa: F401
+    )
 
     moto_fixes.install()
-    secrets_cfn.register()
-    codebuild_cfn.register()
+    cfn_resources.register()
     sagemaker_pipelines.install(endpoint_url, state_dir / WORK_FOLDER)
     codebuild.install(endpoint_url, state_dir)
     details = {"pid": os.getpid(), "port": port, "endpoint_url": endpoint_url, "region": args.region}
