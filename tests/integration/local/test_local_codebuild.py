@@ -112,9 +112,10 @@ phases:
     assert any(line.endswith("Phase complete: BUILD State: SUCCEEDED") for line in log)
 
 
-def test_a_build_has_the_aws_cli_against_the_emulator_and_a_docker_command(
+def test_a_build_started_as_zenml_starts_it_has_the_aws_cli_and_a_docker_command(
     builds: Builds, emulator: Emulator
 ) -> None:
+    source = builds.upload({"Dockerfile": "FROM python:3.11\n"})
     project = builds.project()
     buildspec = """
 version: 0.2
@@ -125,10 +126,24 @@ phases:
       - test -n "$PASSWORD" && echo "login password of ${#PASSWORD} characters"
       - echo "docker is $(command -v docker)"
       - echo "image store $EMULATOR_IMAGE_STORE"
+      - test -f Dockerfile
 """
-    build = builds.run(project, buildspecOverride=buildspec)
+    # Every override ZenML's `aws` image builder sends (zenml 0.98, AWSImageBuilder.build).
+    build = builds.run(
+        project,
+        environmentTypeOverride="LINUX_CONTAINER",
+        imageOverride="bentolor/docker-dind-awscli",
+        computeTypeOverride="BUILD_GENERAL1_SMALL",
+        privilegedModeOverride=False,
+        sourceTypeOverride="S3",
+        sourceLocationOverride=source,
+        buildspecOverride=buildspec,
+        environmentVariablesOverride=[],
+        artifactsOverride={"type": "NO_ARTIFACTS"},
+    )
 
     assert build["buildStatus"] == "SUCCEEDED", builds.log(build)
+    assert build["environment"]["image"] == "bentolor/docker-dind-awscli"
     log = builds.log(build)
     assert any(line.startswith("login password of ") for line in log)
     docker = next(line for line in log if line.startswith("docker is ")).removeprefix("docker is ")
@@ -329,6 +344,9 @@ def test_bad_input_fails_the_download_source_phase_clearly(
 def test_unknown_builds_and_projects_are_reported_as_aws_does(builds: Builds) -> None:
     missing = "test-project-x:00000000-0000-0000-0000-000000000000"
     assert builds.codebuild.batch_get_builds(ids=[missing])["buildsNotFound"] == [missing]
+    with pytest.raises(ClientError) as raised:
+        builds.codebuild.batch_get_builds(ids=["no-colon"])
+    assert raised.value.response["Error"]["Code"] == "InvalidInputException"
     with pytest.raises(ClientError) as raised:
         builds.codebuild.start_build(projectName="no-such-project")
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"

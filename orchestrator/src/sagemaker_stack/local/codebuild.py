@@ -332,6 +332,8 @@ def _batch_get_builds(self: Any, ids: list[str]) -> list[dict[str, Any]]:
 
 def _batch_get_builds_response(self: Any) -> ActionResult:
     ids = list(self._get_param("ids") or [])
+    if any(":" not in build_id for build_id in ids):
+        raise InvalidInputException("Invalid build ID provided")
     builds = self.codebuild_backend.batch_get_builds(ids)
     known = {value for build in builds for value in (build["id"], build["arn"])}
     return ActionResult({"builds": builds, "buildsNotFound": [value for value in ids if value not in known]})
