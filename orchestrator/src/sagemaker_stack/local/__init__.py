@@ -6,7 +6,13 @@
 - `sagemaker_pipelines`: definition checks, ListPipelineExecutionSteps, StopPipelineExecution,
   and executions that really run, via `engine` (the DAG scheduler), `container` (one step as a
   local process) and `logs` (its output into CloudWatch Logs);
-- `secrets_cfn`: the `AWS::SecretsManager::Secret` CloudFormation resource;
+- `codebuild`: StartBuild really runs the build, BatchGetBuilds reports it, StopBuild stops it,
+  via `build_runner` (the phases), `build_shell` (one shell session for all the commands),
+  `buildspec` (the buildspec read and checked), `build_source` (the source zip from S3),
+  `build_environment` (the variables and tools a build gets) and `build_record` (the record's
+  phases);
+- `secrets_cfn`, `codebuild_cfn`: the `AWS::SecretsManager::Secret` and `AWS::CodeBuild::Project`
+  CloudFormation resources (what they share: `cfn_resources`);
 - `moto_fixes`: moto answering as AWS does where it does not (error codes).
 
 This package emulates AWS and knows nothing of the product: it imports none of its modules.

@@ -1,8 +1,8 @@
-"""Step output into the emulator's CloudWatch Logs, where SageMaker would put it.
+"""Step and build output into the emulator's CloudWatch Logs, where SageMaker and CodeBuild put it.
 
-The engine runs inside the server process, so it writes straight into moto's logs backend:
-`boto3.client("logs").get_log_events(...)` against the emulator then reads the step's output
-from the same group and stream names a user would look up on AWS.
+The engine and the CodeBuild runner run inside the server process, so they write straight into
+moto's logs backend: `boto3.client("logs").get_log_events(...)` against the emulator then reads
+the output from the same group and stream names a user would look up on AWS.
 """
 
 from __future__ import annotations
@@ -19,12 +19,18 @@ _lock = threading.Lock()
 
 
 class CloudWatchLogSink:
-    """One log stream `<job-name>/algo-1-<epoch seconds>` in `group`, written line by line."""
+    """One log stream in `group`, written line by line.
 
-    def __init__(self, account_id: str, region: str, group: str, job_name: str) -> None:
+    The stream is SageMaker's `<job-name>/algo-1-<epoch seconds>` unless `stream` names it
+    (CodeBuild names it after the build).
+    """
+
+    def __init__(
+        self, account_id: str, region: str, group: str, job_name: str = "", stream: str | None = None
+    ) -> None:
         self._backend: Any = logs_backends[account_id][region]
         self.group = group
-        self.stream = f"{job_name}/algo-1-{int(time.time())}"
+        self.stream = stream or f"{job_name}/algo-1-{int(time.time())}"
         with _lock:
             with contextlib.suppress(ResourceAlreadyExistsException):
                 self._backend.create_log_group(group, {})

@@ -1,15 +1,19 @@
 """moto answering as AWS does where it does not, so the product's code needs no emulator branch.
 
 A SageMaker pipeline that does not exist is `ResourceNotFound` on AWS (DescribePipeline,
-UpdatePipeline, StartPipelineExecution, ...); moto says `ValidationException`.
+UpdatePipeline, StartPipelineExecution, ...); moto says `ValidationException`. And moto's reset
+(`POST /moto-api/reset`) forgets state that our running executions and builds still use, so
+they are stopped first (`before_reset`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import moto.sagemaker.models as sagemaker_models
 import moto.sagemaker.utils as sagemaker_utils
+from moto.moto_api._internal.models import MotoAPIBackend
 from moto.sagemaker.exceptions import ResourceNotFound
 
 
@@ -25,3 +29,15 @@ def install() -> None:
     """Patch moto in this process (the emulator's server); idempotent."""
     sagemaker_models.get_pipeline_from_name = pipeline_named
     sagemaker_utils.get_pipeline_from_name = pipeline_named
+
+
+def before_reset(stop: Callable[[], None]) -> None:
+    """Call `stop` whenever moto resets all its state, before it does (call once per `stop`)."""
+    api: Any = MotoAPIBackend
+    original_reset = api.reset
+
+    def reset(self: Any) -> None:
+        stop()
+        original_reset(self)
+
+    api.reset = reset

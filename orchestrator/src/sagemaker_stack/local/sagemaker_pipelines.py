@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.moto_api._internal.models import MotoAPIBackend
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import (
     FakePipelineExecution,
@@ -40,7 +39,7 @@ from sagemaker_stack.local.engine import (
     JobKind,
 )
 from sagemaker_stack.local.logs import CloudWatchLogSink
-from sagemaker_stack.local.moto_fixes import pipeline_named
+from sagemaker_stack.local.moto_fixes import before_reset, pipeline_named
 from sagemaker_stack.local.pipeline_definition import (
     DefinitionError,
     PipelineSpec,
@@ -70,14 +69,7 @@ def install(endpoint_url: str, work_root: Path) -> None:
     response: Any = SageMakerResponse
     response.list_pipeline_execution_steps = _list_steps_response
     response.stop_pipeline_execution = _stop_response
-    api: Any = MotoAPIBackend
-    original_reset = api.reset
-
-    def reset(self: Any) -> None:
-        stop_all()
-        original_reset(self)
-
-    api.reset = reset
+    before_reset(stop_all)
 
 
 def stop_all(timeout: float = 15.0) -> None:

@@ -1,53 +1,33 @@
 """`AWS::SecretsManager::Secret` for moto's CloudFormation, which otherwise skips it silently.
 
-moto finds CloudFormation resource types through `CloudFormationModel.__subclasses__()` (cached
-in `moto.cloudformation.parsing`), so defining the subclass below and clearing those caches is
-the whole registration. Ref gives the secret's ARN (as on AWS); deleting the stack deletes the
-secret at once (no recovery window), so a stack can be deployed again under the same name.
+Registered as every emulator resource type is (`cfn_resources`). Ref gives the secret's ARN (as
+on AWS); deleting the stack deletes the secret at once (no recovery window), so a stack can be
+deployed again under the same name.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
-from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.secretsmanager.utils import random_password
 
+from sagemaker_stack.local.cfn_resources import BackendResource
+
 _DEFAULT_PASSWORD_LENGTH = 32
 
 
-class CfnSecret(CloudFormationModel):
-    """A secret made by a stack; `physical_resource_id` (what Ref returns) is its ARN."""
+class CfnSecret(BackendResource, CloudFormationModel):
+    """A secret made by a stack; Ref (and GetAtt Id) return its ARN, as on AWS."""
 
-    def __init__(self, arn: str, name: str) -> None:
-        self.arn = arn
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
+    REF = "arn"
+    ATTRIBUTES: ClassVar[dict[str, str]] = {"Id": "arn"}
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SecretsManager::Secret"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Id":
-            return self.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(
@@ -72,7 +52,7 @@ class CfnSecret(CloudFormationModel):
             replica_regions=[],
             force_overwrite=False,
         )
-        return cls(json.loads(response)["ARN"], name)
+        return cls(name=name, arn=json.loads(response)["ARN"])
 
     @classmethod
     def update_from_cloudformation_json(
@@ -102,12 +82,6 @@ class CfnSecret(CloudFormationModel):
         secretsmanager_backends[account_id][region_name].delete_secret(
             resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
         )
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        self.delete_from_cloudformation_json(self.arn, {}, account_id, region_name)
-
-    def is_created(self) -> bool:
-        return True
 
 
 def secret_string(properties: dict[str, Any]) -> str | None:
@@ -142,9 +116,3 @@ def secret_string(properties: dict[str, Any]) -> str | None:
 
 def _flag(value: Any) -> bool:
     return str(value).lower() == "true" if isinstance(value, str) else bool(value)
-
-
-def register() -> None:
-    """Make moto's CloudFormation see CfnSecret even if it already built its type map."""
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()

@@ -2,7 +2,10 @@
 
 moto's WSGI app on 127.0.0.1 with our additions installed, plus `/_emulator/health` for
 readiness checks. It writes `emulator.pid` and `emulator.port` into the state folder once it
-listens, and removes them when it stops; SIGTERM stops every running pipeline step first.
+listens, and removes them when it stops; SIGTERM stops every running pipeline step and CodeBuild
+build first. The state folder also holds the builds' folders (`codebuild/`) and the `docker`
+stand-in's images (`images/`). `EMULATOR_CODEBUILD_SECONDS_PER_MINUTE` in its environment makes
+a minute of a build's timeout last that many seconds (tests use a few).
 Exit codes: 0 stopped, 2 state folder unusable, 3 port in use.
 """
 
@@ -108,11 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
-    from sagemaker_stack.local import moto_fixes, sagemaker_pipelines, secrets_cfn
+    from sagemaker_stack.local import (  # the *_cfn modules define CloudFormation resource types
+        cfn_resources,
+        codebuild,
+        codebuild_cfn,  # noqa: F401
+        moto_fixes,
+        sagemaker_pipelines,
+        secrets_cfn,  # noqa: F401
+    )
 
     moto_fixes.install()
-    secrets_cfn.register()
+    cfn_resources.register()
     sagemaker_pipelines.install(endpoint_url, state_dir / WORK_FOLDER)
+    codebuild.install(endpoint_url, state_dir)
     details = {"pid": os.getpid(), "port": port, "endpoint_url": endpoint_url, "region": args.region}
     app = _health_app(DomainDispatcherApplication(create_backend_app), details)
     server = make_server(
@@ -135,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         sagemaker_pipelines.stop_all()
+        codebuild.stop_all()
         for name in (PID_FILE, PORT_FILE):
             with contextlib.suppress(OSError):
                 if (state_dir / name).read_text().strip() == (

@@ -1,0 +1,57 @@
+"""What the emulator's CloudFormation resource types share (`secrets_cfn`, `codebuild_cfn`).
+
+moto finds resource types among `CloudFormationModel.__subclasses__()` (its *direct* subclasses,
+cached in `moto.cloudformation.parsing`): so a type lists `BackendResource` before
+`CloudFormationModel` in its bases, and `register()` clears those caches once the types are
+defined. The resource itself lives in a moto backend; the model only remembers its name and ARN.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+
+class BackendResource:
+    """A resource a stack made in a moto backend: `Ref` gives `REF`, `GetAtt` the `ATTRIBUTES`."""
+
+    #: The instance attribute `Ref` returns ("name" or "arn").
+    REF: ClassVar[str] = "name"
+    #: GetAtt attribute name -> the instance attribute that holds it.
+    ATTRIBUTES: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, *, name: str, arn: str) -> None:
+        self.name = name
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(getattr(self, self.REF))
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name not in self.ATTRIBUTES:
+            raise UnformattedGetAttTemplateException()
+        return str(getattr(self, self.ATTRIBUTES[attribute_name]))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        model: Any = type(self)
+        model.delete_from_cloudformation_json(self.physical_resource_id, {}, account_id, region_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+def register() -> None:
+    """Make moto's CloudFormation see our resource types even if it already built its type map."""
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
