@@ -26,7 +26,8 @@ from typing import Any
 from zenml import pipeline, step
 from zenml.config import DockerSettings
 
-DOCKER = DockerSettings(skip_build=True, parent_image="python:3.11-slim")
+# The minimal image the harness pushed to the emulated ECR; unset inside the steps.
+DOCKER = DockerSettings(skip_build=True, parent_image=os.environ.get("BENCH_STEP_IMAGE", ""))
 STACKS = {"ours": "bench-ours", "theirs": "bench-theirs", "floor": "bench-floor"}
 
 

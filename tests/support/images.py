@@ -8,6 +8,7 @@ image store (later builds are the store's cache hits) and pushed again after a r
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import subprocess
 import sys
@@ -46,7 +47,9 @@ def docker(
 
 def checked(result: subprocess.CompletedProcess[str]) -> str:
     if result.returncode != 0:
-        raise AssertionError(f"docker {result.args[3:]} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+        raise AssertionError(
+            f"docker {result.args[3:]} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     return result.stdout
 
 
@@ -70,12 +73,12 @@ def build_and_push(
         context.mkdir(parents=True, exist_ok=True)
         (context / "Dockerfile").write_text(dockerfile)
     ecr: Any = emulator.client("ecr")
-    try:
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
         ecr.create_repository(repositoryName=repository)
-    except ecr.exceptions.RepositoryAlreadyExistsException:
-        pass
     uri = f"{registry(emulator.region)}/{repository}:{tag}"
-    options = [item for key, value in (build_args or {}).items() for item in ("--build-arg", f"{key}={value}")]
+    options = [
+        item for key, value in (build_args or {}).items() for item in ("--build-arg", f"{key}={value}")
+    ]
     checked(docker(emulator, "build", "-t", uri, *options, str(context)))
     login(emulator)
     checked(docker(emulator, "push", uri))

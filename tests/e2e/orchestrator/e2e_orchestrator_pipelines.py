@@ -23,7 +23,8 @@ from zenml.config import DockerSettings
 
 from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 
-DOCKER = DockerSettings(skip_build=True, parent_image="python:3.11-slim")
+# The minimal image pushed to the emulated ECR (tests.support.images); unset inside the steps.
+DOCKER = DockerSettings(skip_build=True, parent_image=os.environ.get("E2E_STEP_IMAGE", ""))
 
 
 def _settings(synchronous: bool) -> dict[str, Any]:
