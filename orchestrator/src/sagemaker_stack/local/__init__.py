@@ -6,6 +6,9 @@
 - `sagemaker_pipelines`: definition checks, ListPipelineExecutionSteps, StopPipelineExecution,
   and executions that really run, via `engine` (the DAG scheduler), `container` (one step as a
   local process) and `logs` (its output into CloudWatch Logs);
+- images as Python environments: `docker_cli` (the `docker` stand-in), `dockerfile` and
+  `shell_words` (what a Dockerfile means), `image_build`, `image_store`, `image_reference`,
+  `registry` (push to / find in the emulated ECR) and `step_image` (the engine's pull);
 - `secrets_cfn`: the `AWS::SecretsManager::Secret` CloudFormation resource;
 - `moto_fixes`: moto answering as AWS does where it does not (error codes).
 
