@@ -23,12 +23,11 @@ from zenml.config import DockerSettings
 
 from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 
-# The minimal image pushed to the emulated ECR (tests.support.images); unset inside the steps.
-DOCKER = DockerSettings(skip_build=True, parent_image=os.environ.get("E2E_STEP_IMAGE", ""))
-
 
 def _settings(synchronous: bool) -> dict[str, Any]:
-    return {"docker": DOCKER, "orchestrator": SagemakerPipelinesOrchestratorSettings(synchronous=synchronous)}
+    # The minimal image the e2e stack pushed to the emulated ECR (the steps never read this).
+    docker = DockerSettings(skip_build=True, parent_image=os.environ["E2E_STEP_IMAGE"])
+    return {"docker": docker, "orchestrator": SagemakerPipelinesOrchestratorSettings(synchronous=synchronous)}
 
 
 # -- steps: small, but every value crosses S3 between processes --------------------------------

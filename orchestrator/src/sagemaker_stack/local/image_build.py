@@ -23,8 +23,8 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import tarfile
+import threading
 import venv
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +34,7 @@ from typing import TextIO
 
 import uv
 
+from sagemaker_stack.local.container import run_container
 from sagemaker_stack.local.dockerfile import (
     ContainerPath,
     Copy,
@@ -284,20 +285,33 @@ def _run(
             if not word.startswith("-") and ".." in word:
                 _host_path(files, cwd, word)  # raises for a path that climbs out of the image
             argv.append(word)
-    process = subprocess.Popen(
-        argv,
-        cwd=host_cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    for raw in process.stdout:
-        out.write(raw.decode("utf-8", errors="replace"))
-    out.flush()
-    if process.wait() != 0:
-        raise BuildError(f"the command returned a non-zero code: {process.returncode}")
+    try:
+        outcome = run_container(
+            argv,
+            work_dir=host_cwd,
+            environment=env,
+            sink=_Output(out),
+            max_runtime=None,
+            stop=threading.Event(),
+            track=lambda process: None,
+        )
+    except OSError as error:
+        raise BuildError(f"cannot start {argv[0]}: {error.strerror}") from None
+    if outcome.returncode != 0:
+        raise BuildError(f"the command returned a non-zero code: {outcome.returncode}")
+
+
+class _Output:
+    """A RUN's output, line by line, into the build's output (what CodeBuild logs)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def write(self, line: str) -> None:
+        print(line, file=self._out, flush=True)
+
+    def close(self) -> None:
+        """Nothing to close: the build's output outlives its RUN lines."""
 
 
 def _host_path(files: Path, cwd: str, word: Word) -> Path:

@@ -7,15 +7,21 @@ server on loopback, and prints them as it goes so a newcomer can repeat any step
 
 from __future__ import annotations
 
+import base64
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sagemaker_stack.ops.processes import stream
+
+if TYPE_CHECKING:
+    from sagemaker_stack.local.emulator import Emulator
 
 #: How the demo prints: a line, and whether it is a heading (the CLI shows those in bold).
 Echo = Callable[[str, bool], None]
@@ -96,6 +102,7 @@ def run_demo(app_dir: Path, keep: bool, echo: Echo) -> None:
             **emulator.env(),
             **server.admin_env(state / "zenml-client"),
         }
+        env["SAGEMAKER_STACK_STEP_IMAGE"] = _push_step_image(emulator, env, state, app_dir, echo)
         _deploy_run_report(cli, env, config_path, app_dir, keep=keep, echo=echo)
         succeeded = True
         if keep:
@@ -107,6 +114,39 @@ def run_demo(app_dir: Path, keep: bool, echo: Echo) -> None:
                 server.stop()
             emulator.stop()
     echo("\nDone: the stack, its ZenML registration, the emulator and the server are gone.", True)
+
+
+def _push_step_image(
+    emulator: Emulator, env: Mapping[str, str], state: Path, app_dir: Path, echo: Echo
+) -> str:
+    """A step image in the emulated ECR, built and pushed with the emulator's docker stand-in.
+
+    The emulator runs steps only in images its ECR holds; `FROM python:3.11-slim` is the
+    emulator's own Python (ZenML, this package, scikit-learn). Until `up` builds the stack's
+    base image on its CodeBuild project, the demo pushes this one itself.
+    """
+    account = emulator.client("sts").get_caller_identity()["Account"]
+    registry = f"{account}.dkr.ecr.{emulator.region}.amazonaws.com"
+    uri = f"{registry}/demo-steps:python-3.11"
+    emulator.client("ecr").create_repository(repositoryName="demo-steps")
+    context = state / "step-image"
+    context.mkdir(parents=True, exist_ok=True)
+    (context / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    docker = [sys.executable, "-m", "sagemaker_stack.local.docker_cli"]
+    docker_env = {**env, "EMULATOR_IMAGE_STORE": str(emulator.image_store)}
+    token = emulator.client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    login = subprocess.run(
+        [*docker, "login", "--username", "AWS", "--password-stdin", registry],
+        input=base64.b64decode(token).decode().split(":", 1)[1],
+        env=docker_env,
+        capture_output=True,
+        text=True,
+    )
+    if login.returncode != 0:
+        raise DemoError(f"docker login to the emulated ECR failed: {login.stderr.strip()}")
+    _run("image build", [*docker, "build", "-t", uri, str(context)], docker_env, app_dir, echo)
+    _run("image push", [*docker, "push", uri], docker_env, app_dir, echo)
+    return uri
 
 
 def _deploy_run_report(
