@@ -137,6 +137,8 @@ def _build(store: ImageStore, args: argparse.Namespace) -> None:
         text = dockerfile_path.read_text()
     except OSError as error:
         raise CommandError(f"failed to read Dockerfile {dockerfile_path}: {error.strerror}") from None
+    for tag in args.tag:
+        parse_reference(tag)  # a bad -t fails before anything is built
     build_args = _key_values(args.build_arg, "--build-arg", from_environment=True)
     dockerfile = parse(text)
     name, _, _ = dockerfile.base(build_args)
@@ -152,8 +154,6 @@ def _build(store: ImageStore, args: argparse.Namespace) -> None:
         no_cache=args.no_cache,
         pull=args.pull,
     )
-    for tag in args.tag:
-        parse_reference(tag)
     image_id = build(store, request, base, io.StringIO() if args.quiet else sys.stdout)
     if args.quiet:
         print(image_id)
