@@ -22,6 +22,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# Steps need an image in the emulated ECR: the benchmarks push the tests' minimal step image
+# (tests.support.images), so the repository's root must be importable.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 
 @dataclass

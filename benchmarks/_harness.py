@@ -34,6 +34,7 @@ from _common import say
 
 from sagemaker_stack.local.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
+from tests.support.images import step_image
 
 CLIENT_SCRIPT = Path(__file__).with_name("_zenml_client.py")
 REGION = "us-east-1"
@@ -103,6 +104,7 @@ class Harness:
         secret_arn = self.emulator.client("secretsmanager").create_secret(
             Name="bench-zenml-credentials", SecretString=self.server.secret_payload()
         )["ARN"]
+        image = step_image(self.emulator)
         # Nothing of the caller's ZenML or AWS setup leaks in: only this server and this emulator.
         env = {key: value for key, value in os.environ.items() if not key.startswith(("ZENML_", "AWS_"))}
         env.update(self.server.client_env())
@@ -114,6 +116,7 @@ class Harness:
                 "BENCH_BUCKET": BUCKET,
                 "BENCH_SECRET_ARN": secret_arn,
                 "BENCH_ROLE_ARN": role_arn,
+                "BENCH_STEP_IMAGE": image,
                 "SAGEMAKER_TELEMETRY_DISABLED": "1",
                 "ZENML_LOGGING_VERBOSITY": "WARN",
             }

@@ -26,7 +26,6 @@ from typing import Any
 from zenml import pipeline, step
 from zenml.config import DockerSettings
 
-DOCKER = DockerSettings(skip_build=True, parent_image="python:3.11-slim")
 STACKS = {"ours": "bench-ours", "theirs": "bench-theirs", "floor": "bench-floor"}
 
 
@@ -278,7 +277,11 @@ def submit(side: str, name: str) -> dict[str, Any]:
     counter = ApiCallCounter()
     counter.install()
     configured = PIPELINES[name].with_options(
-        settings={"docker": DOCKER, "orchestrator": {"synchronous": False}}
+        # The minimal image the harness pushed to the emulated ECR (the steps never read this).
+        settings={
+            "docker": DockerSettings(skip_build=True, parent_image=os.environ["BENCH_STEP_IMAGE"]),
+            "orchestrator": {"synchronous": False},
+        }
     )
     profile_path = os.environ.get("BENCH_PROFILE")
     profiler = None

@@ -37,14 +37,15 @@ if __package__ in (None, ""):
 import _client_env
 from _common import Row, median, ratio, samples, say, seconds, stopwatch
 
-from sagemaker_stack.local.container import container_command, container_environment
+from sagemaker_stack.local.container import container_command, container_environment, prepare_work_dir
 from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.image_store import ImageStore
+from tests.support.images import STEP_IMAGE, step_image
 
 if TYPE_CHECKING:
     from _harness import Harness
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/bench-engine"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/bench:latest"
 FALLBACK_CODE = "import zenml"
 POLL_SECONDS = 0.1
 #: The SageMaker execution variable a step's environment may reference; the floor fills it in.
@@ -98,7 +99,7 @@ def step_json(step: Step) -> dict[str, Any]:
         return step.raw
     arguments: dict[str, Any] = {
         "AppSpecification": {
-            "ImageUri": IMAGE,
+            "ImageUri": STEP_IMAGE,
             "ContainerEntrypoint": list(step.entrypoint),
             **({"ContainerArguments": list(step.arguments)} if step.arguments else {}),
         },
@@ -188,18 +189,25 @@ def run_floor(emulator: Emulator, case: Case, work_root: Path) -> Timing:
         f"{uuid.uuid4().hex[:12]}"
     )
     per_step: dict[str, float] = {}
+    store = ImageStore(emulator.image_store)
+    image_id = store.find(STEP_IMAGE)  # every step here runs in the minimal step image
+    if image_id is None:
+        raise RuntimeError(f"{STEP_IMAGE} is not in the emulator's image store {store.root}")
+    image = store.image(image_id)
     start = time.perf_counter()
     for step in case.steps:
         work_dir = work_root / f"{uuid.uuid4().hex[:8]}-{step.name}"
-        work_dir.mkdir(parents=True)
+        prepare_work_dir(image, work_dir)
         environment = container_environment(
             {key: _value(value, execution_arn, case) for key, value in step.environment.items()},
+            image=image,
             region=emulator.region,
             endpoint_url=emulator.endpoint_url,
             home=work_dir,
         )
         arguments = [_value(argument, execution_arn, case) for argument in step.arguments]
-        command = container_command(list(step.entrypoint), arguments)
+        specification = {"ContainerEntrypoint": list(step.entrypoint), "ContainerArguments": arguments}
+        command = container_command("Processing", specification, image, work_dir)
         with stopwatch() as elapsed:
             completed = subprocess.run(
                 command, cwd=work_dir, env=environment, capture_output=True, text=True, timeout=600
@@ -298,6 +306,7 @@ def run_fallback(repetitions: int = 3, poll_seconds: float = POLL_SECONDS) -> li
         tempfile.TemporaryDirectory(prefix="bench-engine-") as temporary,
         Emulator(state_dir=Path(temporary) / "emulator") as emulator,
     ):
+        step_image(emulator)
         shapes = {"chain": Case(fallback_steps("chain")), "diamond": Case(fallback_steps("diamond"))}
         return measure(
             emulator, shapes, repetitions, "fallback: python -c 'import zenml' steps", poll_seconds

@@ -1,8 +1,8 @@
 """The end-to-end stack of the orchestrator tests: emulator, ZenML server, registered components.
 
-The AWS side (bucket, secret, role) is made directly with boto3 in the emulator: deploying the
-CDK stack is another test's job. The secret holds the ZenML server URL and the service account's
-API key, exactly what `sagemaker-stack register` writes.
+The AWS side (bucket, secret, role, the step image in ECR) is made directly with boto3 and the
+emulator's docker stand-in: deploying the CDK stack is another test's job. The secret holds the
+ZenML server URL and the service account's API key, exactly what `sagemaker-stack register` writes.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def client_environment(
     secret_arn: str,
     role_arn: str,
     scheduler_role_arn: str = "",
+    step_image: str = "",
 ) -> dict[str, str]:
     # Nothing of the caller's ZenML or AWS setup leaks in: only this server and this emulator.
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ZENML_", "AWS_"))}
@@ -92,6 +93,7 @@ def client_environment(
             "E2E_SECRET_ARN": secret_arn,
             "E2E_ROLE_ARN": role_arn,
             "E2E_SCHEDULER_ROLE_ARN": scheduler_role_arn,
+            "E2E_STEP_IMAGE": step_image,
             "SAGEMAKER_STACK_POLL_SECONDS": "1",
             "ZENML_LOGGING_VERBOSITY": "INFO",
         }

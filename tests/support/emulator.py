@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_stack.local import Emulator
+from tests.support.images import STEP_IMAGE
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/emulator-test"
 
@@ -18,13 +19,14 @@ def python_step(
     depends_on: tuple[str, ...] = (),
     environment: dict[str, Any] | None = None,
     step_type: str = "Processing",
+    image: str = STEP_IMAGE,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A step whose container runs `python -c code`, as a user's definition would name it."""
+    """A step whose container runs `python -c code` in `image` (by default the minimal image)."""
     command = {"ContainerEntrypoint": ["python3", "-c", code], "ContainerArguments": []}
     if step_type == "Processing":
         arguments: dict[str, Any] = {
-            "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", **command},
+            "AppSpecification": {"ImageUri": image, **command},
             "ProcessingResources": {
                 "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.t3.medium", "VolumeSizeInGB": 30}
             },
@@ -33,7 +35,7 @@ def python_step(
     else:
         arguments = {
             "AlgorithmSpecification": {
-                "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1",
+                "TrainingImage": image,
                 "TrainingInputMode": "File",
                 **command,
             },

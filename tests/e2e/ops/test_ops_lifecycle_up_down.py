@@ -20,6 +20,7 @@ import pytest
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.local.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
+from tests.support.images import MINIMAL_DOCKERFILE, build_and_push
 
 pytestmark = pytest.mark.e2e
 
@@ -40,9 +41,15 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with Emulator(state_dir=tmp_path_factory.mktemp("lifecycle-emulator")) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def env(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     root = tmp_path_factory.mktemp("lifecycle")
-    with Emulator(state_dir=root / "emulator") as emulator, LocalZenMLServer(root=root / "zenml") as server:
+    with LocalZenMLServer(root=root / "zenml") as server:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ZENML_"))}
         yield {
             **clean,
@@ -81,7 +88,7 @@ def _aws(env: Mapping[str, str], service: str) -> object:
     )
 
 
-def test_up_then_down_leaves_nothing_behind(env: dict[str, str], tmp_path: Path) -> None:
+def test_up_then_down_leaves_nothing_behind(env: dict[str, str], emulator: Emulator, tmp_path: Path) -> None:
     config_path = tmp_path / "stack.json"
     before = _inventory(env)
 
@@ -138,7 +145,10 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], tmp_path: Path)
 
     # A run still executing: `down` refuses (and changes nothing) unless forced.
     sagemaker = _aws(env, "sagemaker")
-    execution_arn = _start_long_execution(sagemaker, config)
+    # A step image in the stack's own repository, as the stack's image builder would push it.
+    context = emulator.state_dir / "test-contexts" / "minimal"
+    image = build_and_push(emulator, context, config.repository_name, "step", MINIMAL_DOCKERFILE)
+    execution_arn = _start_long_execution(sagemaker, config, image)
     refused = _cli(env, "down", "--config", str(config_path))
     assert refused.returncode != 0
     assert "still executing" in refused.stderr and execution_arn in refused.stderr
@@ -170,7 +180,7 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], tmp_path: Path)
     assert not [n for n in names if n.startswith("lc-test/")]
 
 
-def _start_long_execution(sagemaker: object, config: StackConfig) -> str:
+def _start_long_execution(sagemaker: object, config: StackConfig, image: str) -> str:
     """A pipeline of this stack (by its name prefix) whose one step sleeps for a minute."""
     definition = {
         "Version": "2020-12-01",
@@ -187,7 +197,7 @@ def _start_long_execution(sagemaker: object, config: StackConfig) -> str:
                         }
                     },
                     "AppSpecification": {
-                        "ImageUri": "python:3.11-slim",
+                        "ImageUri": image,
                         "ContainerEntrypoint": ["python", "-c", "import time; time.sleep(60)"],
                     },
                     "RoleArn": config.execution_role_arn,

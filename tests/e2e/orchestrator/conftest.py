@@ -18,6 +18,7 @@ from tests.support.e2e_stack import (
     E2EStack,
     client_environment,
 )
+from tests.support.images import step_image
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,9 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EStack]:
         stack = E2EStack(
             emulator=emulator,
             server=server,
-            env=client_environment(server, emulator, secret_arn, role_arn, scheduler_role_arn),
+            env=client_environment(
+                server, emulator, secret_arn, role_arn, scheduler_role_arn, step_image=step_image(emulator)
+            ),
             secret_arn=secret_arn,
             scheduler_role_arn=scheduler_role_arn,
         )

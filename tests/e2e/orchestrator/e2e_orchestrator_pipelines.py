@@ -23,11 +23,17 @@ from zenml.config import DockerSettings
 
 from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 
-DOCKER = DockerSettings(skip_build=True, parent_image="python:3.11-slim")
+
+def _docker() -> DockerSettings:
+    # The minimal image the e2e stack pushed to the emulated ECR (the steps never read this).
+    return DockerSettings(skip_build=True, parent_image=os.environ["E2E_STEP_IMAGE"])
 
 
 def _settings(synchronous: bool) -> dict[str, Any]:
-    return {"docker": DOCKER, "orchestrator": SagemakerPipelinesOrchestratorSettings(synchronous=synchronous)}
+    return {
+        "docker": _docker(),
+        "orchestrator": SagemakerPipelinesOrchestratorSettings(synchronous=synchronous),
+    }
 
 
 # -- steps: small, but every value crosses S3 between processes --------------------------------
@@ -199,7 +205,7 @@ def run_config(name: str, config_path: str) -> dict[str, Any]:
     """Run a pipeline configured by a YAML file (`settings: orchestrator:` ...), as a user would."""
     error: BaseException | None = None
     try:
-        PIPELINES[name].with_options(config_path=config_path, settings={"docker": DOCKER})()
+        PIPELINES[name].with_options(config_path=config_path, settings={"docker": _docker()})()
     except Exception as caught:
         error = caught
     if error is not None and "cannot run on SageMaker Pipelines" in str(error):

@@ -8,6 +8,7 @@ import pytest
 
 from sagemaker_stack.local import Emulator
 from tests.support.emulator import Pipelines
+from tests.support.images import step_image
 
 
 @pytest.fixture(scope="module")
@@ -25,4 +26,6 @@ def emulator(emulator_server: Emulator) -> Iterator[Emulator]:
 
 @pytest.fixture
 def pipelines(emulator: Emulator) -> Pipelines:
+    """A driver for pipelines whose steps run in the minimal step image, pushed to ECR."""
+    step_image(emulator)
     return Pipelines(emulator)

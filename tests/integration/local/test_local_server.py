@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from sagemaker_stack.local import Emulator, EmulatorError
 from tests.support.emulator import ROLE_ARN, Pipelines, definition, python_step, wait_for_file
+from tests.support.images import step_image
 
 pytestmark = pytest.mark.integration
 
@@ -177,6 +178,7 @@ def test_reset_stops_running_step_processes(pipelines: Pipelines, emulator: Emul
 def test_stopping_the_emulator_stops_running_step_processes(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     with Emulator(state_dir=tmp_path / "state") as server:
+        step_image(server)
         Pipelines(server).start(python_step("sleeps", SLEEPER, environment={"PID_FILE": str(pid_file)}))
         pid = int(wait_for_file(pid_file))
         server_pid = server.pid

@@ -11,6 +11,9 @@
   `buildspec` (the buildspec read and checked), `build_source` (the source zip from S3),
   `build_environment` (the variables and tools a build gets) and `build_record` (the record's
   phases);
+- images as Python environments: `docker_cli` (the `docker` stand-in), `dockerfile` and
+  `shell_words` (what a Dockerfile means), `image_build`, `image_store`, `image_reference`,
+  `registry` (push to / find in the emulated ECR) and `step_image` (the engine's pull);
 - `secrets_cfn`, `codebuild_cfn`: the `AWS::SecretsManager::Secret` and `AWS::CodeBuild::Project`
   CloudFormation resources (what they share: `cfn_resources`);
 - `moto_fixes`: moto answering as AWS does where it does not (error codes).

@@ -1,7 +1,7 @@
 """What a build's shell starts with: the variables CodeBuild sets, and the user's, resolved.
 
-Like a step process (`container.container_environment`), a build gets nothing of the emulator's
-own environment but what runs programs: credentials standing for the service role, the region,
+Like a step process, a build (`container.host_environment`) gets nothing of the emulator's own
+environment but what runs programs: credentials standing for the service role, the region,
 the emulator's endpoint, a fresh HOME. On top of that come what a CodeBuild standard image has on
 its PATH (the AWS CLI and Python from the emulator's environment, and a `docker` command that
 runs the emulator's `docker` stand-in) and the `CODEBUILD_*` variables.
@@ -26,7 +26,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 
 from sagemaker_stack.local.build_record import PhaseFailure
-from sagemaker_stack.local.container import container_environment
+from sagemaker_stack.local.container import host_environment
 
 #: Where the emulator's `docker` stand-in keeps images; the shim passes it on.
 IMAGE_STORE_VARIABLE = "EMULATOR_IMAGE_STORE"
@@ -51,7 +51,7 @@ def write_docker_shim(bin_dir: Path) -> Path:
 def base_environment(
     *, region: str, endpoint_url: str, home: Path, bin_dir: Path, image_store: Path
 ) -> dict[str, str]:
-    environment = container_environment({}, region=region, endpoint_url=endpoint_url, home=home)
+    environment = host_environment(region=region, endpoint_url=endpoint_url, home=home)
     environment["PATH"] = os.pathsep.join([str(bin_dir), environment["PATH"]])
     environment[IMAGE_STORE_VARIABLE] = str(image_store)
     return environment

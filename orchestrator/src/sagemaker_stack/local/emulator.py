@@ -30,6 +30,7 @@ from typing import Any
 from sagemaker_stack.local.container import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from sagemaker_stack.local.server import (
     HEALTH_PATH,
+    IMAGES_FOLDER,
     LOG_FILE,
     PID_FILE,
     PORT_FILE,
@@ -130,6 +131,11 @@ class Emulator:
             return None
         self.pid, self.port = pid, port
         return health
+
+    @property
+    def image_store(self) -> Path:
+        """The emulator's image store: set EMULATOR_IMAGE_STORE to it for its `docker` stand-in."""
+        return self.state_dir / IMAGES_FOLDER
 
     @property
     def endpoint_url(self) -> str:

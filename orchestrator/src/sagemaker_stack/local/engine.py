@@ -6,9 +6,10 @@ statuses the way SageMaker does: the execution is Executing, then Succeeded, Fai
 Stopped; a step is Executing, then Succeeded, Failed or Stopped; steps whose dependencies did
 not succeed are never started (so they never appear in ListPipelineExecutionSteps).
 
-A step process gets what SageMaker gives a container and nothing more: the step's
-Environment, credentials standing for the role, the region, the emulator's endpoint, and a
-fresh working folder. The image is not pulled: the emulator's own Python stands in for it.
+A step runs in the environment of the image its definition names (`AppSpecification.ImageUri`,
+`AlgorithmSpecification.TrainingImage`), found in the emulated ECR the way SageMaker pulls it;
+an image ECR does not hold fails the step with SageMaker's reason (see step_image). The step
+process gets what SageMaker gives a container and nothing more (see container).
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ from typing import Any, Protocol
 from sagemaker_stack.local.container import (
     TEST_ACCESS_KEY_ID,
     TEST_SECRET_ACCESS_KEY,
+    CommandError,
     LogSink,
     container_command,
     container_environment,
     kill_group,
+    prepare_work_dir,
     run_container,
     terminate,
 )
+from sagemaker_stack.local.image_store import Image
 from sagemaker_stack.local.pipeline_definition import (
     RUNNABLE_STEP_TYPES,
     PipelineSpec,
@@ -45,6 +49,7 @@ from sagemaker_stack.local.pipeline_definition import (
     property_path,
     resolve,
 )
+from sagemaker_stack.local.step_image import ImagePullError
 
 __all__ = [
     "DEFAULT_MAX_PARALLEL_STEPS",
@@ -74,11 +79,16 @@ class JobKind:
     job_type: str  # "ProcessingJob" / "TrainingJob": the key in step Metadata
     log_group: str
     specification_key: str  # where ContainerEntrypoint lives in the step's Arguments
+    image_key: str  # the image's name in that specification
 
 
 JOB_KINDS: dict[str, JobKind] = {
-    "Processing": JobKind("Processing", "ProcessingJob", "/aws/sagemaker/ProcessingJobs", "AppSpecification"),
-    "Training": JobKind("Training", "TrainingJob", "/aws/sagemaker/TrainingJobs", "AlgorithmSpecification"),
+    "Processing": JobKind(
+        "Processing", "ProcessingJob", "/aws/sagemaker/ProcessingJobs", "AppSpecification", "ImageUri"
+    ),
+    "Training": JobKind(
+        "Training", "TrainingJob", "/aws/sagemaker/TrainingJobs", "AlgorithmSpecification", "TrainingImage"
+    ),
 }
 
 
@@ -92,6 +102,10 @@ class JobRecorder(Protocol):
     def job_ended(self, kind: JobKind, job_name: str, status: str, failure_reason: str | None) -> None: ...
 
     def log_sink(self, kind: JobKind, job_name: str) -> LogSink: ...
+
+    def pull_image(self, kind: JobKind, arguments: dict[str, Any]) -> Image:
+        """The image the job names, from the emulated ECR; ImagePullError as SageMaker fails."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -299,28 +313,34 @@ class ExecutionRun:
             return AttemptResult("Failed", f"ClientError: {error}")
         if not isinstance(arguments, dict):
             return AttemptResult("Failed", "ClientError: the step's Arguments must be an object")
+        try:
+            image = self.recorder.pull_image(kind, arguments)
+        except ImagePullError as error:
+            if error.job_created:
+                state.job_type, state.job_name = kind.job_type, job_name
+                state.job_arn = self.recorder.job_started(kind, job_name, arguments)
+                self.recorder.job_ended(kind, job_name, "Failed", error.reason)
+            return AttemptResult("Failed", error.reason)
         state.job_type, state.job_name = kind.job_type, job_name
         state.job_arn = self.recorder.job_started(kind, job_name, arguments)
-        result = self._run_process(kind, job_name, arguments)
+        result = self._run_process(kind, job_name, arguments, image)
         job_status = {"Succeeded": "Completed"}.get(result.status, result.status)
         self.recorder.job_ended(kind, job_name, job_status, result.failure_reason)
         if result.status == "Succeeded":
             state.properties = _job_properties(kind, job_name, state.job_arn, arguments)
         return result
 
-    def _run_process(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> AttemptResult:
+    def _run_process(
+        self, kind: JobKind, job_name: str, arguments: dict[str, Any], image: Image
+    ) -> AttemptResult:
         specification = arguments.get(kind.specification_key) or {}
-        entrypoint = list(specification.get("ContainerEntrypoint") or [])
-        if not entrypoint:
-            return AttemptResult(
-                "Failed",
-                f"ClientError: {kind.specification_key}.ContainerEntrypoint is empty; the emulator "
-                "does not pull images, so it can only run a step that names its command",
-            )
-        command = container_command(entrypoint, list(specification.get("ContainerArguments") or []))
-        max_runtime = (arguments.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
         work_dir = self.context.work_root / self.context.execution_id / job_name
-        work_dir.mkdir(parents=True, exist_ok=False)
+        try:
+            command = container_command(kind.step_type, specification, image, work_dir)
+        except CommandError as error:
+            return AttemptResult("Failed", f"ClientError: {error}")
+        max_runtime = (arguments.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        prepare_work_dir(image, work_dir)
         step_environment = {
             str(name): as_environment_value(value)
             for name, value in (arguments.get("Environment") or {}).items()
@@ -329,6 +349,7 @@ class ExecutionRun:
             step_environment["TRAINING_JOB_NAME"] = job_name
         environment = container_environment(
             step_environment,
+            image=image,
             region=self.context.region,
             endpoint_url=self.context.endpoint_url,
             home=work_dir,

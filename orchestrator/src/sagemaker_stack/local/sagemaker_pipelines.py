@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.ecr.models import ecr_backends
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import (
     FakePipelineExecution,
@@ -38,6 +39,7 @@ from sagemaker_stack.local.engine import (
     ExecutionRun,
     JobKind,
 )
+from sagemaker_stack.local.image_store import Image, ImageStore
 from sagemaker_stack.local.logs import CloudWatchLogSink
 from sagemaker_stack.local.moto_fixes import before_reset, pipeline_named
 from sagemaker_stack.local.pipeline_definition import (
@@ -46,15 +48,16 @@ from sagemaker_stack.local.pipeline_definition import (
     parameter_values,
     parse_definition,
 )
+from sagemaker_stack.local.step_image import RepositoryMissing, pull
 
 _runs: dict[str, ExecutionRun] = {}
 _runs_lock = threading.Lock()
 _settings: dict[str, Any] = {}
 
 
-def install(endpoint_url: str, work_root: Path) -> None:
+def install(endpoint_url: str, work_root: Path, image_store: Path) -> None:
     """Patch moto in this process; `endpoint_url` is what step processes use to reach us."""
-    _settings.update(endpoint_url=endpoint_url, work_root=work_root)
+    _settings.update(endpoint_url=endpoint_url, work_root=work_root, image_store=image_store)
     if getattr(SageMakerModelBackend, "_sagemaker_stack_installed", False):
         return
     backend: Any = SageMakerModelBackend
@@ -380,3 +383,26 @@ class MotoJobRecorder:
         return CloudWatchLogSink(
             self._backend.account_id, self._backend.region_name, kind.log_group, job_name
         )
+
+    def pull_image(self, kind: JobKind, arguments: dict[str, Any]) -> Image:
+        specification = arguments.get(kind.specification_key) or {}
+        return pull(
+            kind.step_type,
+            str(specification.get(kind.image_key) or ""),
+            role=str(arguments.get("RoleArn") or ""),
+            region=self._backend.region_name,
+            lookup=_ecr_manifest,
+            store=ImageStore(_settings["image_store"]),
+        )
+
+
+def _ecr_manifest(account: str, region: str, repository: str, tag_or_digest: str) -> str | None:
+    """The manifest the emulated ECR holds under a tag or digest (None), RepositoryMissing if none."""
+    backend: Any = ecr_backends[account][region]
+    found = backend.repositories.get(repository)
+    if found is None:
+        raise RepositoryMissing(repository)
+    for image in found.images:
+        if tag_or_digest in image.image_tags or image.get_image_digest() == tag_or_digest:
+            return str(image.image_manifest)
+    return None

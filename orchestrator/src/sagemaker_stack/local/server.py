@@ -30,6 +30,7 @@ PID_FILE = "emulator.pid"
 PORT_FILE = "emulator.port"
 LOG_FILE = "emulator.log"
 WORK_FOLDER = "executions"
+IMAGES_FOLDER = "images"  # the image store, EMULATOR_IMAGE_STORE of the emulator's builds
 HEALTH_PATH = "/_emulator/health"
 EXIT_STATE_DIR = 2
 EXIT_PORT_IN_USE = 3
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     moto_fixes.install()
     cfn_resources.register()
-    sagemaker_pipelines.install(endpoint_url, state_dir / WORK_FOLDER)
+    sagemaker_pipelines.install(endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER)
     codebuild.install(endpoint_url, state_dir)
     details = {"pid": os.getpid(), "port": port, "endpoint_url": endpoint_url, "region": args.region}
     app = _health_app(DomainDispatcherApplication(create_backend_app), details)

@@ -14,8 +14,12 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sagemaker_stack.ops.processes import stream
+
+if TYPE_CHECKING:
+    pass
 
 #: How the demo prints: a line, and whether it is a heading (the CLI shows those in bold).
 Echo = Callable[[str, bool], None]
