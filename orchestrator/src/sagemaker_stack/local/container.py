@@ -123,7 +123,7 @@ def host_environment(*, region: str, endpoint_url: str, home: Path) -> dict[str,
     """A process on the emulator's own tools (a CodeBuild build): its Python first on PATH."""
     environment = _kept_variables()
     venv_bin = str(Path(sys.executable).parent)
-    environment["PATH"] = os.pathsep.join(filter(None, [venv_bin, environment.get("PATH", "")]))
+    environment["PATH"] = os.pathsep.join(filter(None, [venv_bin, os.environ.get("PATH", "")]))
     environment["HOME"] = str(home)
     environment.update(_aws_variables(region, endpoint_url))
     return environment
