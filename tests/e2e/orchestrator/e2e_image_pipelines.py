@@ -26,9 +26,11 @@ MISSING = "sagemaker-stack-no-such-package==1.0.0"
 @step
 def tell_a_joke() -> str:
     """Imports what only the built image has."""
+    from importlib.metadata import version
+
     import pyjokes  # type: ignore[import-not-found, unused-ignore]
 
-    return f"pyjokes {pyjokes.__version__}"
+    return f"pyjokes {version('pyjokes')}: {pyjokes.get_joke()[:0]}"
 
 
 @pipeline(enable_cache=False)

@@ -36,9 +36,34 @@ TEST_ACCESS_KEY_ID = "testing"
 TEST_SECRET_ACCESS_KEY = "testing"
 #: Seconds between SIGTERM and SIGKILL when a step is stopped (AWS waits longer; tests wait less).
 STOP_GRACE_SECONDS = 5.0
-#: Variables of the emulator's own environment a step process keeps: enough to run Python,
-#: nothing that could carry the user's credentials or configuration.
-_KEPT_VARIABLES = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT", "TMPDIR")
+#: Variables of the emulator's own environment a step process keeps: enough to run Python and to
+#: reach the network the way this machine does (its CA bundle, proxies and package index stand in
+#: for those of a container image on AWS), nothing that could carry the user's credentials.
+_KEPT_VARIABLES = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "SYSTEMROOT",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+)
 
 
 class LogSink(Protocol):
