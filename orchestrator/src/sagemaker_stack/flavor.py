@@ -209,7 +209,21 @@ def config_kwargs_from_stack_config(config: StackConfig) -> dict[str, Any]:
     }
 
 
-class SagemakerPipelinesOrchestratorFlavor(BaseOrchestratorFlavor):
+class PackageFlavor:
+    """What every ZenML flavor of this package shares: no hosted docs, the README describes it."""
+
+    @property
+    def docs_url(self) -> str | None:
+        """No hosted docs: the package README describes the flavor."""
+        return None
+
+    @property
+    def sdk_docs_url(self) -> str | None:
+        """No hosted SDK docs for a custom flavor."""
+        return None
+
+
+class SagemakerPipelinesOrchestratorFlavor(PackageFlavor, BaseOrchestratorFlavor):
     """Runs each ZenML pipeline as one SageMaker pipeline, updated in place."""
 
     @property
@@ -221,16 +235,6 @@ class SagemakerPipelinesOrchestratorFlavor(BaseOrchestratorFlavor):
     def display_name(self) -> str:
         """Shown in the dashboard."""
         return "SageMaker Pipelines"
-
-    @property
-    def docs_url(self) -> str | None:
-        """No hosted docs: the package README describes the flavor."""
-        return None
-
-    @property
-    def sdk_docs_url(self) -> str | None:
-        """No hosted SDK docs for a custom flavor."""
-        return None
 
     @property
     def logo_url(self) -> str:

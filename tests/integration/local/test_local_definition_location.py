@@ -49,7 +49,8 @@ def test_600_steps_go_through_s3_and_describe_back_intact(emulator: Emulator) ->
     s3.create_bucket(Bucket=BUCKET)
     store = execution.DefinitionStore(BUCKET, lambda: s3)
     arn, created = execution.upsert_pipeline(
-        sagemaker, name="zenml-big", definition=definition, role_arn=ROLE, store=store
+        sagemaker,
+        execution.PipelineRequest(name="zenml-big", definition=definition, role_arn=ROLE, store=store),
     )
     assert created
     described = sagemaker.describe_pipeline(PipelineName="zenml-big")["PipelineDefinition"]
@@ -60,7 +61,7 @@ def test_600_steps_go_through_s3_and_describe_back_intact(emulator: Emulator) ->
     # The update path reads the new object too.
     bigger = to_json(build_definition(big_spec(601)))
     assert execution.upsert_pipeline(
-        sagemaker, name="zenml-big", definition=bigger, role_arn=ROLE, store=store
+        sagemaker, execution.PipelineRequest(name="zenml-big", definition=bigger, role_arn=ROLE, store=store)
     ) == (arn, False)
     assert sagemaker.describe_pipeline(PipelineName="zenml-big")["PipelineDefinition"] == bigger
 

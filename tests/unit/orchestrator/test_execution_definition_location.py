@@ -34,7 +34,10 @@ def test_a_small_definition_is_sent_inline_and_s3_is_never_touched() -> None:
 
     with stub:
         assert execution.upsert_pipeline(
-            sagemaker, name="p", definition="{}", role_arn=ROLE, store=execution.DefinitionStore("b", no_s3)
+            sagemaker,
+            execution.PipelineRequest(
+                name="p", definition="{}", role_arn=ROLE, store=execution.DefinitionStore("b", no_s3)
+            ),
         ) == (ARN, True)
     stub.assert_no_pending_responses()
 
@@ -67,12 +70,14 @@ def test_a_definition_over_the_limit_is_uploaded_and_passed_by_location() -> Non
     with stub, s3_stub:
         arn, created = execution.upsert_pipeline(
             sagemaker,
-            name="p",
-            definition=definition,
-            role_arn=ROLE,
-            tags={"zenml-pipeline": "p", "team": "ml"},
-            retag={"team": "ml"},
-            store=execution.DefinitionStore("stack-bucket", lambda: s3),
+            execution.PipelineRequest(
+                name="p",
+                definition=definition,
+                role_arn=ROLE,
+                tags={"zenml-pipeline": "p", "team": "ml"},
+                retag={"team": "ml"},
+                store=execution.DefinitionStore("stack-bucket", lambda: s3),
+            ),
         )
     assert (arn, created) == (ARN, False)
     stub.assert_no_pending_responses()

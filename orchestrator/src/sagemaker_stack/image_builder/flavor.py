@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Final
 
 from zenml.integrations.aws.flavors.aws_image_builder_flavor import AWSImageBuilderFlavor
 
+from sagemaker_stack.flavor import PackageFlavor
+
 if TYPE_CHECKING:
     from zenml.integrations.aws.image_builders import AWSImageBuilder
 
@@ -19,7 +21,7 @@ IMAGE_BUILDER_FLAVOR: Final = "sagemaker_stack_codebuild"
 IMAGE_BUILDER_FLAVOR_SOURCE: Final = "sagemaker_stack.image_builder.flavor.CodeBuildImageBuilderFlavor"
 
 
-class CodeBuildImageBuilderFlavor(AWSImageBuilderFlavor):
+class CodeBuildImageBuilderFlavor(PackageFlavor, AWSImageBuilderFlavor):
     """Builds step images on the stack's CodeBuild project; a failed build says which line failed."""
 
     @property
@@ -31,16 +33,6 @@ class CodeBuildImageBuilderFlavor(AWSImageBuilderFlavor):
     def display_name(self) -> str:
         """Shown in the dashboard."""
         return "AWS CodeBuild (sagemaker-stack)"
-
-    @property
-    def docs_url(self) -> str | None:
-        """No hosted docs: the package README describes the flavor."""
-        return None
-
-    @property
-    def sdk_docs_url(self) -> str | None:
-        """No hosted SDK docs for a custom flavor."""
-        return None
 
     @property
     def implementation_class(self) -> type[AWSImageBuilder]:

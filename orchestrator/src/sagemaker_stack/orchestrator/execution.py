@@ -99,43 +99,48 @@ def definition_members(name: str, definition: str, store: DefinitionStore | None
     return {"PipelineDefinitionS3Location": location}
 
 
-def upsert_pipeline(
-    sagemaker: Any,
-    *,
-    name: str,
-    definition: str,
-    role_arn: str,
-    description: str | None = None,
-    tags: Mapping[str, str] | None = None,
-    retag: Mapping[str, str] | None = None,
-    store: DefinitionStore | None = None,
-) -> tuple[str, bool]:
+@dataclass(frozen=True)
+class PipelineRequest:
+    """What CreatePipeline / UpdatePipeline get for one ZenML pipeline, on every run."""
+
+    name: str
+    definition: str
+    role_arn: str
+    description: str | None = None
+    #: Set when the pipeline is created (UpdatePipeline takes none).
+    tags: Mapping[str, str] | None = None
+    #: The user's `pipeline_tags`, added to an existing pipeline with AddTags.
+    retag: Mapping[str, str] | None = None
+    #: Where a definition over 1 MB goes (see `definition_members`).
+    store: DefinitionStore | None = None
+
+
+def upsert_pipeline(sagemaker: Any, request: PipelineRequest) -> tuple[str, bool]:
     """Create the pipeline, or update it in place if it exists; returns (pipeline ARN, created).
 
-    Tags are set when the pipeline is created (UpdatePipeline takes none); `retag` (the user's
-    `pipeline_tags`) is added to an existing pipeline with AddTags, so that a changed tag value
-    applies from the next run on: one more call, only for pipelines that set pipeline_tags.
-    A definition over 1 MB is uploaded to `store` first (see `definition_members`).
+    `retag` is added to an existing pipeline with AddTags, so that a changed tag value applies
+    from the next run on: one more call, only for pipelines that set pipeline_tags.
     """
     from botocore.exceptions import ClientError
 
-    common: dict[str, Any] = {"PipelineName": name, "RoleArn": role_arn}
-    if description:
-        common["PipelineDescription"] = description[:3072]
+    common: dict[str, Any] = {"PipelineName": request.name, "RoleArn": request.role_arn}
+    if request.description:
+        common["PipelineDescription"] = request.description[:3072]
+    definition = lambda: definition_members(request.name, request.definition, request.store)  # noqa: E731
     try:
-        sagemaker.describe_pipeline(PipelineName=name)
+        sagemaker.describe_pipeline(PipelineName=request.name)
     except ClientError as error:
         if not aws.is_not_found(error):
             raise
-        request = {**common, **definition_members(name, definition, store)}
-        if tags:
-            request["Tags"] = tag_list(tags)
-        response = sagemaker.create_pipeline(**request)
+        create = {**common, **definition()}
+        if request.tags:
+            create["Tags"] = tag_list(request.tags)
+        response = sagemaker.create_pipeline(**create)
         return str(response["PipelineArn"]), True
-    response = sagemaker.update_pipeline(**common, **definition_members(name, definition, store))
+    response = sagemaker.update_pipeline(**common, **definition())
     arn = str(response["PipelineArn"])
-    if retag:
-        sagemaker.add_tags(ResourceArn=arn, Tags=tag_list(retag))
+    if request.retag:
+        sagemaker.add_tags(ResourceArn=arn, Tags=tag_list(request.retag))
     return arn, False
 
 
@@ -171,33 +176,18 @@ def start_execution(
 
 def submit(
     sagemaker: Any,
+    request: PipelineRequest,
     *,
-    name: str,
-    definition: str,
-    role_arn: str,
-    description: str | None = None,
-    tags: Mapping[str, str] | None = None,
-    retag: Mapping[str, str] | None = None,
-    store: DefinitionStore | None = None,
     display_name: str | None = None,
     max_parallel_steps: int | None = None,
     client_token: str | None = None,
     parameters: Mapping[str, str] | None = None,
 ) -> Submission:
     """Upsert the pipeline and start one execution: three SageMaker calls (see `upsert_pipeline`)."""
-    pipeline_arn, created = upsert_pipeline(
-        sagemaker,
-        name=name,
-        definition=definition,
-        role_arn=role_arn,
-        description=description,
-        tags=tags,
-        retag=retag,
-        store=store,
-    )
+    pipeline_arn, created = upsert_pipeline(sagemaker, request)
     execution_arn = start_execution(
         sagemaker,
-        name=name,
+        name=request.name,
         display_name=display_name,
         max_parallel_steps=max_parallel_steps,
         client_token=client_token,

@@ -161,13 +161,7 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         run_name = placeholder_run.name if placeholder_run else snapshot.pipeline_configuration.name
         submission = execution.submit(
             sagemaker,
-            name=built.sagemaker_pipeline_name,
-            definition=built.definition_json,
-            role_arn=self.config.execution_role_arn,
-            description=built.description,
-            tags=built.tags,
-            retag=built.pipeline_tags,
-            store=self._definition_store,
+            self._pipeline_request(built),
             display_name=execution.display_name(run_name),
             max_parallel_steps=built.max_parallel_steps,
             client_token=str(placeholder_run.id) if placeholder_run else None,
@@ -202,8 +196,16 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         from sagemaker_stack.schedules import hooks
 
         hooks.check_snapshot(self.config, snapshot)
-        pipeline_arn, _ = execution.upsert_pipeline(
-            self._client("sagemaker"),
+        pipeline_arn, _ = execution.upsert_pipeline(self._client("sagemaker"), self._pipeline_request(built))
+        # The schedule carries its own snapshot id: a later run that updates the pipeline in place
+        # changes the definition's default, never what this schedule starts.
+        return hooks.submit_schedule(
+            self.config, snapshot, pipeline_arn=pipeline_arn, pipeline_parameters=built.pipeline_parameters
+        )
+
+    def _pipeline_request(self, built: BuiltPipeline) -> execution.PipelineRequest:
+        """The SageMaker pipeline of `built`, as every run and every schedule upserts it."""
+        return execution.PipelineRequest(
             name=built.sagemaker_pipeline_name,
             definition=built.definition_json,
             role_arn=self.config.execution_role_arn,
@@ -211,11 +213,6 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             tags=built.tags,
             retag=built.pipeline_tags,
             store=self._definition_store,
-        )
-        # The schedule carries its own snapshot id: a later run that updates the pipeline in place
-        # changes the definition's default, never what this schedule starts.
-        return hooks.submit_schedule(
-            self.config, snapshot, pipeline_arn=pipeline_arn, pipeline_parameters=built.pipeline_parameters
         )
 
     def update_schedule(self, schedule: ScheduleResponse, update: ScheduleUpdate) -> None:
