@@ -39,7 +39,7 @@ STOP_GRACE_SECONDS = 5.0
 #: Variables of the emulator's own environment a step process keeps: enough to run Python and to
 #: reach the network the way this machine does (its CA bundle, proxies and package index stand in
 #: for those of a container image on AWS), nothing that could carry the user's credentials.
-_KEPT_VARIABLES = (
+KEPT_VARIABLES = (
     "LANG",
     "LC_ALL",
     "LC_CTYPE",
@@ -159,7 +159,7 @@ def _kept_variables() -> dict[str, str]:
     return {
         name: value
         for name, value in os.environ.items()
-        if name in _KEPT_VARIABLES or (name.startswith("PYTHON") and name != "PYTHONSTARTUP")
+        if name in KEPT_VARIABLES or (name.startswith("PYTHON") and name != "PYTHONSTARTUP")
     }
 
 
