@@ -100,30 +100,26 @@ def _processing(job_name: str, arguments: Mapping[str, Any]) -> JobData:
     downloads: list[Download] = []
     for index, item in enumerate(arguments.get("ProcessingInputs") or []):
         name = str(item.get("InputName") or f"input-{index}")
+        what = f"processing input {name!r}"
         if item.get("DatasetDefinition"):
             raise ChannelError(
-                f"ClientError: processing input {name!r} reads a DatasetDefinition (Athena or Redshift), "
-                "which the emulator cannot run; export the data to S3 and use S3Input"
+                f"ClientError: {what} reads a DatasetDefinition (Athena or Redshift), which the "
+                "emulator cannot run; export the data to S3 and use S3Input"
             )
         source = item.get("S3Input") or {}
         if item.get("AppManaged") or not source:
             continue  # the container's own code fetches it, as on SageMaker
         if source.get("S3InputMode", "File") == "Pipe":
-            raise _pipe(f"processing input {name!r}")
+            raise _pipe(what)
         if source.get("S3CompressionType", "None") not in ("None", None):
             raise ChannelError(
-                f"ClientError: processing input {name!r}: S3CompressionType "
-                f"{source['S3CompressionType']} can only be used with S3InputMode Pipe"
+                f"ClientError: {what}: S3CompressionType {source['S3CompressionType']} can only be used "
+                "with S3InputMode Pipe"
             )
-        split_s3_uri(source.get("S3Uri"), f"processing input {name!r}")
-        downloads.append(
-            Download(
-                name,
-                source["S3Uri"],
-                _data_type(source.get("S3DataType", "S3Prefix"), f"processing input {name!r}"),
-                _processing_path(source.get("LocalPath"), f"processing input {name!r}"),
-            )
-        )
+        split_s3_uri(source.get("S3Uri"), what)
+        data_type = _data_type(source.get("S3DataType", "S3Prefix"), what)
+        local = _processing_path(source.get("LocalPath"), what)
+        downloads.append(Download(name, source["S3Uri"], data_type, local))
     _unique([item.local for item in downloads], "ProcessingInputs")
     uploads: list[Upload] = []
     for index, item in enumerate((arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []):
