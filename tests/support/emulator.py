@@ -11,6 +11,8 @@ from sagemaker_stack.local import Emulator
 from tests.support.images import STEP_IMAGE
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/emulator-test"
+#: The bucket `Pipelines` makes for the steps' data (a training step's model goes to s3://BUCKET/out).
+BUCKET = "emulator-test-data"
 
 
 def python_step(
@@ -39,7 +41,7 @@ def python_step(
                 "TrainingInputMode": "File",
                 **command,
             },
-            "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+            "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/out"},
             "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
             "RoleArn": ROLE_ARN,
@@ -64,6 +66,9 @@ class Pipelines:
     def __init__(self, server: Emulator) -> None:
         self.sagemaker = server.client("sagemaker")
         self.logs = server.client("logs")
+        self.s3 = server.client("s3")
+        if BUCKET not in {bucket["Name"] for bucket in self.s3.list_buckets()["Buckets"]}:
+            self.s3.create_bucket(Bucket=BUCKET)
         self._count = 0
 
     def start(

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Annotated, Any
 
 from zenml import pipeline, step
@@ -81,14 +82,31 @@ def single() -> None:
     load()
 
 
+def _report_channels(inputs: Path, output: Path) -> None:
+    """Write `files.json` into `output`: every file under `inputs` with its text (the data settings).
+
+    The step reads only the container paths SageMaker (and the built-in flavor) use: nothing is
+    written when the step has no input channels.
+    """
+    if not inputs.is_dir():
+        return
+    files = {
+        path.relative_to(inputs).as_posix(): path.read_text() for path in inputs.rglob("*") if path.is_file()
+    }
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "files.json").write_text(json.dumps(files, sort_keys=True))
+
+
 @step
 def echo_setting() -> Annotated[str, "setting"]:
     """What the step's process sees of the `environment` setting LONG_SETTING (600 characters)."""
+    _report_channels(Path("/opt/ml/processing/input/data"), Path("/opt/ml/processing/output/data/report"))
     return os.environ.get("LONG_SETTING", "<unset>")
 
 
 @step
 def fit(setting: str) -> Annotated[int, "length"]:
+    _report_channels(Path("/opt/ml/input/data"), Path("/opt/ml/model"))  # the model: model.tar.gz
     return len(setting)
 
 

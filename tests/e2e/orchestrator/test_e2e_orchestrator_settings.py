@@ -2,15 +2,18 @@
 
 Every field of ZenML's `SagemakerOrchestratorSettings` is set (the deprecated names on a step),
 the pipeline runs on the emulator through a real ZenML server, and the definition read back holds
-what each field means. The same block with an unknown `processor_args` key is refused, naming it.
-(That the emulator copies the channels' data in and out is another test's: the engine does not
-copy them yet; here the definition shows the channels and their modes.)
+what each field means. The data settings are honoured: each step reads its input channels' files
+at the container paths the built-in flavor uses, and what it writes to its output channel (the
+processing step) or its model folder (the training step) appears in S3 under the URIs the block
+names. The same block with an unknown `processor_args` key is refused, naming it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import string
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,13 @@ pytestmark = pytest.mark.e2e
 #: 600 characters of every printable kind but quotes and whitespace YAML would fold.
 LONG_VALUE = ("".join(c for c in string.ascii_letters + string.digits + "-_.:/+=@%,;") * 20)[:600]
 KMS = "arn:aws:kms:us-east-1:123456789012:key/0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"
+#: The input channels' objects: several under each prefix the block names, one of them nested.
+DATA = {
+    "data/train/a.csv": "1,2\n",
+    "data/train/b.csv": "3,4\n",
+    "data/train/more/c.csv": "5,6\n",
+    "data/test/d.csv": "7,8\n",
+}
 
 
 def settings_block(role_arn: str) -> dict[str, Any]:
@@ -94,6 +104,9 @@ def test_a_builtin_flavor_yaml_block_runs_and_the_definition_means_each_field(
     e2e_stack: E2EStack, tmp_path: Path
 ) -> None:
     role = e2e_stack.env["E2E_ROLE_ARN"]
+    s3 = e2e_stack.client("s3")
+    for key, body in DATA.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body.encode())
     result = e2e_stack.zenml("run-config", "configured", write(tmp_path, settings_block(role)))
     assert result["error"] is None, result["_output"][-4000:]
     assert result["status"] == "completed"
@@ -139,6 +152,21 @@ def test_a_builtin_flavor_yaml_block_runs_and_the_definition_means_each_field(
     parts = [key for key in echo["Environment"] if key.startswith("LONG_SETTING__PART_")]
     assert len(parts) == 3 and "LONG_SETTING" not in echo["Environment"]
     assert "".join(echo["Environment"][f"LONG_SETTING__PART_{i}"] for i in range(3)) == LONG_VALUE
+    # The data settings are honoured: each step read its channels' files where the flavor puts them,
+    # and its output channel (processing) or model (training) is in S3 where the block says.
+    report = s3.get_object(Bucket=BUCKET, Key="out/report/files.json")["Body"].read()
+    assert json.loads(report) == {
+        "train/a.csv": "1,2\n",
+        "train/b.csv": "3,4\n",
+        "train/more/c.csv": "5,6\n",
+        "test/d.csv": "7,8\n",
+    }
+    models = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="models/")["Contents"]]
+    (model_key,) = [key for key in models if key.endswith("/output/model.tar.gz")]
+    body = s3.get_object(Bucket=BUCKET, Key=model_key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        fitted = json.loads(archive.extractfile("files.json").read())  # type: ignore[union-attr]
+    assert fitted == {"training/a.csv": "1,2\n", "training/b.csv": "3,4\n", "training/more/c.csv": "5,6\n"}
     # Pipeline tags are on the SageMaker pipeline.
     tags = e2e_stack.client("sagemaker").list_tags(ResourceArn=described["arn"])["Tags"]
     assert {"Key": "project", "Value": "parity"} in tags

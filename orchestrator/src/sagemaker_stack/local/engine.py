@@ -8,8 +8,10 @@ not succeed are never started (so they never appear in ListPipelineExecutionStep
 
 A step runs in the environment of the image its definition names (`AppSpecification.ImageUri`,
 `AlgorithmSpecification.TrainingImage`), found in the emulated ECR the way SageMaker pulls it;
-an image ECR does not hold fails the step with SageMaker's reason (see step_image). The step
-process gets what SageMaker gives a container and nothing more (see container).
+an image ECR does not hold fails the step with SageMaker's reason (see step_image). Each attempt
+is one job (see job_runner): its inputs are copied from the emulated S3 into its own /opt/ml, the
+step process gets what SageMaker gives a container and nothing more (see container, isolation),
+and its outputs are uploaded again.
 """
 
 from __future__ import annotations
@@ -30,25 +32,28 @@ from typing import Any, Protocol
 from sagemaker_stack.local.container import (
     TEST_ACCESS_KEY_ID,
     TEST_SECRET_ACCESS_KEY,
-    CommandError,
     LogSink,
-    container_command,
-    container_environment,
     kill_group,
-    prepare_work_dir,
-    run_container,
     terminate,
 )
 from sagemaker_stack.local.image_store import Image
+from sagemaker_stack.local.job_runner import (
+    AttemptResult,
+    JobKind,
+    JobPlace,
+    JobSetupError,
+    prepare,
+    run,
+)
 from sagemaker_stack.local.pipeline_definition import (
     RUNNABLE_STEP_TYPES,
     PipelineSpec,
     ResolutionError,
     StepSpec,
-    as_environment_value,
     property_path,
     resolve,
 )
+from sagemaker_stack.local.s3_objects import ObjectStore
 from sagemaker_stack.local.step_image import ImagePullError
 
 __all__ = [
@@ -64,22 +69,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_PARALLEL_STEPS = 50
-#: The failure class a non-zero exit is given, so that SageMakerJobStepRetryPolicy can retry it.
-#: (On AWS only the service knows an internal error from an algorithm error; locally every
-#: failed attempt is one the step's retry policy may retry.)
-JOB_FAILURE_EXCEPTION_TYPE = "SageMaker.JOB_INTERNAL_ERROR"
 EXECUTION_FAILURE_REASON = "Step failure: One or multiple steps failed."
-
-
-@dataclass(frozen=True)
-class JobKind:
-    """What SageMaker calls the job a step type runs, and where that job's logs go."""
-
-    step_type: str
-    job_type: str  # "ProcessingJob" / "TrainingJob": the key in step Metadata
-    log_group: str
-    specification_key: str  # where ContainerEntrypoint lives in the step's Arguments
-    image_key: str  # the image's name in that specification
 
 
 JOB_KINDS: dict[str, JobKind] = {
@@ -105,6 +95,10 @@ class JobRecorder(Protocol):
 
     def pull_image(self, kind: JobKind, arguments: dict[str, Any]) -> Image:
         """The image the job names, from the emulated ECR; ImagePullError as SageMaker fails."""
+        ...
+
+    def object_store(self) -> ObjectStore:
+        """The emulated S3 the job's data is copied from and to."""
         ...
 
 
@@ -143,13 +137,6 @@ class StepState:
     job_arn: str | None = None
     job_name: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    status: str  # Succeeded / Failed / Stopped
-    failure_reason: str | None = None
-    exception_type: str | None = None  # the retry class of a failure, None if not retryable
 
 
 class ExecutionRun:
@@ -313,9 +300,12 @@ class ExecutionRun:
             return AttemptResult("Failed", f"ClientError: {error}")
         if not isinstance(arguments, dict):
             return AttemptResult("Failed", "ClientError: the step's Arguments must be an object")
+        place = JobPlace(self.context.work_root / self.context.execution_id / job_name)
+        store = self.recorder.object_store()
         try:
             image = self.recorder.pull_image(kind, arguments)
-        except ImagePullError as error:
+            data = prepare(kind, job_name, arguments, image, place, store, region=self.context.region)
+        except (ImagePullError, JobSetupError) as error:
             if error.job_created:
                 state.job_type, state.job_name = kind.job_type, job_name
                 state.job_arn = self.recorder.job_started(kind, job_name, arguments)
@@ -323,37 +313,6 @@ class ExecutionRun:
             return AttemptResult("Failed", error.reason)
         state.job_type, state.job_name = kind.job_type, job_name
         state.job_arn = self.recorder.job_started(kind, job_name, arguments)
-        result = self._run_process(kind, job_name, arguments, image)
-        job_status = {"Succeeded": "Completed"}.get(result.status, result.status)
-        self.recorder.job_ended(kind, job_name, job_status, result.failure_reason)
-        if result.status == "Succeeded":
-            state.properties = _job_properties(kind, job_name, state.job_arn, arguments)
-        return result
-
-    def _run_process(
-        self, kind: JobKind, job_name: str, arguments: dict[str, Any], image: Image
-    ) -> AttemptResult:
-        specification = arguments.get(kind.specification_key) or {}
-        work_dir = self.context.work_root / self.context.execution_id / job_name
-        try:
-            command = container_command(kind.step_type, specification, image, work_dir)
-        except CommandError as error:
-            return AttemptResult("Failed", f"ClientError: {error}")
-        max_runtime = (arguments.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-        prepare_work_dir(image, work_dir)
-        step_environment = {
-            str(name): as_environment_value(value)
-            for name, value in (arguments.get("Environment") or {}).items()
-        }
-        if kind.step_type == "Training":
-            step_environment["TRAINING_JOB_NAME"] = job_name
-        environment = container_environment(
-            step_environment,
-            image=image,
-            region=self.context.region,
-            endpoint_url=self.context.endpoint_url,
-            home=work_dir,
-        )
 
         def track(process: subprocess.Popen[bytes] | None) -> None:
             with self._lock:
@@ -362,34 +321,25 @@ class ExecutionRun:
                 else:
                     self._processes[job_name] = process
 
-        try:
-            outcome = run_container(
-                command,
-                work_dir=work_dir,
-                environment=environment,
-                sink=self.recorder.log_sink(kind, job_name),
-                max_runtime=float(max_runtime) if max_runtime else None,
-                stop=self._stop,
-                track=track,
-            )
-        except OSError as error:
-            return AttemptResult("Failed", f"ClientError: cannot start {command[0]!r}: {error.strerror}")
-        where = f"see log group {kind.log_group}, stream prefix {job_name}/"
-        if outcome.stopped:
-            return AttemptResult("Stopped", "Stopped by StopPipelineExecution")
-        if outcome.timed_out:
-            return AttemptResult(
-                "Failed",
-                f"MaxRuntimeExceeded: the job ran longer than StoppingCondition.MaxRuntimeInSeconds "
-                f"({max_runtime} s) and was stopped; {where}",
-            )
-        if outcome.returncode != 0:
-            return AttemptResult(
-                "Failed",
-                f"AlgorithmError: the step's command exited with code {outcome.returncode}; {where}",
-                JOB_FAILURE_EXCEPTION_TYPE,
-            )
-        return AttemptResult("Succeeded")
+        result = run(
+            kind,
+            job_name,
+            arguments,
+            image,
+            data,
+            place,
+            store=store,
+            region=self.context.region,
+            endpoint_url=self.context.endpoint_url,
+            open_sink=lambda: self.recorder.log_sink(kind, job_name),
+            stop=self._stop,
+            track=track,
+        )
+        job_status = {"Succeeded": "Completed"}.get(result.status, result.status)
+        self.recorder.job_ended(kind, job_name, job_status, result.failure_reason)
+        if result.status == "Succeeded":
+            state.properties = _job_properties(kind, job_name, state.job_arn, arguments)
+        return result
 
     # -- expressions ----------------------------------------------------------------------------
     def _lookup(self, path: str) -> Any:

@@ -48,6 +48,7 @@ from sagemaker_stack.local.pipeline_definition import (
     parameter_values,
     parse_definition,
 )
+from sagemaker_stack.local.s3_objects import MotoObjectStore, ObjectStore
 from sagemaker_stack.local.step_image import RepositoryMissing, pull
 
 _runs: dict[str, ExecutionRun] = {}
@@ -394,6 +395,9 @@ class MotoJobRecorder:
             lookup=_ecr_manifest,
             store=ImageStore(_settings["image_store"]),
         )
+
+    def object_store(self) -> ObjectStore:
+        return MotoObjectStore(self._backend.account_id, self._backend.region_name)
 
 
 def _ecr_manifest(account: str, region: str, repository: str, tag_or_digest: str) -> str | None:
