@@ -6,7 +6,8 @@ TrainingInstanceType) but not what they offer, so the specs and prices are a tab
 Source: the Amazon SageMaker AI pricing page (aws.amazon.com/sagemaker/pricing), on-demand
 "Training" and "Processing" prices in US East (N. Virginia), which are the same for every type
 below, and the EC2 instance type specifications (vCPUs, memory in GiB, GPUs) of the underlying
-EC2 types. Compiled 2026-12-01 from the figures the pricing page publishes for these families;
+EC2 types. Compiled 2026-12-01 from public copies of those pages (this project's machines cannot
+reach AWS, so the figures were not fetched from the Price List API and may lag AWS's);
 refresh with `aws pricing get-products --service-code AmazonSageMaker --region us-east-1`.
 Prices differ by region, but the table only ranks types, and the ranking holds across regions.
 
