@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sagemaker_stack.local.container import _KEPT_VARIABLES
 from tests.support.emulator import Pipelines, python_step, read_float, wait_for_file
 
 pytestmark = pytest.mark.integration
@@ -198,7 +199,9 @@ def test_step_gets_only_its_environment_credentials_region_and_endpoint(
     assert seen["AWS_REGION"] == seen["AWS_DEFAULT_REGION"] == "us-east-1"
     assert seen["AWS_ACCESS_KEY_ID"] and seen["AWS_SECRET_ACCESS_KEY"]
     assert Path(seen["CWD"]).is_dir() and Path(seen["CWD"]) == Path(seen["HOME"])
-    basics = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "VIRTUAL_ENV", "TMPDIR"}
+    # What every process needs, and this machine's CA bundle, proxies and package index, which a
+    # step keeps as a container keeps its image's (present only where this machine sets them).
+    basics = {"PATH", "HOME", "VIRTUAL_ENV", *_KEPT_VARIABLES}
     aws = {
         "AWS_ENDPOINT_URL",
         "AWS_REGION",
