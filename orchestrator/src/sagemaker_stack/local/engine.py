@@ -14,6 +14,7 @@ process gets what SageMaker gives a container and nothing more (see container).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import signal
@@ -39,6 +40,7 @@ from sagemaker_stack.local.container import (
     run_container,
     terminate,
 )
+from sagemaker_stack.local.execution_record import ExecutionRecord, StepState, interruption_reason
 from sagemaker_stack.local.image_store import Image
 from sagemaker_stack.local.pipeline_definition import (
     RUNNABLE_STEP_TYPES,
@@ -57,6 +59,7 @@ __all__ = [
     "TEST_ACCESS_KEY_ID",  # re-exported: callers pass the same keys to their own clients
     "TEST_SECRET_ACCESS_KEY",
     "ExecutionContext",
+    "ExecutionRecord",
     "ExecutionRun",
     "JobKind",
     "JobRecorder",
@@ -127,24 +130,6 @@ class ExecutionContext:
         return self.execution_arn.rsplit("/", 1)[-1]
 
 
-@dataclass
-class StepState:
-    """What ListPipelineExecutionSteps reports about one started step."""
-
-    name: str
-    display_name: str | None
-    description: str | None
-    status: str = "Starting"
-    start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
-    end_time: datetime | None = None
-    failure_reason: str | None = None
-    attempt_count: int = 0
-    job_type: str | None = None
-    job_arn: str | None = None
-    job_name: str | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class AttemptResult:
     status: str  # Succeeded / Failed / Stopped
@@ -174,6 +159,7 @@ class ExecutionRun:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._interrupted: str | None = None  # why the emulator cut the run off, see interrupt()
         self._thread = threading.Thread(target=self._schedule, name=f"execution-{context.execution_id}")
         self._thread.daemon = True
 
@@ -194,6 +180,16 @@ class ExecutionRun:
         self._stop.set()
         for process in list(self._processes.values()):
             terminate(process)
+
+    def interrupt(self, cause: str) -> None:
+        """Cut the run off as the emulator stops: it and its running steps end Failed by `cause`."""
+        self._interrupted = cause
+        self.stop()
+
+    def record(self) -> ExecutionRecord:
+        """What the API reports now, as a copy (the snapshot saves it)."""
+        with self._lock:
+            return copy.deepcopy(ExecutionRecord(self.status, self.failure_reason, self.end_time, self.steps))
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
@@ -239,7 +235,10 @@ class ExecutionRun:
             with self._lock:
                 self.failure_reason = f"InternalError: the emulator's engine failed: {error}"
         with self._lock:
-            if self._stop.is_set():
+            if self._interrupted:
+                self.status = "Failed"
+                self.failure_reason = interruption_reason(self._interrupted, "execution")
+            elif self._stop.is_set():
                 self.status = "Stopped"
             elif failed:
                 self.status = "Failed"
@@ -262,6 +261,8 @@ class ExecutionRun:
             except Exception as error:
                 status = "Failed"
                 state.failure_reason = f"InternalError: the emulator could not run the step: {error}"
+            if status == "Stopped" and self._interrupted:
+                status, state.failure_reason = "Failed", interruption_reason(self._interrupted, "step")
             with self._lock:
                 state.status = status
                 state.end_time = datetime.now(UTC)
@@ -375,6 +376,8 @@ class ExecutionRun:
         except OSError as error:
             return AttemptResult("Failed", f"ClientError: cannot start {command[0]!r}: {error.strerror}")
         where = f"see log group {kind.log_group}, stream prefix {job_name}/"
+        if outcome.stopped and self._interrupted:
+            return AttemptResult("Failed", interruption_reason(self._interrupted, "job"))
         if outcome.stopped:
             return AttemptResult("Stopped", "Stopped by StopPipelineExecution")
         if outcome.timed_out:
