@@ -399,6 +399,13 @@ def test_a_snapshot_that_cannot_be_restored_is_kept_aside_and_said_in_one_line(
         assert emulator.client("s3").list_buckets()["Buckets"] == []
         _saved_after_change(emulator)
         assert (aside[0] / "snapshot").read_bytes() == damaged  # and not overwritten by the new state
+        status = subprocess.run(
+            [CLI, "emulator", "status", "--state-dir", str(state_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert f"state saved at {emulator.state_report()['saved_at']}" in status.stdout
     finally:
         subprocess.run(
             [CLI, "emulator", "stop", "--state-dir", str(state_dir)], capture_output=True, timeout=60

@@ -68,6 +68,14 @@ def status(state_dir: Path) -> None:
         click.echo(str(error))
         raise SystemExit(1) from None
     click.echo(f"emulator serving at {server.endpoint_url} (pid {server.pid}, state in {server.state_dir})")
+    try:
+        saved = server.state_report()
+    except EmulatorError:  # it stopped in between
+        saved = {}
+    if saved.get("error"):
+        click.echo(f"state not saved: {saved['error']}")
+    elif saved.get("saved_at"):
+        click.echo(f"state saved at {saved['saved_at']}")
 
 
 @emulator.command()

@@ -129,6 +129,7 @@ class Emulator:
         if health is None or health.get("pid") != pid:
             return None
         self.pid, self.port = pid, port
+        self.state_notice = _notice(health)
         return health
 
     @property
@@ -223,7 +224,7 @@ class Emulator:
             health = _health(f"http://{HOST}:{port}") if pid == self.pid else None
             if health is not None:
                 self.port = port
-                self.state_notice = str((health.get("state") or {}).get("restore") or "") or None
+                self.state_notice = _notice(health)
                 return
             time.sleep(0.1)
         self.stop()
@@ -297,6 +298,10 @@ class Emulator:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _notice(health: dict[str, Any]) -> str | None:
+    return str((health.get("state") or {}).get("restore") or "") or None
 
 
 def _log_tail(path: Path, offset: int, lines: int = 5) -> str:

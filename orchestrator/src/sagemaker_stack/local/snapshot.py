@@ -101,7 +101,7 @@ def backend_name(backends: BackendDict[Any]) -> str:
     home = backends.backend.__module__
     modules = [home, *(name for name in list(sys.modules) if name.startswith("moto.") and name != home)]
     for module_name in modules:
-        for attribute, value in vars(sys.modules[module_name]).items():
+        for attribute, value in list(vars(sys.modules[module_name]).items()):
             if value is backends:
                 _backend_names[id(backends)] = f"{module_name}:{attribute}"
                 return _backend_names[id(backends)]
