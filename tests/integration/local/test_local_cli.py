@@ -77,4 +77,5 @@ def test_start_on_a_port_in_use_fails_with_the_fix(state_dir: Path) -> None:
         port = taken.getsockname()[1]
         result = run("start", "--port", str(port), "--state-dir", str(state_dir))
     assert result.returncode != 0
-    assert f"port {port} on 127.0.0.1 is in use; choose another with --port" in result.stderr
+    assert f"port {port} on 127.0.0.1 is in use by " in result.stderr
+    assert f"(pid {os.getpid()}); choose another with --port" in result.stderr

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from botocore.exceptions import ClientError
 
@@ -26,7 +27,9 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        expected = f"port {port} on 127.0.0.1 is in use; choose another with --port or omit it for a free one"
+        holder = f"{psutil.Process().name()} (pid {os.getpid()})"  # this test holds it
+        expected = f"port {port} on 127.0.0.1 is in use by {holder}; choose another with --port or omit it"
+        expected += " for a free one"
 
         with pytest.raises(EmulatorError) as raised:
             Emulator(state_dir=tmp_path, port=port).start()

@@ -16,7 +16,7 @@ _state_dir_option = click.option(
     default=DEFAULT_STATE_DIR,
     show_default=True,
     envvar="SAGEMAKER_STACK_EMULATOR_DIR",
-    help="Folder for the emulator's pid, port, log and step work folders.",
+    help="Folder for the emulator's saved state, pid, port, log and step work folders.",
 )
 
 
@@ -37,6 +37,8 @@ def start(port: int | None, state_dir: Path, region: str) -> None:
         server = Emulator(state_dir, port=port, region=region).start(exit_with_parent=False)
     server.detach()
     click.echo(f"emulator serving at {server.endpoint_url} (pid {server.pid}, state in {server.state_dir})")
+    if server.state_notice:
+        click.echo(server.state_notice)
     click.echo(
         f'point AWS tools at it with: eval "$(sagemaker-stack emulator env --state-dir {server.state_dir})"'
     )
@@ -45,7 +47,7 @@ def start(port: int | None, state_dir: Path, region: str) -> None:
 @emulator.command()
 @_state_dir_option
 def stop(state_dir: Path) -> None:
-    """Stop the emulator (running pipeline steps are stopped too)."""
+    """Stop the emulator, keeping its state (running executions end Failed, builds STOPPED)."""
     try:
         server = Emulator.attach(state_dir)
     except EmulatorError:
@@ -66,6 +68,14 @@ def status(state_dir: Path) -> None:
         click.echo(str(error))
         raise SystemExit(1) from None
     click.echo(f"emulator serving at {server.endpoint_url} (pid {server.pid}, state in {server.state_dir})")
+    try:
+        saved = server.state_report()
+    except EmulatorError:  # it stopped in between
+        saved = {}
+    if saved.get("error"):
+        click.echo(f"state not saved: {saved['error']}")
+    elif saved.get("saved_at"):
+        click.echo(f"state saved at {saved['saved_at']}")
 
 
 @emulator.command()

@@ -2,7 +2,12 @@
 
 - `emulator.Emulator`: start/stop/reset the server process from Python (`sagemaker_stack.cli.emulator`
   wraps it as `sagemaker-stack emulator start|stop|status|env`);
-- `server`: the server process (moto's WSGI app plus our additions, a pid and a port file);
+- `server`: the server process (moto's WSGI app plus our additions, a pid and a port file), on a
+  port bound so that a restart gets it back at once (`port`);
+- its state survives stop, start and kill -9: `persistence` (restore at start, save while
+  serving), `snapshot` (moto's models pickled, S3 contents beside), `state_lock` (changes held
+  off while a snapshot is taken), `execution_record` (what an execution reports, kept without
+  its threads) and `leftovers` (what a killed emulator left running);
 - `sagemaker_pipelines`: definition checks, ListPipelineExecutionSteps, StopPipelineExecution,
   and executions that really run, via `engine` (the DAG scheduler), `container` (one step as a
   local process) and `logs` (its output into CloudWatch Logs);

@@ -27,6 +27,7 @@ from moto.ssm.models import ssm_backends
 
 from sagemaker_stack.local.build_record import PhaseFailure
 from sagemaker_stack.local.container import host_environment
+from sagemaker_stack.local.state_lock import STATE
 
 #: Where the emulator's `docker` stand-in keeps images; the shim passes it on.
 IMAGE_STORE_VARIABLE = "EMULATOR_IMAGE_STORE"
@@ -79,7 +80,8 @@ def resolve(variables: Iterable[Mapping[str, Any]], *, account_id: str, region: 
 
 def parameter(name: str, *, account_id: str, region: str) -> str:
     try:
-        found = ssm_backends[account_id][region].get_parameter(name)
+        with STATE.shared(changes=False):
+            found = ssm_backends[account_id][region].get_parameter(name)
     except JsonRESTError as error:
         raise PhaseFailure("CLIENT_ERROR", f"Parameter Store error for {name}: {error.message}") from None
     if found is None:
@@ -94,7 +96,8 @@ def secret_value(reference: str, *, account_id: str, region: str) -> str:
     secret_id = ":".join(parts[:head])
     json_key, stage, version = ([*parts[head:], "", "", ""])[:3]
     try:
-        document = secretsmanager_backends[account_id][region].get_secret_value(secret_id, version, stage)
+        with STATE.shared():  # moto records when a secret was last read
+            document = secretsmanager_backends[account_id][region].get_secret_value(secret_id, version, stage)
     except JsonRESTError as error:
         raise PhaseFailure(
             "CLIENT_ERROR", f"Secrets Manager error for {secret_id}: {error.message}"

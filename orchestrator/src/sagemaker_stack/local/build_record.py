@@ -1,7 +1,8 @@
 """One CodeBuild build's record, the dict moto's backend keeps and BatchGetBuilds returns.
 
 The runner moves the record through CodeBuild's phases from its own thread while server threads
-read it, so every change and every read goes through one lock. The shapes are botocore's `Build`
+read it, so every change and every read goes through one lock; a change also holds the state
+against a snapshot (see state_lock). The shapes are botocore's `Build`
 and `BuildPhase`: a phase in progress has only its type and start time; a finished one has its
 status, end time, whole seconds and contexts (`statusCode` and `message`, both empty on success,
 as CodeBuild reports them); the final COMPLETED phase only ever has a start time.
@@ -14,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sagemaker_stack.local.state_lock import STATE
 
 PHASE_ORDER = (
     "SUBMITTED",
@@ -77,17 +80,17 @@ class BuildRecord:
             return copy.deepcopy(self.data)
 
     def update(self, **fields: Any) -> None:
-        with self._lock:
+        with STATE.shared(), self._lock:
             self.data.update(fields)
 
     def begin(self, phase_type: str) -> None:
-        with self._lock:
+        with STATE.shared(), self._lock:
             self.data["phases"].append({"phaseType": phase_type, "startTime": now()})
             self.data["currentPhase"] = phase_type
 
     def end(self, status: str, context: PhaseContext | None = None) -> None:
         """Finish the phase in progress with `status` and, but for SUBMITTED/QUEUED, a context."""
-        with self._lock:
+        with STATE.shared(), self._lock:
             phase = self.data["phases"][-1]
             if "phaseStatus" in phase:
                 return  # already ended (a fault while finishing it)
@@ -102,7 +105,7 @@ class BuildRecord:
 
     def complete(self, build_status: str) -> None:
         """Enter COMPLETED and give the build its final status (what pollers wait for)."""
-        with self._lock:
+        with STATE.shared(), self._lock:
             end = now()
             self.data["phases"].append({"phaseType": "COMPLETED", "startTime": end})
             self.data.update(

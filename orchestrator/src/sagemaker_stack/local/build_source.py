@@ -19,6 +19,7 @@ from moto.utilities.utils import get_partition
 
 from sagemaker_stack.local.build_record import PhaseFailure
 from sagemaker_stack.local.buildspec import looks_inline
+from sagemaker_stack.local.state_lock import STATE
 
 DEFAULT_BUILDSPEC = "buildspec.yml"
 _S3_ARN_PREFIX = "arn:aws:s3:::"
@@ -73,19 +74,21 @@ def read_object(
     location: str, version: str | None, *, account_id: str, region: str, what: str = "primary source"
 ) -> bytes:
     bucket, _, key = location.partition("/")
-    backend: Any = s3_backends[account_id][get_partition(region)]
     suffix = f"for {what} and source version {location}"
     if not bucket or not key:
         raise PhaseFailure("CLIENT_ERROR", f"invalid S3 location {location!r}: expected bucket/key {suffix}")
     try:
-        found = backend.get_object(bucket, key, version_id=version or None)
+        with STATE.shared(changes=False):
+            backend: Any = s3_backends[account_id][get_partition(region)]
+            found = backend.get_object(bucket, key, version_id=version or None)
+            content = None if found is None else bytes(found.value)
     except MissingBucket:
         raise PhaseFailure(
             "CLIENT_ERROR", f"NoSuchBucket: The specified bucket does not exist {suffix}"
         ) from None
-    if found is None:
+    if content is None:
         raise PhaseFailure("CLIENT_ERROR", f"NoSuchKey: The specified key does not exist. {suffix}")
-    return bytes(found.value)
+    return content
 
 
 def _extract(archive: zipfile.ZipFile, target: Path) -> None:

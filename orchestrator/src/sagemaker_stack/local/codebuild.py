@@ -11,7 +11,9 @@ dict in `build_metadata_history`, as moto's own builds are):
 - BatchGetBuilds: the builds as they are now, and `buildsNotFound`;
 - StopBuild: stops a running build (it ends STOPPED);
 - CreateProject takes a project with no source location where AWS does (NO_SOURCE, CODEPIPELINE);
-- moto's reset (`POST /moto-api/reset`) and the server's shutdown stop every running build.
+- moto's reset (`POST /moto-api/reset`) and the server's shutdown stop every running build;
+- a build the emulator's end cut off (killed, it could not stop the build) ends FAILED when the
+  emulator's state is restored (`restore_builds`), its current phase with the reason.
 
 Project settings the emulator cannot honour (uploading artifacts, S3 logs, secondary sources)
 are not rejected by StartBuild, which AWS would accept: the build fails in PROVISIONING with a
@@ -23,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import sys
 import threading
 import uuid
@@ -32,13 +35,13 @@ from typing import Any
 import botocore.session
 from moto.codebuild import responses as codebuild_responses
 from moto.codebuild.exceptions import InvalidInputException, ResourceNotFoundException
-from moto.codebuild.models import CodeBuildBackend, CodeBuildProjectMetadata
+from moto.codebuild.models import CodeBuildBackend, CodeBuildProjectMetadata, codebuild_backends
 from moto.codebuild.responses import CodeBuildResponse
 from moto.core.responses import ActionResult
 from moto.utilities.utils import get_partition
 
 from sagemaker_stack.local.build_environment import write_docker_shim
-from sagemaker_stack.local.build_record import BuildRecord, now
+from sagemaker_stack.local.build_record import BuildRecord, PhaseContext, now
 from sagemaker_stack.local.build_runner import BuildRun, Workspace
 from sagemaker_stack.local.moto_fixes import before_reset
 
@@ -46,6 +49,7 @@ from sagemaker_stack.local.moto_fixes import before_reset
 #: `timeoutInMinutes` lasts (default 60), so that tests can see a timeout in seconds.
 SECONDS_PER_MINUTE_VARIABLE = "EMULATOR_CODEBUILD_SECONDS_PER_MINUTE"
 DEFAULT_TIMEOUT_MINUTES = 60
+BUILDS_FOLDER = "codebuild/builds"  # in the state folder: one folder per running build
 DEFAULT_QUEUED_TIMEOUT_MINUTES = 480
 #: StartBuild parameters with nothing to do locally (authentication, Git settings, compute size).
 _IGNORED = {
@@ -96,7 +100,7 @@ def install(endpoint_url: str, state_dir: Path) -> None:
     codebuild_dir = state_dir / "codebuild"
     _workspace["current"] = Workspace(
         endpoint_url=endpoint_url,
-        builds_root=codebuild_dir / "builds",
+        builds_root=state_dir / BUILDS_FOLDER,
         bin_dir=codebuild_dir / "bin",
         image_store=state_dir / "images",
         seconds_per_minute=_seconds_per_minute(),
@@ -125,6 +129,25 @@ def stop_all(timeout: float = 15.0) -> None:
         run.stop()
     for run in runs:
         run.wait(timeout)
+
+
+def restore_builds(cause: str) -> int:
+    """End FAILED every build the restored state has IN_PROGRESS (none runs yet); how many did."""
+    ended = 0
+    backend: Any
+    for _, _, backend in codebuild_backends.iter_backends():
+        for builds in backend.build_metadata_history.values():
+            for data in builds:
+                if data.get("buildStatus") == "IN_PROGRESS":
+                    record = BuildRecord(data)
+                    record.end(
+                        "FAILED", PhaseContext("CLIENT_ERROR", f"{cause} while this build was running")
+                    )
+                    record.complete("FAILED")
+                    ended += 1
+    # Their folders (source, HOME, commands), which the build would have removed as it ended.
+    shutil.rmtree(_workspace["current"].builds_root, ignore_errors=True)
+    return ended
 
 
 def _seconds_per_minute() -> float:

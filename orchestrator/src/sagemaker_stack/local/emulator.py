@@ -13,11 +13,9 @@ This module imports neither moto nor boto3 at load time.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,15 +26,14 @@ from types import TracebackType
 from typing import Any
 
 from sagemaker_stack.local.container import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+from sagemaker_stack.local.port import PortInUse, check_free
 from sagemaker_stack.local.server import (
     HEALTH_PATH,
     IMAGES_FOLDER,
     LOG_FILE,
     PID_FILE,
     PORT_FILE,
-    check_state_dir,
-    port_in_use_message,
-    state_dir_message,
+    state_dir_problem,
 )
 
 DEFAULT_STATE_DIR = Path(".sagemaker-stack") / "emulator"
@@ -98,6 +95,8 @@ class Emulator:
         self._requested_port = port
         self.port: int | None = None
         self.pid: int | None = None
+        #: What the server said of the state it found at start (restored, or why it starts empty).
+        self.state_notice: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
     # -- finding one that runs ------------------------------------------------------------------
@@ -130,6 +129,7 @@ class Emulator:
         if health is None or health.get("pid") != pid:
             return None
         self.pid, self.port = pid, port
+        self.state_notice = _notice(health)
         return health
 
     @property
@@ -146,6 +146,14 @@ class Emulator:
     def is_serving(self) -> bool:
         return self.port is not None and _health(self.endpoint_url) is not None
 
+    def state_report(self) -> dict[str, Any]:
+        """The server's word on its saved state: `restore` (what it found at start), the last save
+        (`saved_at`, `bytes`, `pause_seconds`, `write_seconds`, ...) and `error` if saving fails."""
+        health = _health(self.endpoint_url)
+        if health is None:
+            raise EmulatorError(f"the emulator at {self.endpoint_url} is not reachable")
+        return dict(health.get("state") or {})
+
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self, timeout: float = 60.0, *, exit_with_parent: bool = True) -> Emulator:
         """Spawn the server and wait until it answers; returns self.
@@ -153,10 +161,9 @@ class Emulator:
         With `exit_with_parent` (the default) the server stops by itself when this process
         ends, even if it is killed before it can call stop(); the CLI's `start` turns it off.
         """
-        try:
-            check_state_dir(self.state_dir)
-        except OSError as error:
-            raise EmulatorError(state_dir_message(self.state_dir, error.strerror or str(error))) from None
+        problem = state_dir_problem(self.state_dir)
+        if problem:
+            raise EmulatorError(problem)
         if Emulator(self.state_dir)._read_running() is not None:
             raise EmulatorError(
                 f"an emulator is already running from {self.state_dir}; stop it with "
@@ -192,13 +199,13 @@ class Emulator:
 
     @staticmethod
     def _check_port_free(port: int) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((HOST, port))
-            except OSError as error:
-                if error.errno == errno.EADDRINUSE:
-                    raise EmulatorError(port_in_use_message(HOST, port)) from None
-                raise EmulatorError(f"cannot use port {port} on {HOST}: {error.strerror}") from None
+        """As the server will bind it (SO_REUSEADDR: a port our last server just left is free)."""
+        try:
+            check_free(HOST, port)
+        except PortInUse as error:
+            raise EmulatorError(str(error)) from None
+        except OSError as error:
+            raise EmulatorError(f"cannot use port {port} on {HOST}: {error.strerror}") from None
 
     def _wait_ready(self, timeout: float, log_path: Path, offset: int) -> None:
         assert self._process is not None
@@ -214,8 +221,10 @@ class Emulator:
             except (OSError, ValueError):
                 time.sleep(0.1)
                 continue
-            if pid == self.pid and _health(f"http://{HOST}:{port}") is not None:
+            health = _health(f"http://{HOST}:{port}") if pid == self.pid else None
+            if health is not None:
                 self.port = port
+                self.state_notice = _notice(health)
                 return
             time.sleep(0.1)
         self.stop()
@@ -224,8 +233,8 @@ class Emulator:
             f"{_log_tail(log_path, offset)}"
         )
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the server (it stops running steps first), SIGKILL if it does not exit."""
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM the server (it ends running steps and saves its state), SIGKILL if it does not exit."""
         if self.pid is None:
             return
         pid, process = self.pid, self._process
@@ -289,6 +298,10 @@ class Emulator:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _notice(health: dict[str, Any]) -> str | None:
+    return str((health.get("state") or {}).get("restore") or "") or None
 
 
 def _log_tail(path: Path, offset: int, lines: int = 5) -> str:

@@ -16,6 +16,7 @@ and its outputs are uploaded again.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import signal
@@ -36,6 +37,7 @@ from sagemaker_stack.local.container import (
     kill_group,
     terminate,
 )
+from sagemaker_stack.local.execution_record import ExecutionRecord, StepState, interruption_reason
 from sagemaker_stack.local.image_store import Image
 from sagemaker_stack.local.job_runner import (
     AttemptResult,
@@ -62,6 +64,7 @@ __all__ = [
     "TEST_ACCESS_KEY_ID",  # re-exported: callers pass the same keys to their own clients
     "TEST_SECRET_ACCESS_KEY",
     "ExecutionContext",
+    "ExecutionRecord",
     "ExecutionRun",
     "JobKind",
     "JobRecorder",
@@ -121,24 +124,6 @@ class ExecutionContext:
         return self.execution_arn.rsplit("/", 1)[-1]
 
 
-@dataclass
-class StepState:
-    """What ListPipelineExecutionSteps reports about one started step."""
-
-    name: str
-    display_name: str | None
-    description: str | None
-    status: str = "Starting"
-    start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
-    end_time: datetime | None = None
-    failure_reason: str | None = None
-    attempt_count: int = 0
-    job_type: str | None = None
-    job_arn: str | None = None
-    job_name: str | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
-
-
 class ExecutionRun:
     """One running execution: a scheduler thread plus one thread per running step."""
 
@@ -161,6 +146,7 @@ class ExecutionRun:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._interrupted: str | None = None  # why the emulator cut the run off, see interrupt()
         self._thread = threading.Thread(target=self._schedule, name=f"execution-{context.execution_id}")
         self._thread.daemon = True
 
@@ -181,6 +167,16 @@ class ExecutionRun:
         self._stop.set()
         for process in list(self._processes.values()):
             terminate(process)
+
+    def interrupt(self, cause: str) -> None:
+        """Cut the run off as the emulator stops: it and its running steps end Failed by `cause`."""
+        self._interrupted = cause
+        self.stop()
+
+    def record(self) -> ExecutionRecord:
+        """What the API reports now, as a copy (the snapshot saves it)."""
+        with self._lock:
+            return copy.deepcopy(ExecutionRecord(self.status, self.failure_reason, self.end_time, self.steps))
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
@@ -226,7 +222,10 @@ class ExecutionRun:
             with self._lock:
                 self.failure_reason = f"InternalError: the emulator's engine failed: {error}"
         with self._lock:
-            if self._stop.is_set():
+            if self._interrupted:
+                self.status = "Failed"
+                self.failure_reason = interruption_reason(self._interrupted, "execution")
+            elif self._stop.is_set():
                 self.status = "Stopped"
             elif failed:
                 self.status = "Failed"
@@ -249,6 +248,8 @@ class ExecutionRun:
             except Exception as error:
                 status = "Failed"
                 state.failure_reason = f"InternalError: the emulator could not run the step: {error}"
+            if status == "Stopped" and self._interrupted:
+                status, state.failure_reason = "Failed", interruption_reason(self._interrupted, "step")
             with self._lock:
                 state.status = status
                 state.end_time = datetime.now(UTC)
@@ -335,6 +336,8 @@ class ExecutionRun:
             stop=self._stop,
             track=track,
         )
+        if result.status == "Stopped" and self._interrupted:
+            result = AttemptResult("Failed", interruption_reason(self._interrupted, "job"))
         job_status = {"Succeeded": "Completed"}.get(result.status, result.status)
         self.recorder.job_ended(kind, job_name, job_status, result.failure_reason)
         if result.status == "Succeeded":

@@ -13,6 +13,8 @@ from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
+from sagemaker_stack.local.state_lock import STATE
+
 
 class S3Error(Exception):
     """An S3 error code and message, as S3 returns them."""
@@ -49,18 +51,22 @@ class MotoObjectStore:
             raise S3Error(*NO_SUCH_BUCKET) from None
 
     def keys(self, bucket: str, prefix: str) -> list[str]:
-        found, _folders, _truncated, _marker = self._backend.list_objects(
-            self._bucket(bucket), prefix or None, None, None, None
-        )
-        return sorted(str(key.name) for key in found)
+        with STATE.shared(changes=False):
+            found, _folders, _truncated, _marker = self._backend.list_objects(
+                self._bucket(bucket), prefix or None, None, None, None
+            )
+            return sorted(str(key.name) for key in found)
 
     def read(self, bucket: str, key: str) -> bytes:
-        self._bucket(bucket)
-        found = self._backend.get_object(bucket, key)
-        if found is None:
-            raise S3Error(*NO_SUCH_KEY)
-        return bytes(found.value)
+        with STATE.shared(changes=False):
+            self._bucket(bucket)
+            found = self._backend.get_object(bucket, key)
+            if found is None:
+                raise S3Error(*NO_SUCH_KEY)
+            return bytes(found.value)
 
     def write(self, bucket: str, key: str, data: bytes) -> None:
-        self._bucket(bucket)
-        self._backend.put_object(bucket, key, data)
+        # A snapshot must see the object whole or not at all (see state_lock).
+        with STATE.shared():
+            self._bucket(bucket)
+            self._backend.put_object(bucket, key, data)

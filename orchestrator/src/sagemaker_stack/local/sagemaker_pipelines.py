@@ -10,11 +10,14 @@ process) wraps moto's backend methods so that:
 - StartPipelineExecution hands the definition to the engine, and Describe/ListPipelineExecutions
   report the engine's status and failure reason;
 - ListPipelineExecutionSteps and StopPipelineExecution exist;
-- moto's own reset (`POST /moto-api/reset`) also stops every running execution.
+- moto's own reset (`POST /moto-api/reset`) also stops every running execution;
+- the emulator's snapshot saves what the engine reports (`saved_executions`), a restart brings
+  it back (`restore_executions`), and an execution the emulator's end cut off ends Failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +38,9 @@ from moto.sagemaker.utils import get_pipeline_execution_from_arn
 from sagemaker_stack.local.container import LogSink
 from sagemaker_stack.local.engine import (
     DEFAULT_MAX_PARALLEL_STEPS,
+    JOB_KINDS,
     ExecutionContext,
+    ExecutionRecord,
     ExecutionRun,
     JobKind,
 )
@@ -49,9 +54,11 @@ from sagemaker_stack.local.pipeline_definition import (
     parse_definition,
 )
 from sagemaker_stack.local.s3_objects import MotoObjectStore, ObjectStore
+from sagemaker_stack.local.state_lock import STATE
 from sagemaker_stack.local.step_image import RepositoryMissing, pull
 
-_runs: dict[str, ExecutionRun] = {}
+#: Every execution the engine knows: running ones, and the records of those a restart brought back.
+_runs: dict[str, ExecutionRun | ExecutionRecord] = {}
 _runs_lock = threading.Lock()
 _settings: dict[str, Any] = {}
 
@@ -77,14 +84,65 @@ def install(endpoint_url: str, work_root: Path, image_store: Path) -> None:
 
 
 def stop_all(timeout: float = 15.0) -> None:
-    """Stop every running execution and its step processes (reset and shutdown)."""
+    """Stop every running execution and its step processes, and forget them all (reset)."""
     with _runs_lock:
-        runs = list(_runs.values())
+        runs = [run for run in _runs.values() if isinstance(run, ExecutionRun)]
         _runs.clear()
     for run in runs:
         run.stop()
     for run in runs:
         run.kill(timeout)
+
+
+def interrupt_all(cause: str, timeout: float = 15.0) -> None:
+    """The emulator stops: running executions and their steps end Failed by `cause`, and are kept."""
+    with _runs_lock:
+        runs = [run for run in _runs.values() if isinstance(run, ExecutionRun)]
+    for run in runs:
+        run.interrupt(cause)
+    for run in runs:
+        run.kill(timeout)
+
+
+def saved_executions() -> dict[str, dict[str, Any]]:
+    """What the engine reports of every execution, for the snapshot (called while nothing changes)."""
+    with _runs_lock:
+        runs = dict(_runs)
+    return {
+        arn: (run.record() if isinstance(run, ExecutionRun) else run).saved() for arn, run in runs.items()
+    }
+
+
+def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> int:
+    """Bring the saved executions back; those still going end Failed by `cause`. Returns how many did."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    interrupted = 0
+    for arn, data in saved.items():
+        record = ExecutionRecord.from_saved(data)
+        if record.status not in ("Succeeded", "Failed", "Stopped"):
+            record = record.interrupted(cause)
+            interrupted += 1
+        with _runs_lock:
+            _runs[arn] = record
+        _, _, _, region, account, _ = arn.split(":", 5)
+        backend: Any = sagemaker_backends[account][region]
+        with contextlib.suppress(ValidationError):
+            execution: Any = get_pipeline_execution_from_arn(backend.pipelines, arn)
+            execution.pipeline_execution_status = record.status
+            execution.pipeline_execution_failure_reason = record.failure_reason
+            execution.last_modified_time = record.end_time or execution.last_modified_time
+        recorder = MotoJobRecorder(backend)
+        for step in record.steps.values():
+            kind = next((kind for kind in JOB_KINDS.values() if kind.job_type == step.job_type), None)
+            if (
+                kind is not None
+                and step.job_name
+                and recorder.job_status(kind, step.job_name) == "InProgress"
+            ):
+                status = {"Succeeded": "Completed"}.get(step.status, step.status)
+                recorder.job_ended(kind, step.job_name, status, step.failure_reason)
+    return interrupted
 
 
 def _checked(definition: Any, operation: str) -> PipelineSpec:
@@ -191,9 +249,10 @@ def _wrap_start(original: Any) -> Any:
         )
 
         def on_change(run: ExecutionRun) -> None:
-            execution.pipeline_execution_status = run.status
-            execution.pipeline_execution_failure_reason = run.failure_reason  # type: ignore[assignment]
-            execution.last_modified_time = datetime.now(UTC)
+            with STATE.shared():
+                execution.pipeline_execution_status = run.status
+                execution.pipeline_execution_failure_reason = run.failure_reason  # type: ignore[assignment]
+                execution.last_modified_time = datetime.now(UTC)
 
         run = ExecutionRun(spec, context, MotoJobRecorder(self), on_change)
         with _runs_lock:
@@ -280,7 +339,7 @@ def _stop(self: Any, pipeline_execution_arn: str, client_request_token: str | No
     execution = get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
     run = _runs.get(pipeline_execution_arn)
     status = run.status if run is not None else execution.pipeline_execution_status
-    if run is None or status in ("Succeeded", "Failed"):
+    if not isinstance(run, ExecutionRun) or status in ("Succeeded", "Failed"):
         raise ValidationError(
             f"Pipeline execution {pipeline_execution_arn} cannot be stopped: its status is {status}"
         )
@@ -314,6 +373,10 @@ class MotoJobRecorder:
         self._backend = backend
 
     def job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
+        with STATE.shared():
+            return self._job_started(kind, job_name, arguments)
+
+    def _job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
         backend = self._backend
         try:
             if kind.step_type == "Processing":
@@ -363,6 +426,10 @@ class MotoJobRecorder:
             return formatter.arn_formatter(job_name, backend.account_id, backend.region_name)
 
     def job_ended(self, kind: JobKind, job_name: str, status: str, failure_reason: str | None) -> None:
+        with STATE.shared():
+            self._job_ended(kind, job_name, status, failure_reason)
+
+    def _job_ended(self, kind: JobKind, job_name: str, status: str, failure_reason: str | None) -> None:
         now = datetime.now(UTC)
         if kind.step_type == "Processing":
             job = self._backend.processing_jobs.get(job_name)
@@ -379,6 +446,13 @@ class MotoJobRecorder:
                 job.training_end_time = now
                 job.last_modified_time = now
                 job.failure_reason = failure_reason
+
+    def job_status(self, kind: JobKind, job_name: str) -> str | None:
+        if kind.step_type == "Processing":
+            job = self._backend.processing_jobs.get(job_name)
+            return None if job is None else str(job.processing_job_status)
+        job = self._backend.training_jobs.get(job_name)
+        return None if job is None else str(job.training_job_status)
 
     def log_sink(self, kind: JobKind, job_name: str) -> LogSink:
         return CloudWatchLogSink(
@@ -402,11 +476,12 @@ class MotoJobRecorder:
 
 def _ecr_manifest(account: str, region: str, repository: str, tag_or_digest: str) -> str | None:
     """The manifest the emulated ECR holds under a tag or digest (None), RepositoryMissing if none."""
-    backend: Any = ecr_backends[account][region]
-    found = backend.repositories.get(repository)
-    if found is None:
-        raise RepositoryMissing(repository)
-    for image in found.images:
-        if tag_or_digest in image.image_tags or image.get_image_digest() == tag_or_digest:
-            return str(image.image_manifest)
+    with STATE.shared(changes=False):
+        backend: Any = ecr_backends[account][region]
+        found = backend.repositories.get(repository)
+        if found is None:
+            raise RepositoryMissing(repository)
+        for image in found.images:
+            if tag_or_digest in image.image_tags or image.get_image_digest() == tag_or_digest:
+                return str(image.image_manifest)
     return None

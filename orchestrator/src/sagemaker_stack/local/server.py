@@ -1,10 +1,14 @@
 """The emulator's server process: `python -m sagemaker_stack.local.server --port P --state-dir DIR`.
 
 moto's WSGI app on 127.0.0.1 with our additions installed, plus `/_emulator/health` for
-readiness checks. It writes `emulator.pid` and `emulator.port` into the state folder once it
-listens, and removes them when it stops; SIGTERM stops every running pipeline step and CodeBuild
-build first. The state folder also holds the builds' folders (`codebuild/`) and the `docker`
-stand-in's images (`images/`). `EMULATOR_CODEBUILD_SECONDS_PER_MINUTE` in its environment makes
+readiness checks (with what the restore found and the last save, see persistence). It restores
+the state folder's snapshot (`state/`), ends what a killed predecessor left running, writes
+`emulator.pid` and `emulator.port` once it listens, saves its state while it serves, and removes
+them when it stops; SIGTERM ends every running pipeline execution (Failed: the emulator was
+stopped) and CodeBuild build (STOPPED) first, then saves once more. The state folder also holds
+the builds' folders (`codebuild/`), the steps' (`executions/`) and the `docker` stand-in's
+images (`images/`). The port is bound with SO_REUSEADDR, so a restart on the same port works at
+once (see port). `EMULATOR_CODEBUILD_SECONDS_PER_MINUTE` in its environment makes
 a minute of a build's timeout last that many seconds (tests use a few).
 Exit codes: 0 stopped, 2 state folder unusable, 3 port in use.
 """
@@ -13,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import json
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -26,39 +28,72 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from sagemaker_stack.local.port import PortInUse, listen
+from sagemaker_stack.local.state_lock import STATE
+
 PID_FILE = "emulator.pid"
 PORT_FILE = "emulator.port"
 LOG_FILE = "emulator.log"
 WORK_FOLDER = "executions"
 IMAGES_FOLDER = "images"  # the image store, EMULATOR_IMAGE_STORE of the emulator's builds
+STATE_FOLDER = "state"  # the saved state: the snapshot and its blobs
 HEALTH_PATH = "/_emulator/health"
 EXIT_STATE_DIR = 2
 EXIT_PORT_IN_USE = 3
 
 
-def port_in_use_message(host: str, port: int) -> str:
-    return f"port {port} on {host} is in use; choose another with --port or omit it for a free one"
+def state_dir_problem(state_dir: Path) -> str | None:
+    """Why the emulator cannot keep its state in `state_dir` (None if it can): the folder and
+    its saved state (`state/`, if there is one yet) must be writable."""
+    for folder in (state_dir, state_dir / STATE_FOLDER):
+        try:
+            if folder == state_dir:
+                folder.mkdir(parents=True, exist_ok=True)
+            elif not folder.exists():
+                continue
+            probe = folder / f".write-test-{os.getpid()}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as error:
+            reason = error.strerror or str(error)
+            return f"state folder {folder} is not writable ({reason}); choose another with --state-dir"
+    return None
 
 
-def state_dir_message(state_dir: Path, reason: str) -> str:
-    return f"state folder {state_dir} is not writable ({reason}); choose another with --state-dir"
+#: Requests that change nothing, by HTTP method or by the operation's name (JSON protocols).
+_READING_METHODS = ("GET", "HEAD", "OPTIONS")
+_READING_OPERATIONS = ("Describe", "List", "Get", "BatchGet", "Head")
 
 
-def check_state_dir(state_dir: Path) -> None:
-    """Create the folder and prove we can write into it; OSError says why not."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    probe = state_dir / f".write-test-{os.getpid()}"
-    probe.write_text("ok")
-    probe.unlink()
+def _changes_state(environ: dict[str, Any]) -> bool:
+    if environ.get("REQUEST_METHOD") in _READING_METHODS:
+        return False
+    operation = str(environ.get("HTTP_X_AMZ_TARGET", "")).rpartition(".")[2]
+    return not operation.startswith(_READING_OPERATIONS)
+
+
+def _state_app(inner: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """Each request holds the state against a snapshot for as long as moto works on it."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with STATE.shared(changes=_changes_state(environ)):
+            result = inner(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+    return app
 
 
 def _health_app(
-    inner: Callable[..., Iterable[bytes]], details: dict[str, Any]
+    inner: Callable[..., Iterable[bytes]], details: dict[str, Any], state: Callable[[], dict[str, Any]]
 ) -> Callable[..., Iterable[bytes]]:
-    body = json.dumps({"status": "ok", **details}).encode()
-
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH:
+            body = json.dumps({"status": "ok", **details, "state": state()}).encode()
             start_response(
                 "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
             )
@@ -81,22 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir.resolve()
-    try:
-        check_state_dir(state_dir)
-    except OSError as error:
-        print(state_dir_message(state_dir, error.strerror or str(error)), file=sys.stderr)
+    problem = state_dir_problem(state_dir)
+    if problem:
+        print(problem, file=sys.stderr)
         return EXIT_STATE_DIR
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        listener.bind((args.host, args.port))
-    except OSError as error:
-        listener.close()
-        if error.errno == errno.EADDRINUSE:
-            print(port_in_use_message(args.host, args.port), file=sys.stderr)
-            return EXIT_PORT_IN_USE
-        raise
-    listener.listen(128)
+        listener = listen(args.host, args.port)
+    except PortInUse as error:
+        print(error, file=sys.stderr)
+        return EXIT_PORT_IN_USE
     port = listener.getsockname()[1]
     endpoint_url = f"http://{args.host}:{port}"
     # moto builds some URLs (S3, SQS) from these; set before moto is imported.
@@ -120,13 +149,22 @@ def main(argv: list[str] | None = None) -> int:
         sagemaker_pipelines,
         secrets_cfn,  # noqa: F401
     )
+    from sagemaker_stack.local.leftovers import kill_leftovers
+    from sagemaker_stack.local.persistence import STOPPED_CAUSE, Persistence
 
     moto_fixes.install()
     cfn_resources.register()
     sagemaker_pipelines.install(endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER)
     codebuild.install(endpoint_url, state_dir)
+    killed = kill_leftovers([state_dir / WORK_FOLDER, state_dir / codebuild.BUILDS_FOLDER])
+    if killed:
+        print(f"ended {killed} step or build process(es) a killed emulator left", file=sys.stderr, flush=True)
+    persistence = Persistence(state_dir)
+    print(persistence.restore(), file=sys.stderr, flush=True)
     details = {"pid": os.getpid(), "port": port, "endpoint_url": endpoint_url, "region": args.region}
-    app = _health_app(DomainDispatcherApplication(create_backend_app), details)
+    app = _health_app(
+        _state_app(DomainDispatcherApplication(create_backend_app)), details, persistence.health
+    )
     server = make_server(
         args.host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
     )
@@ -138,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     if args.exit_with_parent:
         _watch_parent(os.getppid())
+    persistence.start()
     _write(state_dir / PID_FILE, str(os.getpid()))
     _write(state_dir / PORT_FILE, str(port))
     print(f"emulator serving at {endpoint_url} (pid {os.getpid()})", file=sys.stderr, flush=True)
@@ -146,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit:
         pass
     finally:
-        sagemaker_pipelines.stop_all()
+        sagemaker_pipelines.interrupt_all(STOPPED_CAUSE)
         codebuild.stop_all()
+        persistence.stop()
         for name in (PID_FILE, PORT_FILE):
             with contextlib.suppress(OSError):
                 if (state_dir / name).read_text().strip() == (
