@@ -74,14 +74,15 @@ def suppress_findings(stack: SageMakerStack) -> None:
         "is the narrowest scope there is. The only action is sagemaker:StartPipelineExecution.",
     )
     if stack.image_builder is not None:
-        _suppress_image_builder_findings(stack.image_builder, bucket_id)
-    _acknowledge(
-        stack.artifact_store.bucket,
-        f"{PACK}::AwsSolutions-S1",
-        "Server access logs would need a second bucket with retention and removal rules this "
-        "recipe cannot choose for the user; requests are auditable with CloudTrail S3 data events, "
-        "which belong in an account-wide trail rather than in every stack.",
-    )
+        _suppress_image_builder_findings(stack.image_builder, bucket_id, encrypted=settings.encrypts)
+    if not settings.access_logs:
+        _acknowledge(
+            stack.artifact_store.bucket,
+            f"{PACK}::AwsSolutions-S1",
+            "Server access logs are off by default (access_logs=false): they need a second bucket "
+            "that outlives the stack. Deploy with -c access_logs=true (or a bucket name) to turn "
+            "them on; requests are also auditable with CloudTrail S3 data events.",
+        )
     _acknowledge(
         stack.credentials.secret,
         f"{PACK}::AwsSolutions-SMG4",
@@ -91,7 +92,7 @@ def suppress_findings(stack: SageMakerStack) -> None:
     )
 
 
-def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str) -> None:
+def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str, *, encrypted: bool) -> None:
     """The image builder's accepted findings.
 
     Its privileged mode (Docker builds need it) is no finding to acknowledge: cdk-nag 3's packs
@@ -104,17 +105,35 @@ def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str) -> N
         "and `sagemaker-stack image build` upload each build context under a key they choose "
         "per build, so the prefix is the narrowest scope there is. The actions are read only.",
     )
+    in_vpc = builder.in_vpc
     _acknowledge(
         builder.policy,
         f"{PACK}::AwsSolutions-IAM5[Resource::*]",
         "Only ecr:GetAuthorizationToken is on '*': a build logs in to the registry with it "
         "(`aws ecr get-login-password`), and AWS grants it on no narrower resource; image pull "
-        "and push are scoped to this stack's repository.",
+        "and push are scoped to this stack's repository."
+        + (
+            " With builds in the VPC, so are the network interface actions CodeBuild's VPC "
+            "documentation lists (EC2 scopes them to no resource); the one that hands an "
+            "interface to CodeBuild is limited to the stack's subnets."
+            if in_vpc
+            else ""
+        ),
     )
-    _acknowledge(
-        builder.project,
-        f"{PACK}::AwsSolutions-CB4",
-        "No customer managed KMS key yet (a later change adds one to the whole stack): the "
-        "project keeps no artifacts, the images it builds go to ECR, which encrypts them at "
-        "rest, and its encryption key is the AWS managed alias/aws/s3.",
-    )
+    if in_vpc:
+        _acknowledge(
+            builder.policy,
+            f"{PACK}::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+            "<AWS::AccountId>:network-interface/*]",
+            "ec2:CreateNetworkInterfacePermission on the interfaces CodeBuild makes for a build, whose "
+            "ids exist only once it runs; conditions limit it to the stack's subnets and to "
+            "codebuild.amazonaws.com, as CodeBuild's VPC documentation writes it.",
+        )
+    if not encrypted:
+        _acknowledge(
+            builder.project,
+            f"{PACK}::AwsSolutions-CB4",
+            "No customer managed key by default (kms=none; -c kms=create adds one to the whole "
+            "stack): the project keeps no artifacts, the images it builds go to ECR, which "
+            "encrypts them at rest, and its encryption key is the AWS managed alias/aws/s3.",
+        )
