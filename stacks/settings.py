@@ -353,7 +353,8 @@ def _vpc(value: Any) -> str | ExistingVpc:
         raise SettingsError(f"invalid vpc {_show(value)}: {bad[0]!r} is not a subnet id; {how}")
     if len(set(subnet_ids)) != len(subnet_ids) or len(subnet_ids) > MAX_SUBNETS:
         raise SettingsError(
-            f"invalid vpc {_show(value)}: name 1 to {MAX_SUBNETS} different subnets (SageMaker's limit); {how}"
+            f"invalid vpc {_show(value)}: name 1 to {MAX_SUBNETS} different subnets "
+            f"(SageMaker's limit); {how}"
         )
     return ExistingVpc(vpc_id=vpc_id, subnet_ids=subnet_ids)
 
