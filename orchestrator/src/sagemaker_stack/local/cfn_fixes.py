@@ -41,6 +41,15 @@ from moto.s3.models import FakeBucket
 _INSTALLED: dict[str, bool] = {}
 
 
+def _delete_endpoint(backend: Any, endpoint: Any) -> None:
+    """Its routes go from the route tables still there (the stack may have deleted some first)."""
+    endpoint.route_table_ids = [
+        table for table in endpoint.route_table_ids or [] if table in backend.route_tables
+    ]
+    backend.delete_vpc_endpoints([endpoint.id])
+    backend.vpc_end_points.pop(endpoint.id, None)  # moto keeps deleted endpoints for ever; EC2 does not
+
+
 def _delete_route_table(backend: Any, table: Any) -> None:
     table._associations.clear()  # the stack's associations go with it (their own deletion is a no-op)
     backend.delete_route_table(table.id)
@@ -48,7 +57,7 @@ def _delete_route_table(backend: Any, table: Any) -> None:
 
 #: How the stack's deletion deletes what moto's types cannot: EC2's API call for each.
 _DELETIONS: dict[Any, Callable[[Any, Any], None]] = {
-    VPCEndPoint: lambda backend, endpoint: backend.delete_vpc_endpoints([endpoint.id]),
+    VPCEndPoint: _delete_endpoint,
     RouteTable: _delete_route_table,
     SubnetRouteTableAssociation: lambda backend, association: None,
     FlowLogs: lambda backend, flow_log: backend.delete_flow_logs([flow_log.id]),
