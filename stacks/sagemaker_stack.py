@@ -50,8 +50,8 @@ class SageMakerStack(Stack):
             "image repository, credentials secret, scheduler role and image builder (sagemaker-stack)",
             **kwargs,
         )
-        for flag, value in FEATURE_FLAGS.items():
-            self.node.set_context(flag, value)
+        for flag, enabled in FEATURE_FLAGS.items():
+            self.node.set_context(flag, enabled)
         self.settings = settings
         self.encryption = Encryption(self, "Encryption", settings=settings) if settings.encrypts else None
         key = self.encryption.key if self.encryption else None
@@ -115,8 +115,8 @@ class SageMakerStack(Stack):
                 self, "PermissionsBoundary", settings.permissions_boundary_arn
             )
             iam.PermissionsBoundary.of(self).apply(boundary)
-        for key, value in settings.tags.items():
-            Tags.of(self).add(key, value)
+        for tag, text in settings.tags.items():
+            Tags.of(self).add(tag, text)
         Tags.of(self).add(STACK_TAG_KEY, self.stack_name)
         self._add_outputs()
 
