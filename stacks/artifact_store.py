@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from stacks.access_logs import LOG_PREFIX
 
 #: Old versions of overwritten or deleted objects are kept this long, then expire: long enough to
 #: undo a mistake, short enough that versioning does not double the bill for ever.
@@ -14,10 +17,12 @@ NONCURRENT_VERSION_DAYS = 30
 class ArtifactStore(Construct):
     """Encrypted, private, TLS-only, versioned bucket with an explicit name.
 
-    Encryption is S3-managed (SSE-S3): every object is encrypted at rest with no key to manage,
-    pay for or lose; a customer managed KMS key would add a monthly cost and a key policy that
-    every reader (SageMaker jobs, ZenML clients, CodeBuild) must be granted, for no protection the
-    access-scoped bucket policy and IAM policies do not already give here.
+    Encryption is S3-managed (SSE-S3) by default: every object is encrypted at rest with no key to
+    manage, pay for or lose. With the stack's `kms` key it is SSE-KMS with an S3 bucket key (one
+    KMS request per bucket key instead of one per object: the KMS bill of ZenML's many small
+    artifacts stays small), and every reader needs the key too (the roles' policies grant it;
+    ZenML clients need `kms:Decrypt` and `kms:GenerateDataKey` on it). With `logs_bucket` its
+    server access logs go there, under `access_logs.LOG_PREFIX`.
 
     Removal: with `retain_data` the bucket survives `cdk destroy`. Without it the bucket is
     deleted with the stack, but CloudFormation deletes only empty buckets, and CDK's
@@ -26,13 +31,26 @@ class ArtifactStore(Construct):
     `cdk destroy`; anyone calling `cdk destroy` directly must empty it first.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, bucket_name: str, retain_data: bool) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        retain_data: bool,
+        key: kms.IKey | None = None,
+        logs_bucket: s3.IBucket | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
             bucket_name=bucket_name,
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            encryption=s3.BucketEncryption.KMS if key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=key,
+            bucket_key_enabled=True if key else None,
+            server_access_logs_bucket=logs_bucket,
+            server_access_logs_prefix=LOG_PREFIX if logs_bucket else None,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from aws_cdk import RemovalPolicy
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -20,9 +21,12 @@ class ZenmlCredentials(Construct):
     The real values are written after deployment by `sagemaker-stack register`, so that they are
     never part of a template, a stack output or the config file. The secret is always removed
     with the stack: it holds a credential, not data, and a new key can be issued at any time.
+    With a `key` the secret is encrypted with it instead of Secrets Manager's AWS managed key.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, secret_name: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, secret_name: str, key: kms.IKey | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self.secret = secretsmanager.Secret(
             self,
@@ -35,5 +39,6 @@ class ZenmlCredentials(Construct):
                 exclude_punctuation=True,
                 password_length=32,
             ),
+            encryption_key=key,
             removal_policy=RemovalPolicy.DESTROY,
         )

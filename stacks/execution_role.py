@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from stacks.encryption import Encryption
 from stacks.image_registry import LOGIN_ACTION, PULL_ACTIONS, PUSH_ACTIONS
 
 SAGEMAKER_MANAGED_POLICY = "AmazonSageMakerFullAccess"
@@ -37,7 +39,15 @@ class ExecutionRole(Construct):
     networking, job APIs). The scoped policy adds the three things the managed policy does not
     grant on our resources: the artifact bucket, the image repository and the credentials secret
     (read only: steps fetch the ZenML API key from it at start-up). With `images_pushed_by_builder`
-    the stack's image builder is the one that pushes, so this role may only pull.
+    the stack's image builder is the one that pushes, so this role may only pull. With the stack's
+    key (`encryption`) it may use that key as a job needs it (`encryption.JOB_KEY_ACTIONS`) and
+    grant it to the job's volume; running in the VPC needs nothing more (the managed policy has
+    the network interface permissions SageMaker uses).
+
+    The trust policy names what SageMaker assumes the role for, as SageMaker's "cross-service
+    confused deputy prevention" page documents each (`aws:SourceArn`): executions of this stack's
+    pipelines (`pipeline/<prefix>-*`), and the processing and training jobs of this account and
+    region, which is what the steps are (and what ZenML's dynamic pipelines start directly).
     """
 
     def __init__(
@@ -50,13 +60,25 @@ class ExecutionRole(Construct):
         repository: ecr.IRepository,
         secret: secretsmanager.ISecret,
         images_pushed_by_builder: bool,
+        pipeline_name_prefix: str,
+        encryption: Encryption | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        sources = [
+            stack.format_arn(
+                service="sagemaker", resource="pipeline", resource_name=f"{pipeline_name_prefix}*"
+            ),
+            stack.format_arn(service="sagemaker", resource="processing-job", resource_name="*"),
+            stack.format_arn(service="sagemaker", resource="training-job", resource_name="*"),
+        ]
         self.role = iam.Role(
             self,
             "Role",
             role_name=role_name,
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com", conditions={"ArnLike": {"aws:SourceArn": sources}}
+            ),
             description="Assumed by SageMaker for ZenML pipeline steps",
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(SAGEMAKER_MANAGED_POLICY)],
         )
@@ -82,6 +104,7 @@ class ExecutionRole(Construct):
                 iam.PolicyStatement(
                     sid="ZenmlCredentials", actions=list(SECRET_ACTIONS), resources=[secret.secret_arn]
                 ),
+                *(encryption.job_statements() if encryption else ()),
             ],
         )
         self.policy.attach_to_role(self.role)

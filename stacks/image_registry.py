@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 #: Untagged images are leftovers of re-tagged builds; nothing refers to them after this long.
@@ -25,10 +26,24 @@ class ImageRegistry(Construct):
     container registry points at `<registry>/<name>`. With `retain_data=false` the repository is
     removed with the stack even when it holds images, through ECR's own `EmptyOnDelete` property
     (no Lambda, so it works on the emulator too).
+
+    Tags stay mutable: ZenML pushes every build of a pipeline as `<pipeline>-orchestrator` again
+    (and the base image's tag is its content digest, pushed again only when it changed), so an
+    immutable repository would fail every rebuild.
+
+    With a `key` the images are encrypted with it (ECR creates its own grant on the key when the
+    repository is made; pushing and pulling need no KMS permission). A repository's encryption is
+    fixed when it is created: adding or changing `kms` on a deployed stack replaces it.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, repository_name: str, retain_data: bool
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        repository_name: str,
+        retain_data: bool,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.repository = ecr.Repository(
@@ -37,6 +52,8 @@ class ImageRegistry(Construct):
             repository_name=repository_name,
             image_scan_on_push=True,
             image_tag_mutability=ecr.TagMutability.MUTABLE,
+            encryption=ecr.RepositoryEncryption.KMS if key else None,
+            encryption_key=key,
             lifecycle_rules=[
                 ecr.LifecycleRule(
                     description=f"Expire untagged images after {UNTAGGED_IMAGE_DAYS} days",

@@ -4,13 +4,17 @@ cdk-nag 3 is a CDK policy-validation plugin: it runs when the app synthesizes, a
 is not acknowledged (`Validations.of(construct).acknowledge(...)`) interrupts synthesis with a
 report. An acknowledgment is a design decision, so each one here says why, is attached to one
 construct, and names the exact finding (for IAM4/IAM5 the exact policy or resource, in brackets).
+
+checkov (which scans the synthesized template; a test runs it) reads its accepted findings from
+the template itself: `explain_checkov_findings` writes each, with its reason, into the resource's
+`Metadata.checkov.skip`, so that anyone who scans the template sees why, not only our tests.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
@@ -41,8 +45,18 @@ def _logical_id(stack: Stack, bucket: s3.IBucket) -> str:
     return stack.get_logical_id(child)  # type: ignore[arg-type]
 
 
+def _explain(construct: IConstruct, check: str, reason: str) -> None:
+    """Add a checkov finding, and why it is accepted, to the resource's template metadata."""
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    assert isinstance(resource, CfnResource)
+    explained = resource.get_metadata("checkov") or {"skip": []}
+    explained["skip"].append({"id": check, "comment": reason})
+    resource.add_metadata("checkov", explained)
+
+
 def suppress_findings(stack: SageMakerStack) -> None:
     """The accepted findings of this stack."""
+    explain_checkov_findings(stack)
     settings = stack.settings
     bucket_id = _logical_id(stack, stack.artifact_store.bucket)
 
@@ -74,14 +88,15 @@ def suppress_findings(stack: SageMakerStack) -> None:
         "is the narrowest scope there is. The only action is sagemaker:StartPipelineExecution.",
     )
     if stack.image_builder is not None:
-        _suppress_image_builder_findings(stack.image_builder, bucket_id)
-    _acknowledge(
-        stack.artifact_store.bucket,
-        f"{PACK}::AwsSolutions-S1",
-        "Server access logs would need a second bucket with retention and removal rules this "
-        "recipe cannot choose for the user; requests are auditable with CloudTrail S3 data events, "
-        "which belong in an account-wide trail rather than in every stack.",
-    )
+        _suppress_image_builder_findings(stack.image_builder, bucket_id, encrypted=settings.encrypts)
+    if not settings.access_logs:
+        _acknowledge(
+            stack.artifact_store.bucket,
+            f"{PACK}::AwsSolutions-S1",
+            "Server access logs are off by default (access_logs=false): they need a second bucket "
+            "that outlives the stack. Deploy with -c access_logs=true (or a bucket name) to turn "
+            "them on; requests are also auditable with CloudTrail S3 data events.",
+        )
     _acknowledge(
         stack.credentials.secret,
         f"{PACK}::AwsSolutions-SMG4",
@@ -91,7 +106,7 @@ def suppress_findings(stack: SageMakerStack) -> None:
     )
 
 
-def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str) -> None:
+def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str, *, encrypted: bool) -> None:
     """The image builder's accepted findings.
 
     Its privileged mode (Docker builds need it) is no finding to acknowledge: cdk-nag 3's packs
@@ -104,17 +119,82 @@ def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str) -> N
         "and `sagemaker-stack image build` upload each build context under a key they choose "
         "per build, so the prefix is the narrowest scope there is. The actions are read only.",
     )
+    in_vpc = builder.in_vpc
     _acknowledge(
         builder.policy,
         f"{PACK}::AwsSolutions-IAM5[Resource::*]",
         "Only ecr:GetAuthorizationToken is on '*': a build logs in to the registry with it "
         "(`aws ecr get-login-password`), and AWS grants it on no narrower resource; image pull "
-        "and push are scoped to this stack's repository.",
+        "and push are scoped to this stack's repository."
+        + (
+            " With builds in the VPC, so are the network interface actions CodeBuild's VPC "
+            "documentation lists (EC2 scopes them to no resource); the one that hands an "
+            "interface to CodeBuild is limited to the stack's subnets."
+            if in_vpc
+            else ""
+        ),
     )
-    _acknowledge(
-        builder.project,
-        f"{PACK}::AwsSolutions-CB4",
-        "No customer managed KMS key yet (a later change adds one to the whole stack): the "
-        "project keeps no artifacts, the images it builds go to ECR, which encrypts them at "
-        "rest, and its encryption key is the AWS managed alias/aws/s3.",
+    if in_vpc:
+        _acknowledge(
+            builder.policy,
+            f"{PACK}::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+            "<AWS::AccountId>:network-interface/*]",
+            "ec2:CreateNetworkInterfacePermission on the interfaces CodeBuild makes for a build, whose "
+            "ids exist only once it runs; conditions limit it to the stack's subnets and to "
+            "codebuild.amazonaws.com, as CodeBuild's VPC documentation writes it.",
+        )
+    if not encrypted:
+        _acknowledge(
+            builder.project,
+            f"{PACK}::AwsSolutions-CB4",
+            "No customer managed key by default (kms=none; -c kms=create adds one to the whole "
+            "stack): the project keeps no artifacts, the images it builds go to ECR, which "
+            "encrypts them at rest, and its encryption key is the AWS managed alias/aws/s3.",
+        )
+
+
+_NO_KEY = (
+    "No customer managed key by default (kms=none): AWS managed encryption at rest, no key policy "
+    "to keep in step with every reader. Deploy with -c kms=create (or a key ARN) to encrypt it with one."
+)
+
+
+def explain_checkov_findings(stack: SageMakerStack) -> None:
+    """The checkov findings this stack accepts, with their reasons (each only where it applies)."""
+    settings = stack.settings
+    _explain(
+        stack.image_registry.repository,
+        "CKV_AWS_51",
+        "Tags stay mutable: ZenML pushes every build of a pipeline under the same tag "
+        "(<pipeline>-orchestrator), so immutable tags would fail every rebuild. Images are pulled "
+        "by the tag the step's definition names, from a repository only the stack's roles may push to.",
     )
+    if not settings.encrypts:
+        _explain(stack.image_registry.repository, "CKV_AWS_136", _NO_KEY)
+        _explain(stack.credentials.secret, "CKV_AWS_149", _NO_KEY)
+        if stack.image_builder is not None:
+            _explain(stack.image_builder.log_group, "CKV_AWS_158", _NO_KEY)
+        if stack.network is not None and stack.network.flow_log_group is not None:
+            _explain(stack.network.flow_log_group, "CKV_AWS_158", _NO_KEY)
+    if not settings.access_logs:
+        _explain(
+            stack.artifact_store.bucket,
+            "CKV_AWS_18",
+            "Server access logs are off by default (access_logs=false): they need a second bucket "
+            "that outlives the stack. Deploy with -c access_logs=true (or a bucket name).",
+        )
+    if stack.access_logs is not None and stack.access_logs.owned:
+        _explain(
+            stack.access_logs.bucket,
+            "CKV_AWS_18",
+            "This is the access logs bucket: logging it into itself would log every log delivery, "
+            "without end; it is private, TLS-only, versioned and kept when the stack goes.",
+        )
+    if stack.image_builder is not None and stack.image_builder.in_vpc:
+        _explain(
+            stack.image_builder.policy,
+            "CKV_AWS_111",
+            "The network interface actions CodeBuild needs to put a build into the VPC (CodeBuild's "
+            "VPC documentation): EC2 scopes them to no resource; the one that hands an interface "
+            "to CodeBuild is limited to the stack's subnets.",
+        )

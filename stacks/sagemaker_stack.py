@@ -6,25 +6,33 @@ package) so that a renamed output fails a unit test instead of a user's `sagemak
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Aws, CfnOutput, Stack, Tags
+from aws_cdk import App, Aws, CfnOutput, Fn, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from sagemaker_stack import config
 from sagemaker_stack.config import ARTIFACT_FOLDER, OutputName
 from stacks import nag
+from stacks.access_logs import AccessLogs
 from stacks.artifact_store import ArtifactStore
 from stacks.credentials import ZenmlCredentials
+from stacks.encryption import Encryption
 from stacks.execution_role import ExecutionRole
 from stacks.image_builder import ImageBuilder
 from stacks.image_registry import ImageRegistry
+from stacks.network import Network
 from stacks.scheduler_role import SchedulerRole
 from stacks.settings import Settings
 
 #: Tag put on every resource so that a stack's resources can be found (and told apart) by tag.
 STACK_TAG_KEY = "sagemaker-stack:stack"
+#: CDK feature flags this stack needs whatever cdk.json says: S3 delivers server access logs to
+#: a bucket with ACLs disabled (BucketOwnerEnforced, as all of ours) only through a bucket policy.
+FEATURE_FLAGS: Mapping[str, bool] = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
 
 
 class SageMakerStack(Stack):
@@ -42,17 +50,33 @@ class SageMakerStack(Stack):
             "image repository, credentials secret, scheduler role and image builder (sagemaker-stack)",
             **kwargs,
         )
+        for flag, enabled in FEATURE_FLAGS.items():
+            self.node.set_context(flag, enabled)
         self.settings = settings
+        self.encryption = Encryption(self, "Encryption", settings=settings) if settings.encrypts else None
+        key = self.encryption.key if self.encryption else None
+        self.network = Network(self, "Network", settings=settings, key=key) if settings.has_vpc else None
+        self.access_logs = (
+            AccessLogs(self, "AccessLogs", access_logs=settings.access_logs) if settings.access_logs else None
+        )
         self.artifact_store = ArtifactStore(
             self,
             "ArtifactStore",
             bucket_name=settings.bucket_name(self.account, self.region),
             retain_data=settings.retain_data,
+            key=key,
+            logs_bucket=self.access_logs.bucket if self.access_logs else None,
         )
         self.image_registry = ImageRegistry(
-            self, "ImageRegistry", repository_name=settings.repository_name, retain_data=settings.retain_data
+            self,
+            "ImageRegistry",
+            repository_name=settings.repository_name,
+            retain_data=settings.retain_data,
+            key=key,
         )
-        self.credentials = ZenmlCredentials(self, "ZenmlCredentials", secret_name=settings.secret_name)
+        self.credentials = ZenmlCredentials(
+            self, "ZenmlCredentials", secret_name=settings.secret_name, key=key
+        )
         self.execution_role = ExecutionRole(
             self,
             "ExecutionRole",
@@ -61,6 +85,8 @@ class SageMakerStack(Stack):
             repository=self.image_registry.repository,
             secret=self.credentials.secret,
             images_pushed_by_builder=settings.builds_images,
+            pipeline_name_prefix=settings.pipeline_name_prefix,
+            encryption=self.encryption,
         )
         self.image_builder = (
             ImageBuilder(
@@ -70,10 +96,14 @@ class SageMakerStack(Stack):
                 role_name=settings.image_builder_role_name(self.region),
                 bucket=self.artifact_store.bucket,
                 repository=self.image_registry.repository,
+                encryption=self.encryption,
+                network=self.network,
             )
             if settings.builds_images
             else None
         )
+        if self.encryption is not None:
+            self.encryption.allow_log_groups(*self._log_group_names())
         self.scheduler_role = SchedulerRole(
             self,
             "SchedulerRole",
@@ -85,10 +115,19 @@ class SageMakerStack(Stack):
                 self, "PermissionsBoundary", settings.permissions_boundary_arn
             )
             iam.PermissionsBoundary.of(self).apply(boundary)
-        for key, value in settings.tags.items():
-            Tags.of(self).add(key, value)
+        for tag, text in settings.tags.items():
+            Tags.of(self).add(tag, text)
         Tags.of(self).add(STACK_TAG_KEY, self.stack_name)
         self._add_outputs()
+
+    def _log_group_names(self) -> list[str]:
+        """The log groups the stack makes (encrypted with its key, if it has one)."""
+        names = []
+        if self.image_builder is not None:
+            names.append(config.codebuild_log_group(self.settings.image_builder_project_name))
+        if self.network is not None and self.network.flow_log_group is not None:
+            names.append(self.settings.flow_log_group_name)
+        return names
 
     def _add_outputs(self) -> None:
         """One output per StackConfig field the stack has, plus all of them as one JSON object.
@@ -112,6 +151,15 @@ class SageMakerStack(Stack):
         }
         if self.image_builder is not None:
             values["image_builder_project"] = self.image_builder.project.project_name
+        if self.network is not None:
+            values["vpc_id"] = self.network.vpc_id
+            values["subnet_ids"] = self.network.subnet_ids
+            values["security_group_id"] = self.network.jobs_security_group.attr_group_id
+            values["nat"] = self.settings.nat
+        if self.encryption is not None:
+            values["kms_key_arn"] = self.encryption.key_arn
+        if self.access_logs is not None and self.access_logs.owned:
+            values["access_logs_bucket"] = self.access_logs.bucket.bucket_name
         described = {
             OutputName.EXECUTION_ROLE_ARN: (
                 "execution_role_arn",
@@ -131,6 +179,24 @@ class SageMakerStack(Stack):
                 "image_builder_project",
                 "CodeBuild project that builds step images (only with image_builder=codebuild)",
             ),
+            OutputName.VPC_ID: ("vpc_id", "VPC the jobs run in (only with vpc)"),
+            OutputName.SUBNET_IDS: (
+                "subnet_ids",
+                "Private subnets of the jobs, comma-separated (only with vpc)",
+            ),
+            OutputName.SECURITY_GROUP_ID: ("security_group_id", "Security group of the jobs (only with vpc)"),
+            OutputName.NAT: (
+                "nat",
+                "Whether the private subnets reach the internet through a NAT (only with vpc)",
+            ),
+            OutputName.KMS_KEY_ARN: (
+                "kms_key_arn",
+                "Customer managed key of the stack's data (only with kms)",
+            ),
+            OutputName.ACCESS_LOGS_BUCKET: (
+                "access_logs_bucket",
+                "Bucket of the artifact bucket's access logs (only with access_logs=true)",
+            ),
         }
         for output_name, (field, description) in described.items():
             if field not in values:
@@ -138,6 +204,8 @@ class SageMakerStack(Stack):
             value = values[field]
             if isinstance(value, bool):
                 value = "true" if value else "false"
+            elif isinstance(value, list):
+                value = Fn.join(",", value)
             CfnOutput(self, output_name, value=value, description=description)
         CfnOutput(
             self,
@@ -157,7 +225,8 @@ def build_app(
     `suppress_findings=False` leaves out nag.py's suppressions (tests use it to see the checks bite).
     """
     app = App(context=dict(context), **app_kwargs) if context is not None else App(**app_kwargs)
-    settings = Settings.from_context(app.node.get_all_context())
+    # The cdk CLI sets CDK_DEFAULT_REGION to where it deploys: a key of another region is refused.
+    settings = Settings.from_context(app.node.get_all_context(), region=os.environ.get("CDK_DEFAULT_REGION"))
     stack = SageMakerStack(app, settings)
     if suppress_findings:
         nag.suppress_findings(stack)

@@ -27,12 +27,20 @@ SETTING_KEYS: Final = (
     "tags",
     "permissions_boundary_arn",
     "image_builder",
+    "vpc",
+    "nat",
+    "kms",
+    "access_logs",
 )
 
 #: Values of `image_builder`, the default first: the stack's CodeBuild project builds step images,
 #: or the stack has no image builder (steps then run in images the user builds and pushes).
 ImageBuilder = Literal["codebuild", "none"]
 IMAGE_BUILDERS: Final[tuple[ImageBuilder, ...]] = ("codebuild", "none")
+
+#: `vpc` and `kms` without a resource of their own: `none` (the default) or `create`.
+NONE: Final = "none"
+CREATE: Final = "create"
 
 #: Context keys the CDK itself uses that neither start with "@" nor contain ":".
 CDK_OWN_KEYS: Final = frozenset({"acknowledged-issue-numbers", "cli-telemetry", "cdk-version"})
@@ -62,6 +70,9 @@ _PREFIX = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _RESERVED_BUCKET_STARTS: Final = ("xn--", "sthree-", "amzn-s3-demo-")
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _BOUNDARY_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(?:\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
+#: SageMaker's VpcConfig takes at most 16 subnets (botocore: Subnets max 16).
+MAX_SUBNETS: Final = 16
+_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9]$")
 _TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0"})
@@ -69,6 +80,14 @@ _FALSE: Final = frozenset({"false", "no", "0"})
 
 class SettingsError(ValueError):
     """A context value is invalid or unknown; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class ExistingVpc:
+    """`vpc=<vpc id>:<subnet id>,...`: a VPC the stack does not own, and the subnets jobs run in."""
+
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -81,10 +100,23 @@ class Settings:
     tags: Mapping[str, str] = field(default_factory=dict)
     permissions_boundary_arn: str | None = None
     image_builder: ImageBuilder = IMAGE_BUILDERS[0]
+    #: `none`, `create` (the stack's own VPC) or an existing VPC and its subnets.
+    vpc: str | ExistingVpc = NONE
+    #: The private subnets reach the internet through a NAT gateway (made by the stack with
+    #: `vpc=create`; with an existing VPC, one its owner runs).
+    nat: bool = False
+    #: `none`, `create` (the stack's own key) or the ARN of an existing key.
+    kms: str = NONE
+    #: False, True (a logs bucket the stack makes) or the name of an existing logs bucket.
+    access_logs: bool | str = False
 
     @classmethod
-    def from_context(cls, context: Mapping[str, Any]) -> Settings:
-        """Parse the app's whole context; raise SettingsError naming the first bad key."""
+    def from_context(cls, context: Mapping[str, Any], region: str | None = None) -> Settings:
+        """Parse the app's whole context; raise SettingsError naming the first bad key.
+
+        `region`, when known (the cdk CLI sets CDK_DEFAULT_REGION), is where the stack deploys: a
+        `kms` key of another region is refused, as no resource could use it.
+        """
         unknown = sorted(key for key in context if key not in SETTING_KEYS and not is_cdk_key(key))
         if unknown:
             raise SettingsError(
@@ -105,6 +137,19 @@ class Settings:
             values["permissions_boundary_arn"] = _boundary(boundary)
         if context.get("image_builder") is not None:
             values["image_builder"] = _image_builder(context["image_builder"])
+        if context.get("vpc") is not None:
+            values["vpc"] = _vpc(context["vpc"])
+        if context.get("nat") is not None:
+            values["nat"] = _bool("nat", context["nat"])
+        if context.get("kms") is not None:
+            values["kms"] = _kms(context["kms"], region)
+        if context.get("access_logs") is not None:
+            values["access_logs"] = _access_logs(context["access_logs"])
+        if values.get("nat") and values.get("vpc", NONE) == NONE:
+            raise SettingsError(
+                "nat=true needs a VPC: set vpc=create (the stack makes the NAT gateway) or "
+                "vpc=<vpc id>:<subnet ids> (subnets that route through your NAT), or leave nat unset"
+            )
         return cls(**values)
 
     # Names every resource gets; defined here so tests, docs and the stack agree.
@@ -130,6 +175,14 @@ class Settings:
     def image_builder_role_name(self, region: str) -> str:
         return f"{self.resource_prefix}-image-builder-{region}"
 
+    def flow_log_role_name(self, region: str) -> str:
+        return f"{self.resource_prefix}-flow-logs-{region}"
+
+    @property
+    def flow_log_group_name(self) -> str:
+        """The log group of the stack's VPC flow log (`vpc=create`)."""
+        return f"/sagemaker-stack/{self.resource_prefix}/vpc-flow-logs"
+
     @property
     def builds_images(self) -> bool:
         """Whether the stack has its CodeBuild image builder (`image_builder=codebuild`)."""
@@ -139,6 +192,36 @@ class Settings:
     def image_builder_project_name(self) -> str:
         """Same as the runtime's rule: the project `register` points ZenML's image builder at."""
         return config.image_builder_project_name(self.resource_prefix)
+
+    @property
+    def has_vpc(self) -> bool:
+        return self.vpc != NONE
+
+    @property
+    def creates_vpc(self) -> bool:
+        return self.vpc == CREATE
+
+    @property
+    def existing_vpc(self) -> ExistingVpc | None:
+        return self.vpc if isinstance(self.vpc, ExistingVpc) else None
+
+    @property
+    def builds_in_vpc(self) -> bool:
+        """The image builder runs in the VPC only where it can reach PyPI and Docker Hub: via a NAT."""
+        return self.builds_images and self.has_vpc and self.nat
+
+    @property
+    def encrypts(self) -> bool:
+        """Whether the stack's resources are encrypted with a customer managed key."""
+        return self.kms != NONE
+
+    @property
+    def creates_key(self) -> bool:
+        return self.kms == CREATE
+
+    @property
+    def key_alias(self) -> str:
+        return f"alias/{self.resource_prefix}"
 
     @property
     def schedule_group_name(self) -> str:
@@ -248,3 +331,60 @@ def _boundary(value: Any) -> str:
             "arn:aws:iam::123456789012:policy/MyBoundary, or leave it unset"
         )
     return value
+
+
+def _vpc(value: Any) -> str | ExistingVpc:
+    how = (
+        "use none, create (a VPC with private subnets in two AZs and the endpoints jobs need) or "
+        "<vpc id>:<subnet id>,<subnet id> (an existing VPC and the private subnets jobs run in), "
+        "e.g. vpc-0123456789abcdef0:subnet-0123456789abcdef0,subnet-0fedcba9876543210"
+    )
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.lower() in (NONE, CREATE):
+        return text.lower()
+    if not isinstance(text, str) or ":" not in text:
+        raise SettingsError(f"invalid vpc {_show(value)}: {how}")
+    vpc_id, _, subnets = text.partition(":")
+    if not config.VPC_ID.match(vpc_id):
+        raise SettingsError(f"invalid vpc {_show(value)}: {vpc_id!r} is not a VPC id; {how}")
+    subnet_ids = tuple(part.strip() for part in subnets.split(","))
+    bad = [subnet for subnet in subnet_ids if not config.SUBNET_ID.match(subnet)]
+    if bad:
+        raise SettingsError(f"invalid vpc {_show(value)}: {bad[0]!r} is not a subnet id; {how}")
+    if len(set(subnet_ids)) != len(subnet_ids) or len(subnet_ids) > MAX_SUBNETS:
+        raise SettingsError(
+            f"invalid vpc {_show(value)}: name 1 to {MAX_SUBNETS} different subnets "
+            f"(SageMaker's limit); {how}"
+        )
+    return ExistingVpc(vpc_id=vpc_id, subnet_ids=subnet_ids)
+
+
+def _kms(value: Any, region: str | None) -> str:
+    how = "use none, create (a customer managed key with rotation) or the ARN of a key in the stack's region"
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.lower() in (NONE, CREATE):
+        return text.lower()
+    match = config.KMS_KEY_ARN.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise SettingsError(
+            f"invalid kms {_show(value)}: {how}, e.g. "
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias)"
+        )
+    if region and match["region"] != region:
+        raise SettingsError(
+            f"invalid kms {_show(value)}: the key is in {match['region']} but the stack deploys to "
+            f"{region}, and a key can only encrypt resources of its own region; {how}"
+        )
+    return str(text)
+
+
+def _access_logs(value: Any) -> bool | str:
+    how = "use false, true (a logs bucket the stack makes) or the name of an existing S3 bucket for the logs"
+    if isinstance(value, bool):
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+    if text is None or not _BUCKET.match(text) or ".." in text:
+        raise SettingsError(f"invalid access_logs {_show(value)}: {how}")
+    return text

@@ -16,11 +16,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SCHEMA_VERSION: Final = 2
-#: Versions this package reads: a version-1 file is a version-2 file without the optional fields.
-READABLE_SCHEMA_VERSIONS: Final = frozenset({1, 2})
+SCHEMA_VERSION: Final = 3
+#: Versions this package reads: an older file is a newer one without the optional fields (2 added
+#: the image builder and base image, 3 the network and key fields).
+READABLE_SCHEMA_VERSIONS: Final = frozenset({1, 2, 3})
 DEFAULT_CONFIG_FILE: Final = "sagemaker-stack.json"
 #: The CloudFormation stack's name unless cdk.json or `-c stack_name=...` says otherwise.
 DEFAULT_STACK_NAME: Final = "sagemaker-stack"
@@ -41,6 +42,12 @@ class OutputName:
     REGION: Final = "Region"
     ACCOUNT: Final = "Account"
     IMAGE_BUILDER_PROJECT: Final = "ImageBuilderProject"
+    VPC_ID: Final = "VpcId"
+    SUBNET_IDS: Final = "SubnetIds"
+    SECURITY_GROUP_ID: Final = "SecurityGroupId"
+    NAT: Final = "Nat"
+    KMS_KEY_ARN: Final = "KmsKeyArn"
+    ACCESS_LOGS_BUCKET: Final = "AccessLogsBucketName"
     STACK_CONFIG_JSON: Final = "StackConfigJson"
 
 
@@ -66,8 +73,17 @@ REQUIRED_OUTPUTS: Final = (
     OutputName.ACCOUNT,
 )
 
-#: Outputs a stack has only with some settings (`image_builder=none` has no project, say).
-OPTIONAL_OUTPUTS: Final = (OutputName.IMAGE_BUILDER_PROJECT,)
+#: Outputs a stack has only with some settings (`image_builder=none` has no project, `vpc=none`
+#: no subnets, `kms=none` no key, say).
+OPTIONAL_OUTPUTS: Final = (
+    OutputName.IMAGE_BUILDER_PROJECT,
+    OutputName.VPC_ID,
+    OutputName.SUBNET_IDS,
+    OutputName.SECURITY_GROUP_ID,
+    OutputName.NAT,
+    OutputName.KMS_KEY_ARN,
+    OutputName.ACCESS_LOGS_BUCKET,
+)
 
 #: StackConfig fields no stack output carries: the commands that make them write them in the file.
 #: `base_image` is written by `sagemaker-stack image build`, which builds and pushes it.
@@ -92,6 +108,18 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 #: botocore's codebuild model: ProjectName pattern [A-Za-z0-9][A-Za-z0-9\-_]{1,254}.
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$")
+#: EC2 ids: a type prefix and 8 (older resources) or 17 lowercase hex digits.
+VPC_ID: Final = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+SUBNET_ID: Final = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+SECURITY_GROUP_ID: Final = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KMS_ARN = r"arn:aws(?:-[a-z]+)*:kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
+#: A KMS key's ARN: what the stack exports and the roles' grants name (an alias names no key).
+KMS_KEY_ARN: Final = re.compile(rf"^{_KMS_ARN}key/{_KEY_ID}$")
+#: Every way SageMaker's KmsKeyId members name a key: key id, key ARN, alias, alias ARN.
+KMS_KEY_REFERENCE: Final = re.compile(
+    rf"^(?:{_KEY_ID}|alias/[\w/.+=@-]{{1,250}}|{_KMS_ARN}(?:key/{_KEY_ID}|alias/[\w/.+=@-]{{1,250}}))$"
+)
 _ECR_IMAGE = re.compile(
     r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$"
 )
@@ -157,6 +185,16 @@ class StackConfig(BaseModel):
     image_builder_project: str | None = None
     #: The stack's base image (`<registry>/<repository>:<tag>`), once `image build` pushed it.
     base_image: str | None = None
+    #: With a VPC (`vpc=create` or an existing one): the private subnets and the security group
+    #: of every job, and whether those subnets reach the internet through a NAT gateway.
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] | None = None
+    security_group_id: str | None = None
+    nat: bool = False
+    #: With `kms`: the customer managed key of the bucket, secret, repository, logs and jobs.
+    kms_key_arn: str | None = None
+    #: With `access_logs=true`: the bucket the stack made for the artifact bucket's access logs.
+    access_logs_bucket: str | None = None
 
     @field_validator("schema_version")
     @classmethod
@@ -177,6 +215,50 @@ class StackConfig(BaseModel):
     @classmethod
     def _base_image(cls, value: str | None) -> str | None:
         return None if value is None else _check(_ECR_IMAGE, value, "an ECR image URI with a tag or digest")
+
+    @field_validator("subnet_ids", mode="before")
+    @classmethod
+    def _subnets(cls, value: Any) -> Any:
+        """A stack output holds them comma-separated; the JSON output and the file as a list."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            if not value:
+                return None
+            for subnet in value:
+                _check(SUBNET_ID, str(subnet), "a subnet id")
+        return value
+
+    @field_validator("vpc_id")
+    @classmethod
+    def _vpc(cls, value: str | None) -> str | None:
+        return None if value is None else _check(VPC_ID, value, "a VPC id")
+
+    @field_validator("security_group_id")
+    @classmethod
+    def _security_group(cls, value: str | None) -> str | None:
+        return None if value is None else _check(SECURITY_GROUP_ID, value, "a security group id")
+
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        return None if value is None else _check(KMS_KEY_ARN, value, "a KMS key ARN")
+
+    @field_validator("access_logs_bucket")
+    @classmethod
+    def _logs_bucket(cls, value: str | None) -> str | None:
+        return None if value is None else _check(_BUCKET, value, "an S3 bucket name")
+
+    @model_validator(mode="after")
+    def _network_and_key(self) -> StackConfig:
+        if (self.subnet_ids is None) != (self.security_group_id is None):
+            raise ValueError("subnet_ids and security_group_id come together (a stack with a VPC has both)")
+        match = KMS_KEY_ARN.match(self.kms_key_arn) if self.kms_key_arn else None
+        if match and match["region"] != self.region:
+            raise ValueError(
+                f"kms_key_arn is a key in {match['region']}, not the stack's region {self.region}"
+            )
+        return self
 
     @field_validator("region")
     @classmethod

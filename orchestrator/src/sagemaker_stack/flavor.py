@@ -149,6 +149,32 @@ class SagemakerPipelinesOrchestratorSettings(BaseSettings):
         "steps: under the stack's bucket.",
     )
 
+    subnets: list[str] | None = Field(
+        default=None,
+        description="Private subnets the step's job runs in (its VpcConfig), with security_group_ids. "
+        "Default: the stack's subnets when it was deployed with a VPC.",
+    )
+    security_group_ids: list[str] | None = Field(
+        default=None,
+        description="Security groups of the step's job in those subnets. Default: the stack's jobs group.",
+    )
+    enable_inter_container_traffic_encryption: bool = Field(
+        default=False,
+        description="Encrypt the traffic between the job's instances "
+        "(EnableInterContainerTrafficEncryption).",
+    )
+    volume_kms_key_id: str | None = Field(
+        default=None,
+        description="KMS key of the job's storage volume (key id, key or alias ARN, alias). Default: the "
+        "stack's key when it has one (not sent to instance types with local storage, which is "
+        "encrypted by the instance's hardware: SageMaker refuses a volume key there).",
+    )
+    output_kms_key_id: str | None = Field(
+        default=None,
+        description="KMS key of what SageMaker uploads from the job (processing outputs, a training "
+        "job's output path). Default: the stack's key when it has one.",
+    )
+
     _deprecation_validator = deprecation_utils.deprecate_pydantic_attributes(
         ("processor_role", "execution_role"), ("processor_tags", "tags")
     )
@@ -196,8 +222,18 @@ class SagemakerPipelinesOrchestratorConfig(BaseOrchestratorConfig, SagemakerPipe
 
 
 def config_kwargs_from_stack_config(config: StackConfig) -> dict[str, Any]:
-    """Orchestrator configuration values for a deployed stack (the StackConfig hand-off)."""
+    """Orchestrator configuration values for a deployed stack (the StackConfig hand-off).
+
+    The network and key settings are component-wide defaults here, so that every step of every
+    pipeline runs in the stack's subnets with its key unless its own settings say otherwise.
+    """
+    network: dict[str, Any] = {}
+    if config.subnet_ids and config.security_group_id:
+        network = {"subnets": list(config.subnet_ids), "security_group_ids": [config.security_group_id]}
+    if config.kms_key_arn:
+        network.update(volume_kms_key_id=config.kms_key_arn, output_kms_key_id=config.kms_key_arn)
     return {
+        **network,
         "execution_role_arn": config.execution_role_arn,
         "region": config.region,
         "bucket": config.bucket_name,

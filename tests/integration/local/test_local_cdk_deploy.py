@@ -168,3 +168,56 @@ def test_destroy_keeps_bucket_and_repository_when_data_is_retained(
     remaining = _resources(emulator_server, outputs)
     assert remaining["bucket"] and remaining["repository"]
     assert not remaining["execution_role"]
+
+
+def test_a_private_stack_deploys_as_its_template_says_and_goes_with_its_vpc(
+    cdk: Cdk, emulator_server: Emulator, tmp_path: Path
+) -> None:
+    """vpc=create kms=create access_logs=true: what moto's own types dropped is there (cfn_fixes),
+    and destroying the stack removes the VPC and its endpoints and schedules the key's deletion."""
+    context = [
+        *_context("emulator-private", "emuprivate", retain=False),
+        *("-c", "vpc=create", "-c", "kms=create", "-c", "access_logs=true"),
+    ]
+    outputs_file = tmp_path / "cdk-outputs.json"
+    cdk("deploy", "--method=direct", "--require-approval", "never", "-O", str(outputs_file), *context)
+    outputs = json.loads(outputs_file.read_text())["emulator-private"]
+    ec2, kms = emulator_server.client("ec2"), emulator_server.client("kms")
+    key, vpc = outputs["KmsKeyArn"], outputs["VpcId"]
+
+    subnets = ec2.describe_subnets(SubnetIds=outputs["SubnetIds"].split(","))["Subnets"]
+    assert {subnet["VpcId"] for subnet in subnets} == {vpc}
+    assert len({subnet["AvailabilityZone"] for subnet in subnets}) == 2
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+    assert len(endpoints) == 8
+    (group,) = ec2.describe_security_groups(GroupIds=[outputs["SecurityGroupId"]])["SecurityGroups"]
+    assert group["IpPermissions"] == []
+    assert [
+        (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) for rule in group["IpPermissionsEgress"]
+    ] == [("tcp", 443, 443)]
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is True
+    rule = emulator_server.client("s3").get_bucket_encryption(Bucket=outputs["ArtifactBucketName"])[
+        "ServerSideEncryptionConfiguration"
+    ]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == key and rule["BucketKeyEnabled"]
+    (repository,) = emulator_server.client("ecr").describe_repositories(
+        repositoryNames=[outputs["RepositoryName"]]
+    )["repositories"]
+    assert repository["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": key}
+    assert (
+        emulator_server.client("secretsmanager").describe_secret(SecretId=outputs["SecretArn"])["KmsKeyId"]
+        == key
+    )
+    groups = emulator_server.client("logs").describe_log_groups(
+        logGroupNamePrefix="/aws/codebuild/emuprivate"
+    )
+    assert [group.get("kmsKeyId") for group in groups["logGroups"]] == [key]
+    (flow_log,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc]}])["FlowLogs"]
+    assert flow_log["TrafficType"] == "ALL"
+
+    cdk("destroy", "--force", *context)
+    assert vpc not in [item["VpcId"] for item in ec2.describe_vpcs()["Vpcs"]]
+    assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"] == []
+    metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert metadata["KeyState"] == "PendingDeletion" and "DeletionDate" in metadata

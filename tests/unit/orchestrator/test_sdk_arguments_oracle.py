@@ -32,8 +32,8 @@ from tests.unit.orchestrator.test_definition_oracle import (
 )
 
 PROCESSOR_ARGS: dict[str, Any] = {
-    "volume_kms_key": "arn:aws:kms:us-east-1:123456789012:key/volume",
-    "output_kms_key": "arn:aws:kms:us-east-1:123456789012:key/output",
+    "volume_kms_key": "arn:aws:kms:us-east-1:123456789012:key/1111aaaa-11aa-11aa-11aa-111111aaaaaa",
+    "output_kms_key": "arn:aws:kms:us-east-1:123456789012:key/2222bbbb-22bb-22bb-22bb-222222bbbbbb",
     "instance_type": "ml.c5.xlarge",
     "volume_size_in_gb": 50,
     "max_runtime_in_seconds": 600,
@@ -49,11 +49,11 @@ PROCESSOR_ARGS: dict[str, Any] = {
 }
 
 ESTIMATOR_ARGS: dict[str, Any] = {
-    "instance_type": "ml.g5.xlarge",
+    "instance_type": "ml.p3.2xlarge",  # no local storage: a volume key is allowed
     "instance_count": 1,
     "role": "arn:aws:iam::123456789012:role/other",
     "volume_size": 80,
-    "volume_kms_key": "arn:aws:kms:us-east-1:123456789012:key/volume",
+    "volume_kms_key": "arn:aws:kms:us-east-1:123456789012:key/1111aaaa-11aa-11aa-11aa-111111aaaaaa",
     "max_run": 3600,
     "use_spot_instances": True,
     "max_wait": 7200,
@@ -61,7 +61,7 @@ ESTIMATOR_ARGS: dict[str, Any] = {
     "checkpoint_local_path": "/opt/ml/checkpoints",
     "input_mode": "FastFile",
     "output_path": "s3://b/models",
-    "output_kms_key": "arn:aws:kms:us-east-1:123456789012:key/output",
+    "output_kms_key": "arn:aws:kms:us-east-1:123456789012:key/2222bbbb-22bb-22bb-22bb-222222bbbbbb",
     "hyperparameters": {"epochs": 3, "lr": "0.1"},
     "tags": {"sdk": "yes"},
     "subnets": ["subnet-0123456789abcdef0"],

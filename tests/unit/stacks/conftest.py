@@ -88,3 +88,34 @@ def custom_stack(synth: SynthFactory) -> Iterator[Synthesized]:
 def custom_builder_stack(synth: SynthFactory) -> Iterator[Synthesized]:
     """The custom stack with its image builder: tags and boundary must reach that too."""
     yield synth({**CUSTOM_CONTEXT, "image_builder": "codebuild"})
+
+
+EXISTING_VPC = "vpc-0123456789abcdef0"
+EXISTING_SUBNETS = ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210")
+EXISTING_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+#: The private stack of the issue: its own VPC (no NAT), key and access logs bucket.
+PRIVATE_CONTEXT: Mapping[str, Any] = {"vpc": "create", "kms": "create", "access_logs": "true"}
+#: Its own VPC with a NAT gateway: the image builder runs in the VPC too.
+NAT_CONTEXT: Mapping[str, Any] = {"vpc": "create", "nat": "true", "retain_data": "false"}
+#: What a platform team hands over: a VPC, its subnets (with a NAT), a key and a logs bucket.
+EXISTING_CONTEXT: Mapping[str, Any] = {
+    "vpc": f"{EXISTING_VPC}:{','.join(EXISTING_SUBNETS)}",
+    "nat": "true",
+    "kms": EXISTING_KEY,
+    "access_logs": "team-access-logs",
+}
+
+
+@pytest.fixture(scope="session")
+def private_stack(synth: SynthFactory) -> Iterator[Synthesized]:
+    yield synth(PRIVATE_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def nat_stack(synth: SynthFactory) -> Iterator[Synthesized]:
+    yield synth(NAT_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def existing_stack(synth: SynthFactory) -> Iterator[Synthesized]:
+    yield synth(EXISTING_CONTEXT)

@@ -15,14 +15,19 @@ from aws_cdk import aws_s3 as s3
 from stacks.sagemaker_stack import SageMakerStack, build_app
 
 ACKNOWLEDGED = {
-    "AwsSolutions-S1",
     "AwsSolutions-SMG4",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSageMakerFullAccess]",
     "AwsSolutions-IAM5[Resource::*]",
 }
-#: With image_builder=codebuild: no customer managed key on the project (a later change adds KMS);
-#: the build-context prefix as object scope (bucket findings are matched by their shape below).
+#: Without access_logs: the artifact bucket has no server access logs.
+NO_ACCESS_LOGS_ACKNOWLEDGED = {"AwsSolutions-S1"}
+#: With image_builder=codebuild and kms=none: no customer managed key on the project; the
+#: build-context prefix as object scope (bucket findings are matched by their shape below).
 IMAGE_BUILDER_ACKNOWLEDGED = {"AwsSolutions-CB4"}
+#: With builds in the VPC (nat=true): the network interfaces CodeBuild makes for a build.
+BUILDS_IN_VPC_ACKNOWLEDGED = {
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]"
+}
 
 
 def _report(outdir: Path) -> Any:
@@ -53,7 +58,9 @@ def build(tmp_path: Path) -> Callable[..., tuple[App, SageMakerStack]]:
     return _build
 
 
-@pytest.mark.parametrize("fixture", ["default_stack", "custom_stack"])
+@pytest.mark.parametrize(
+    "fixture", ["default_stack", "custom_stack", "private_stack", "nat_stack", "existing_stack"]
+)
 def test_synth_passes_with_every_finding_acknowledged_with_a_reason(
     fixture: str, request: pytest.FixtureRequest
 ) -> None:
@@ -70,7 +77,9 @@ def test_synth_passes_with_every_finding_acknowledged_with_a_reason(
     )
     assert set(suppressed) == {
         *ACKNOWLEDGED,
-        *(IMAGE_BUILDER_ACKNOWLEDGED if settings.builds_images else ()),
+        *(NO_ACCESS_LOGS_ACKNOWLEDGED if not settings.access_logs else ()),
+        *(IMAGE_BUILDER_ACKNOWLEDGED if settings.builds_images and not settings.encrypts else ()),
+        *(BUILDS_IN_VPC_ACKNOWLEDGED if settings.builds_in_vpc else ()),
         *bucket_rules,
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
         f"pipeline/{prefix}-*]",
@@ -84,7 +93,7 @@ def test_dropping_the_acknowledgments_reports_each_finding_as_an_error(
 ) -> None:
     app, stack = build(suppress_findings=False)
     violations = _failing_synth(app, tmp_path)
-    assert set(violations) >= ACKNOWLEDGED | IMAGE_BUILDER_ACKNOWLEDGED
+    assert set(violations) >= ACKNOWLEDGED | NO_ACCESS_LOGS_ACKNOWLEDGED | IMAGE_BUILDER_ACKNOWLEDGED
     assert violations["AwsSolutions-IAM5[Resource::*]"] == [
         f"{stack.stack_name}/ExecutionRole/StackResourcesPolicy/Resource",
         f"{stack.stack_name}/ImageBuilder/BuildPolicy/Resource",

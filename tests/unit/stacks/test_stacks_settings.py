@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sagemaker_stack.config import StackConfig
-from stacks.settings import RESOURCE_PREFIX_MAX, SETTING_KEYS, Settings, SettingsError
+from stacks.settings import RESOURCE_PREFIX_MAX, SETTING_KEYS, ExistingVpc, Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LONGEST_REGION = "ap-southeast-1"
@@ -235,3 +235,72 @@ def test_app_prints_one_line_and_exits_non_zero_on_a_bad_setting() -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("!!")]
     assert lines == [lines[0]] and lines[0].startswith("sagemaker-stack: invalid resource_prefix 'Bad'")
     assert "Traceback" not in result.stderr
+
+
+# --- vpc, nat, kms, access_logs ----------------------------------------------------------------
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+VPC = "vpc-0123456789abcdef0"
+SUBNETS = ("subnet-0123456789abcdef0", "subnet-01234567")
+
+
+def test_network_and_key_settings_default_to_nothing_made() -> None:
+    settings = Settings.from_context({})
+    assert (settings.vpc, settings.nat, settings.kms, settings.access_logs) == ("none", False, "none", False)
+    assert not (settings.has_vpc or settings.encrypts or settings.builds_in_vpc)
+
+
+def test_vpc_create_nat_key_and_logs_from_the_command_line() -> None:
+    settings = Settings.from_context({"vpc": "Create", "nat": "true", "kms": "create", "access_logs": "true"})
+    assert settings.creates_vpc and settings.nat and settings.creates_key and settings.access_logs is True
+    assert settings.builds_in_vpc  # the builds reach PyPI through the NAT
+    assert not Settings.from_context({"vpc": "create"}).builds_in_vpc
+
+
+def test_an_existing_vpc_is_its_id_and_subnets() -> None:
+    settings = Settings.from_context(
+        {"vpc": f"{VPC}:{','.join(SUBNETS)}", "kms": KEY_ARN}, region="us-east-1"
+    )
+    assert settings.existing_vpc == ExistingVpc(vpc_id=VPC, subnet_ids=SUBNETS)
+    assert settings.kms == KEY_ARN and not settings.creates_key
+
+
+def test_access_logs_may_name_an_existing_bucket() -> None:
+    assert Settings.from_context({"access_logs": "team-logs.example"}).access_logs == "team-logs.example"
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"vpc": "yes"}, "invalid vpc 'yes': use none, create"),
+        ({"vpc": "vpc-123:subnet-0123456789abcdef0"}, "'vpc-123' is not a VPC id"),
+        ({"vpc": f"{VPC}:subnet-xyz"}, "'subnet-xyz' is not a subnet id"),
+        ({"vpc": f"{VPC}:{SUBNETS[0]},{SUBNETS[0]}"}, "name 1 to 16 different subnets"),
+        ({"nat": "true"}, "nat=true needs a VPC"),
+        ({"kms": "alias/mine"}, "invalid kms 'alias/mine'"),
+        ({"kms": "arn:aws:kms:us-east-1:123456789012:alias/mine"}, "(not an alias)"),
+        ({"access_logs": "Not_A_Bucket"}, "invalid access_logs 'Not_A_Bucket'"),
+    ],
+)
+def test_bad_network_key_and_log_settings(context: dict[str, Any], expected: str) -> None:
+    assert expected in _error(context)
+
+
+def test_a_key_of_another_region_is_refused_when_the_region_is_known() -> None:
+    other = KEY_ARN.replace("us-east-1", "eu-west-1")
+    with pytest.raises(SettingsError, match="the key is in eu-west-1 but the stack deploys to us-east-1"):
+        Settings.from_context({"kms": other}, region="us-east-1")
+    assert Settings.from_context({"kms": other}).kms == other  # region unknown: CloudFormation decides
+
+
+def test_the_app_refuses_a_key_of_another_region_than_the_cdk_deploys_to() -> None:
+    env = {
+        **os.environ,
+        "CDK_DEFAULT_REGION": "us-east-1",
+        "CDK_CONTEXT_JSON": json.dumps({"kms": KEY_ARN.replace("us-east-1", "eu-west-1")}),
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert "sagemaker-stack: invalid kms" in result.stderr and "Traceback" not in result.stderr

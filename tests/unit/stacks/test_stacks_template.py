@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from sagemaker_stack.config import LOCAL_FIELDS, REQUIRED_OUTPUTS, OutputName, StackConfig
+from sagemaker_stack.config import LOCAL_FIELDS, OPTIONAL_OUTPUTS, REQUIRED_OUTPUTS, OutputName, StackConfig
 from sagemaker_stack.ops.outputs import config_from_outputs
 from stacks.sagemaker_stack import STACK_TAG_KEY, build_app
 
@@ -76,7 +76,13 @@ class _Resolver:
         properties = resource["Properties"]
         kind = resource["Type"]
         if kind == "AWS::S3::Bucket":
+            if "BucketName" not in properties:  # CloudFormation names it after the stack
+                return f"stack-{logical_id.lower()}-abcdef"
             return str(self.value(properties["BucketName"]))
+        if kind == "AWS::EC2::VPC":
+            return "vpc-0123456789abcdef0"
+        if kind == "AWS::EC2::Subnet":
+            return f"subnet-{sorted(self.resources).index(logical_id):017x}"
         if kind == "AWS::ECR::Repository":
             return str(properties["RepositoryName"])
         if kind == "AWS::SecretsManager::Secret":
@@ -88,8 +94,12 @@ class _Resolver:
         raise AssertionError(f"no Ref for {kind}")
 
     def get_att(self, logical_id: str, attribute: str) -> str:
-        assert attribute == "Arn", attribute
         kind = self.resources[logical_id]["Type"]
+        if kind == "AWS::EC2::SecurityGroup" and attribute == "GroupId":
+            return f"sg-{sorted(self.resources).index(logical_id):017x}"
+        assert attribute == "Arn", attribute
+        if kind == "AWS::KMS::Key":
+            return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         if kind == "AWS::IAM::Role":
             return f"arn:aws:iam::{ACCOUNT}:role/{self.ref(logical_id)}"
         if kind == "AWS::S3::Bucket":
@@ -122,7 +132,11 @@ def _deployed_outputs(synthesized: Synthesized) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("fixture", "optional"),
-    [("default_stack", {OutputName.IMAGE_BUILDER_PROJECT}), ("custom_stack", set())],
+    [
+        ("default_stack", {OutputName.IMAGE_BUILDER_PROJECT}),
+        ("custom_stack", set()),
+        ("private_stack", set(OPTIONAL_OUTPUTS)),
+    ],
 )
 def test_outputs_are_exactly_the_hand_off_names(
     fixture: str, optional: set[str], request: pytest.FixtureRequest
@@ -132,7 +146,7 @@ def test_outputs_are_exactly_the_hand_off_names(
     assert set(synthesized.json["Outputs"]) == {*REQUIRED_OUTPUTS, *optional, OutputName.STACK_CONFIG_JSON}
 
 
-@pytest.mark.parametrize("fixture", ["default_stack", "custom_stack"])
+@pytest.mark.parametrize("fixture", ["default_stack", "custom_stack", "private_stack"])
 def test_stack_config_json_loads_into_a_stack_config(fixture: str, request: pytest.FixtureRequest) -> None:
     synthesized: Synthesized = request.getfixturevalue(fixture)
     settings = synthesized.stack.settings
@@ -142,6 +156,12 @@ def test_stack_config_json_loads_into_a_stack_config(fixture: str, request: pyte
     not_outputs = {"schema_version", "endpoint_url", *LOCAL_FIELDS}
     if not settings.builds_images:
         not_outputs.add("image_builder_project")
+    if not settings.has_vpc:
+        not_outputs |= {"vpc_id", "subnet_ids", "security_group_id", "nat"}
+    if not settings.encrypts:
+        not_outputs.add("kms_key_arn")
+    if settings.access_logs is not True:
+        not_outputs.add("access_logs_bucket")
     assert set(data) == set(StackConfig.model_fields) - not_outputs
     config = StackConfig.from_dict(data)
     assert config.stack_name == settings.stack_name
@@ -157,16 +177,26 @@ def test_stack_config_json_loads_into_a_stack_config(fixture: str, request: pyte
     assert config.secret_arn.startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{prefix}/")
     assert config.retain_data is settings.retain_data
     assert config.image_builder_project == (f"{prefix}-image-builder" if settings.builds_images else None)
+    if settings.has_vpc:
+        assert config.vpc_id == "vpc-0123456789abcdef0" and config.nat is settings.nat
+        assert config.subnet_ids is not None and len(config.subnet_ids) == 2
+        assert config.security_group_id is not None and config.security_group_id.startswith("sg-")
+    else:
+        assert config.subnet_ids is None and config.security_group_id is None
+    assert (config.kms_key_arn is not None) is settings.encrypts
 
 
-@pytest.mark.parametrize("fixture", ["default_stack", "custom_stack"])
+@pytest.mark.parametrize("fixture", ["default_stack", "custom_stack", "private_stack"])
 def test_export_accepts_the_deployed_outputs(fixture: str, request: pytest.FixtureRequest) -> None:
     """The runtime's own reader agrees with every individual output and the JSON one."""
     synthesized: Synthesized = request.getfixturevalue(fixture)
     outputs = _deployed_outputs(synthesized)
     config = config_from_outputs(outputs, stack_name=synthesized.stack.stack_name)
-    assert config.retain_data is (fixture == "default_stack")
-    assert outputs[OutputName.RETAIN_DATA] == ("true" if fixture == "default_stack" else "false")
+    retained = synthesized.stack.settings.retain_data
+    assert config.retain_data is retained
+    assert outputs[OutputName.RETAIN_DATA] == ("true" if retained else "false")
+    assert config.subnet_ids == (tuple(outputs[OutputName.SUBNET_IDS].split(",")) if config.vpc_id else None)
+    assert config.kms_key_arn == outputs.get(OutputName.KMS_KEY_ARN)
     assert config.resource_prefix == synthesized.stack.settings.resource_prefix
     assert config.image_builder_project == outputs.get(OutputName.IMAGE_BUILDER_PROJECT)
 
@@ -205,9 +235,12 @@ def test_execution_and_image_builder_roles_are_trusted_by_their_service_only(
     service: str, name: str, default_stack: Synthesized
 ) -> None:
     _, role = _role(default_stack.template, service)
-    assert role["Properties"]["AssumeRolePolicyDocument"] == {
-        "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
-        "Version": "2012-10-17",
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    # The service's confused-deputy conditions are checked in test_stacks_network.
+    assert {key: statement[key] for key in ("Action", "Effect", "Principal")} == {
+        "Action": "sts:AssumeRole",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
     }
     assert role["Properties"]["RoleName"] == {
         "Fn::Join": ["", [f"zenml-sagemaker-{name}-", {"Ref": "AWS::Region"}]]

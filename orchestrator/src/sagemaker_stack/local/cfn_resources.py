@@ -51,7 +51,16 @@ class BackendResource:
         return True
 
 
+def flag(value: Any) -> bool:
+    """A CloudFormation boolean: a JSON bool, or "true"/"false" once an intrinsic made it text."""
+    return str(value).lower() == "true" if isinstance(value, str) else bool(value)
+
+
 def register() -> None:
-    """Make moto's CloudFormation see our resource types even if it already built its type map."""
+    """Make moto's CloudFormation see our resource types even if it already built its type map,
+    and keep what its own types drop (`cfn_fixes`)."""
+    from sagemaker_stack.local import cfn_fixes
+
+    cfn_fixes.install()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()

@@ -391,6 +391,8 @@ class MotoJobRecorder:
                     tags=arguments.get("Tags") or [],
                     stopping_condition=arguments.get("StoppingCondition"),
                 )
+                # moto's job has no ProcessingResources (instance, volume, volume key): keep them.
+                job.processing_resources = arguments.get("ProcessingResources")
                 job.processing_job_status = "InProgress"
                 job.processing_end_time = None
                 job.processing_start_time = datetime.now(UTC)

@@ -14,7 +14,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.secretsmanager.utils import random_password
 
-from sagemaker_stack.local.cfn_resources import BackendResource
+from sagemaker_stack.local.cfn_resources import BackendResource, flag
 
 _DEFAULT_PASSWORD_LENGTH = 32
 
@@ -94,12 +94,12 @@ def secret_string(properties: dict[str, Any]) -> str | None:
     password = random_password(
         int(generate.get("PasswordLength", _DEFAULT_PASSWORD_LENGTH)),
         str(generate.get("ExcludeCharacters", "")),
-        _flag(generate.get("ExcludeNumbers")),
-        _flag(generate.get("ExcludePunctuation")),
-        _flag(generate.get("ExcludeUppercase")),
-        _flag(generate.get("ExcludeLowercase")),
-        _flag(generate.get("IncludeSpace")),
-        _flag(generate.get("RequireEachIncludedType", True)),
+        flag(generate.get("ExcludeNumbers")),
+        flag(generate.get("ExcludePunctuation")),
+        flag(generate.get("ExcludeUppercase")),
+        flag(generate.get("ExcludeLowercase")),
+        flag(generate.get("IncludeSpace")),
+        flag(generate.get("RequireEachIncludedType", True)),
     )
     template = generate.get("SecretStringTemplate")
     key = generate.get("GenerateStringKey")
@@ -112,7 +112,3 @@ def secret_string(properties: dict[str, Any]) -> str | None:
     document = json.loads(template)
     document[key] = password
     return json.dumps(document)
-
-
-def _flag(value: Any) -> bool:
-    return str(value).lower() == "true" if isinstance(value, str) else bool(value)

@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         cfn_resources,
         codebuild,
         codebuild_cfn,  # noqa: F401
+        kms_cfn,  # noqa: F401
         moto_fixes,
         sagemaker_pipelines,
         secrets_cfn,  # noqa: F401

@@ -45,7 +45,15 @@ OUTPUT_FIELDS: Final[Mapping[str, str]] = {
     OutputName.REGION: "region",
     OutputName.ACCOUNT: "account",
     OutputName.IMAGE_BUILDER_PROJECT: "image_builder_project",
+    OutputName.VPC_ID: "vpc_id",
+    OutputName.SUBNET_IDS: "subnet_ids",
+    OutputName.SECURITY_GROUP_ID: "security_group_id",
+    OutputName.NAT: "nat",
+    OutputName.KMS_KEY_ARN: "kms_key_arn",
+    OutputName.ACCESS_LOGS_BUCKET: "access_logs_bucket",
 }
+#: Outputs that hold a boolean as text ("true" / "false").
+BOOLEAN_OUTPUTS: Final = (OutputName.RETAIN_DATA, OutputName.NAT)
 
 #: Stack statuses whose outputs describe a working stack (an update that rolled back restored the
 #: previous, working resources and outputs).
@@ -86,7 +94,9 @@ def config_from_outputs(
         )
     present = [*REQUIRED_OUTPUTS, *(name for name in OPTIONAL_OUTPUTS if outputs.get(name))]
     individual: dict[str, Any] = {OUTPUT_FIELDS[name]: outputs[name] for name in present}
-    individual["retain_data"] = _parse_bool(outputs[OutputName.RETAIN_DATA], stack_name)
+    for name in BOOLEAN_OUTPUTS:
+        if name in present:
+            individual[OUTPUT_FIELDS[name]] = _parse_bool(name, outputs[name], stack_name)
     data: dict[str, Any] = dict(individual)
 
     raw_json = outputs.get(OutputName.STACK_CONFIG_JSON)
@@ -298,19 +308,19 @@ def _parse_config_json(raw: str, stack_name: str) -> dict[str, Any]:
     return value
 
 
-def _parse_bool(value: str, stack_name: str) -> bool:
+def _parse_bool(name: str, value: str, stack_name: str) -> bool:
     text = value.strip().lower()
     if text in {"true", "1", "yes"}:
         return True
     if text in {"false", "0", "no"}:
         return False
-    raise OutputsError(
-        f"stack {stack_name!r}: output {OutputName.RETAIN_DATA} is {value!r}, expected true or false"
-    )
+    raise OutputsError(f"stack {stack_name!r}: output {name} is {value!r}, expected true or false")
 
 
 def _normalize(value: Any) -> Any:
     """Outputs are strings while the JSON output keeps types: compare them as text."""
+    if isinstance(value, list | tuple):  # subnet ids: comma-separated in their own output
+        return ",".join(str(item) for item in value)
     if isinstance(value, bool):
         return str(value).lower()
     if value is None:

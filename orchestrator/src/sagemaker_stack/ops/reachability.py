@@ -6,7 +6,10 @@ for a long time, printing warnings; a single plain HTTP request says at once wha
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 
 
@@ -20,3 +23,20 @@ def unreachable_reason(url: str, timeout: float) -> str | None:
     except (urllib.error.URLError, OSError) as error:
         return str(getattr(error, "reason", error))
     return None
+
+
+def public_address(url: str) -> str | None:
+    """The public internet address `url`'s host resolves to; None when private or unknown.
+
+    Resolved from this machine, which is what the user sees: a name that resolves to private
+    addresses (a VPC endpoint, split-horizon DNS) or not at all gives None, as does loopback.
+    """
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:
+        return None
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return None
+    public = sorted(address for address in addresses if ipaddress.ip_address(address).is_global)
+    return public[0] if public and len(public) == len(addresses) else None

@@ -19,6 +19,7 @@ chosen, but any type botocore knows can still be set with `instance_type`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -170,6 +171,26 @@ def has_gpu(instance_type: str) -> bool:
         return row.gpus > 0
     family = instance_type.removeprefix("ml.").split(".", 1)[0]
     return family[:1] in ("g", "p")
+
+
+#: Families with NVMe instance store but no "d" in their name (EC2's "Instance store volumes" list,
+#: the families SageMaker offers): G5, G6, G6e, Gr6, P5 (and P5e, P5en), Trn1 (and Trn1n), Trn2.
+_INSTANCE_STORE_FAMILIES: Final = frozenset(
+    {"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"}
+)
+_FAMILY = re.compile(r"^(?P<series>[a-z]+)(?P<generation>\d+)(?P<attributes>[a-z-]*)$")
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Whether the type's storage is local instance store, which its hardware encrypts.
+
+    SageMaker refuses a VolumeKmsKeyId for such a type (CreateProcessingJob/CreateTrainingJob
+    VolumeKmsKeyId). EC2's naming: a "d" among the attributes after the generation means
+    instance store (m5d, g4dn, p4d, m6id); a few families have one without saying so.
+    """
+    family = instance_type.removeprefix("ml.").split(".", 1)[0]
+    match = _FAMILY.match(family)
+    return family in _INSTANCE_STORE_FAMILIES or bool(match and "d" in match["attributes"])
 
 
 def is_cpu_base_image(image: str | None) -> bool:

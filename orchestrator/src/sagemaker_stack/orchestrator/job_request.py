@@ -68,6 +68,13 @@ class JobRequest:
             else:
                 self.set(path, value, source)
 
+    def get(self, path: Path) -> Any:
+        """The member at `path`, or None when the request has none."""
+        current: Any = self.body
+        for part in path:
+            current = current.get(part) if isinstance(current, dict) else None
+        return current
+
     def source_of(self, path: Path) -> str | None:
         """The setting behind `path`: its own leaf, the leaf above it, or the leaves below it."""
         for length in range(len(path), 0, -1):
@@ -172,6 +179,7 @@ def build(step: StepSpec, output_s3_uri: str | None = None) -> JobRequest:
         _training_data(request, step, output_s3_uri)
     else:
         _processing_data(request, step)
+    _network_and_keys(request, step, resources)
     assignments, _ = map_arguments(
         "Training" if settings.use_training_step else "Processing", settings.sdk_arguments
     )
@@ -180,6 +188,39 @@ def build(step: StepSpec, output_s3_uri: str | None = None) -> JobRequest:
     if settings.job_arguments:
         request.merge(settings.job_arguments)
     return request
+
+
+def _network_and_keys(request: JobRequest, step: StepSpec, resources: Path) -> None:
+    """The VPC, traffic encryption and KMS members (both job kinds name them differently).
+
+    A processing step without outputs still carries the output key, with an empty Outputs list
+    (CreateProcessingJob allows 0 to 10 outputs): the key then names how SageMaker would encrypt
+    any, so every step of a stack with a key says which key it uses.
+    """
+    settings = step.settings
+    training = settings.use_training_step
+    network: Path = () if training else ("NetworkConfig",)
+    if settings.subnets:
+        request.set((*network, "VpcConfig", "Subnets"), list(settings.subnets), "subnets")
+    if settings.security_group_ids:
+        request.set(
+            (*network, "VpcConfig", "SecurityGroupIds"),
+            list(settings.security_group_ids),
+            "security_group_ids",
+        )
+    if settings.inter_container_traffic_encryption:
+        request.set(
+            (*network, "EnableInterContainerTrafficEncryption"),
+            True,
+            "enable_inter_container_traffic_encryption",
+        )
+    if settings.volume_kms_key_id:
+        request.set((*resources, "VolumeKmsKeyId"), settings.volume_kms_key_id, "volume_kms_key_id")
+    if settings.output_kms_key_id:
+        output: Path = ("OutputDataConfig",) if training else ("ProcessingOutputConfig",)
+        request.set((*output, "KmsKeyId"), settings.output_kms_key_id, "output_kms_key_id")
+        if not training and "Outputs" not in request.body[output[0]]:
+            request.set((*output, "Outputs"), [], "output_kms_key_id (a step without outputs)")
 
 
 def _apply_sdk(request: JobRequest, assignment: Assignment) -> None:

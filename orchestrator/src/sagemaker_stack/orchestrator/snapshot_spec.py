@@ -115,6 +115,31 @@ def gpu_on_cpu_image_warning(step_name: str, instance_type: str, images: Sequenc
     return None
 
 
+def stack_volume_key(
+    settings: SagemakerPipelinesOrchestratorSettings,
+    config: SagemakerPipelinesOrchestratorConfig,
+    step_name: str,
+    instance_type: str,
+) -> tuple[SagemakerPipelinesOrchestratorSettings, str | None]:
+    """The settings without the stack's volume key on a type with local storage, and why.
+
+    SageMaker refuses a VolumeKmsKeyId for those types (their hardware encrypts the storage), so
+    the stack's default, which every step inherits, is not sent there; a key the step's own
+    settings name instead is refused by validation (`network_rules`).
+    """
+    key = settings.volume_kms_key_id
+    if (
+        not key
+        or key != getattr(config, "volume_kms_key_id", None)
+        or not instance_types.has_local_storage(instance_type)
+    ):
+        return settings, None
+    return settings.model_copy(update={"volume_kms_key_id": None}), (
+        f"step {step_name!r} runs on {instance_type}, whose local storage its hardware encrypts: "
+        "SageMaker takes no volume key there, so the stack's key is not set as its VolumeKmsKeyId"
+    )
+
+
 def default_checkpoint_uri(bucket: str, pipeline_name: str, step_name: str) -> dict[str, Any]:
     """`s3://<bucket>/sagemaker-pipelines/<pipeline>/checkpoints/<execution id>/<step>`, per run.
 
@@ -163,6 +188,9 @@ def build(
         warning = gpu_on_cpu_image_warning(invocation_id, instance_type, [images[invocation_id], parent])
         if warning:
             warnings.append(warning)
+        settings, warning = stack_volume_key(settings, config, invocation_id, instance_type)
+        if warning:
+            warnings.append(warning)
         checkpoint = None
         if settings.use_training_step and settings.use_spot_instances:
             checkpoint = default_checkpoint_uri(config.bucket, pipeline_name, invocation_id)
@@ -202,6 +230,7 @@ def build(
         description=description,
         output_s3_uri=f"s3://{config.bucket}/sagemaker-pipelines/{pipeline_name}",
         parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
+        region=config.region,
     )
     validate_spec(spec, [*image_problems(images, config.region), *problems])
     document = definitions.build_definition(spec)

@@ -98,6 +98,11 @@ class ResolvedStepSettings:
     max_wait_time_in_seconds: int | None = None
     #: A URI, or an expression SageMaker resolves per execution (the default per-run prefix).
     checkpoint_s3_uri: str | Mapping[str, Any] | None = None
+    subnets: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    inter_container_traffic_encryption: bool = False
+    volume_kms_key_id: str | None = None
+    output_kms_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,8 @@ class PipelineSpec:
     description: str = ""
     output_s3_uri: str | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
+    #: The stack's region: a KMS key ARN of another region is refused.
+    region: str | None = None
 
 
 def resolve_step_settings(
@@ -176,4 +183,9 @@ def resolve_step_settings(
         use_spot_instances=settings.use_spot_instances,
         max_wait_time_in_seconds=settings.max_wait_time_in_seconds,
         checkpoint_s3_uri=settings.checkpoint_s3_uri or checkpoint_s3_uri,
+        subnets=tuple(settings.subnets or ()),
+        security_group_ids=tuple(settings.security_group_ids or ()),
+        inter_container_traffic_encryption=settings.enable_inter_container_traffic_encryption,
+        volume_kms_key_id=settings.volume_kms_key_id,
+        output_kms_key_id=settings.output_kms_key_id,
     )

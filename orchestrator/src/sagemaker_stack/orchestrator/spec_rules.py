@@ -12,8 +12,6 @@ into every step, so a pipeline with both kinds of steps and a pipeline-wide
 
 from __future__ import annotations
 
-from typing import Any
-
 from sagemaker_stack.flavor import DEFAULT_OUTPUT_DATA_S3_MODE
 from sagemaker_stack.orchestrator.job_request import JOB_ARGUMENTS, JobRequest
 from sagemaker_stack.orchestrator.spec import StepSpec
@@ -49,17 +47,16 @@ def settings_problems(step: StepSpec, request: JobRequest) -> list[str]:
 
 
 def _spot_problems(request: JobRequest) -> list[str]:
-    body = request.body
-    wait = _get(body, _WAIT)
+    wait = request.get(_WAIT)
     if wait is None:
         return []
-    spot = _get(body, _SPOT) is True
+    spot = request.get(_SPOT) is True
     if not spot:
         return [
             f"{request.source_of(_WAIT)} = {wait!r} applies to managed spot training only: set "
             "use_spot_instances=True, or remove it"
         ]
-    runtime = _get(body, _RUNTIME)
+    runtime = request.get(_RUNTIME)
     if isinstance(wait, int) and isinstance(runtime, int) and wait < runtime:
         return [
             f"{request.source_of(_WAIT)} = {wait} is less than {request.source_of(_RUNTIME)} = {runtime}: "
@@ -67,10 +64,3 @@ def _spot_problems(request: JobRequest) -> list[str]:
             "MaxWaitTimeInSeconds >= MaxRuntimeInSeconds"
         ]
     return []
-
-
-def _get(body: dict[str, Any], path: tuple[str, ...]) -> Any:
-    current: Any = body
-    for part in path:
-        current = current.get(part) if isinstance(current, dict) else None
-    return current

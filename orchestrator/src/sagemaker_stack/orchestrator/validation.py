@@ -42,6 +42,7 @@ from sagemaker_stack.orchestrator.definition import (
     tag_list,
 )
 from sagemaker_stack.orchestrator.environment import KNOWN_CREDENTIALS
+from sagemaker_stack.orchestrator.network_rules import network_problems
 from sagemaker_stack.orchestrator.sdk_arguments import map_arguments
 from sagemaker_stack.orchestrator.spec import (
     EXECUTION_VARIABLES,
@@ -111,6 +112,9 @@ def _step_problems(step: StepSpec, spec: PipelineSpec) -> list[str]:
         output = "s3://placeholder-bucket/output"  # reported above; check the rest of the request
     request = job_request.build(step, output)
     problems.extend(f"{where}: {problem}" for problem in settings_problems(step, request))
+    problems.extend(
+        f"{where}: {problem}" for problem in network_problems(request, kind == TRAINING, spec.region)
+    )
 
     body = {_JOB_NAME[kind]: _PLACEHOLDER_JOB_NAME, **_with_placeholders(request.body, spec)}
     shape = service_model.input_shape(operation)

@@ -77,6 +77,8 @@ class RegistrationResult:
     stack_name: str
     changes: list[str] = field(default_factory=list)
     activated: bool = False
+    #: What works as registered but needs the user's attention (the steps' way to the server).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -96,6 +98,23 @@ def orchestrator_configuration(config: StackConfig) -> dict[str, Any]:
     """The `sagemaker_pipelines` orchestrator's configuration for this stack (unset values left out)."""
     values = config_kwargs_from_stack_config(config)
     return {key: value for key, value in values.items() if value is not None}
+
+
+def server_path_warning(config: StackConfig, server_url: str, public_address: str | None) -> str | None:
+    """Why the steps cannot reach the ZenML server, when the stack's subnets have no way out.
+
+    `public_address` is the public internet address the server's URL resolves to (None when it
+    is private or unknown, e.g. a private endpoint in the VPC): the jobs of a stack with a VPC and
+    no NAT reach nothing on the public internet.
+    """
+    if not config.subnet_ids or config.nat or public_address is None:
+        return None
+    return (
+        f"the stack's jobs run in private subnets without a NAT gateway, but the ZenML server at "
+        f"{server_url} is on the public internet ({public_address}): the steps will not reach it. "
+        "Give the server a private endpoint in the VPC or another VPC path (peering, transit "
+        "gateway, VPN) and register with --server-url pointing there, or redeploy with -c nat=true"
+    )
 
 
 def plan_stack(config: StackConfig, name: str | None = None) -> StackPlan:

@@ -32,6 +32,7 @@ from sagemaker_stack.ops.registration.plan import (
     is_ours,
     plain,
     plan_stack,
+    server_path_warning,
 )
 
 if TYPE_CHECKING:
@@ -65,12 +66,17 @@ def register(
     server_url = (server_url or _server_url(client)).rstrip("/")
     if not server_url.startswith(("http://", "https://")):
         raise RegistrationError(f"--server-url {server_url!r} is not an http(s) URL")
+    from sagemaker_stack.ops.reachability import public_address
+
+    warning = server_path_warning(config, server_url, public_address(server_url))
     if check_aws:
         secret.check_deployed(config)
     state = _inspect(client, plan)
     _validate_configurations(client, plan)
 
-    result = RegistrationResult(stack_name=plan.stack_name)
+    result = RegistrationResult(stack_name=plan.stack_name, warnings=[warning] if warning else [])
+    for line in result.warnings:
+        say(f"warning: {line}")
     undo: list[tuple[str, Callable[[], None]]] = []
     try:
         _ensure_flavors(client, plan, result, undo)

@@ -1,0 +1,151 @@
+"""`sagemaker-stack up -c vpc=create -c kms=create`, a diamond with no settings, then `down`.
+
+One deploy for every check (the suite's time): the stack deploys on the emulator, the ZenML
+stack `up` registers carries its subnets, security group and key, a pipeline with no settings
+runs on it, every step of its definition (read back from SageMaker) and every job it ran names
+the subnets, the security group and the key for both volume and outputs, and `down` removes the
+VPC and its endpoints and schedules the key's deletion (retain_data=false). The emulator records
+these fields; it does not enforce network rules or key policies (README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from sagemaker_stack.config import StackConfig
+from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.ops.zenml_server import LocalZenMLServer
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = Path(__file__).with_name("e2e_private_pipelines.py")
+STACK = "private-test"
+CLI = str(Path(sys.executable).parent / "sagemaker-stack")
+
+
+@dataclass
+class Private:
+    env: dict[str, str]
+    config: StackConfig
+    config_path: Path
+    up_output: str
+
+    def aws(self, service: str) -> Any:
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+
+def _run(env: Mapping[str, str], *command: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(command), cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
+    root = tmp_path_factory.mktemp("private")
+    with Emulator(state_dir=root / "emulator") as emulator, LocalZenMLServer(root=root / "zenml") as server:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ZENML_"))}
+        env = {
+            **clean,
+            **emulator.env(),
+            **server.admin_env(root / "client"),
+            "ZENML_ANALYTICS_OPT_IN": "false",
+        }
+        config_path = root / "stack.json"
+        up = _run(
+            env,
+            CLI,
+            "up",
+            "--config",
+            str(config_path),
+            "--stack-name",
+            STACK,
+            *("-c", "vpc=create", "-c", "kms=create", "-c", "retain_data=false"),
+        )
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        yield Private(
+            env=env, config=StackConfig.load(config_path), config_path=config_path, up_output=up.stdout
+        )
+
+
+def test_up_exports_and_registers_the_subnets_security_group_and_key(private: Private) -> None:
+    config = private.config
+    assert config.vpc_id and config.subnet_ids and len(config.subnet_ids) == 2
+    assert config.security_group_id and config.kms_key_arn and config.nat is False
+    ec2 = private.aws("ec2")
+    subnets = ec2.describe_subnets(SubnetIds=list(config.subnet_ids))["Subnets"]
+    assert {subnet["VpcId"] for subnet in subnets} == {config.vpc_id}
+    # The ZenML server is on loopback (a private address): no warning about the steps' way to it.
+    assert "warning:" not in private.up_output
+
+
+def test_a_diamond_with_no_settings_runs_in_the_vpc_with_the_stack_key(private: Private) -> None:
+    done = _run(
+        {**private.env, "SAGEMAKER_STACK_POLL_SECONDS": "1"}, sys.executable, str(SCRIPT), cwd=SCRIPT.parent
+    )
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    result = json.loads(lines[-1]) if lines else {}
+    assert result.get("status") == "completed", done.stdout[-3000:] + done.stderr[-3000:]
+    assert result["steps"] == dict.fromkeys(("load", "double", "square", "join"), "completed")
+    assert result["total"] == 90 + 285
+
+    config = private.config
+    key, vpc_config = (
+        config.kms_key_arn,
+        {"Subnets": list(config.subnet_ids or ()), "SecurityGroupIds": [config.security_group_id]},
+    )
+    sagemaker = private.aws("sagemaker")
+    execution = sagemaker.describe_pipeline_execution(PipelineExecutionArn=result["execution_arn"])
+    definition = json.loads(
+        sagemaker.describe_pipeline(PipelineName=execution["PipelineArn"].rsplit("/", 1)[1])[
+            "PipelineDefinition"
+        ]
+    )
+    assert len(definition["Steps"]) == 4
+    for step in definition["Steps"]:
+        arguments = step["Arguments"]
+        assert arguments["NetworkConfig"]["VpcConfig"] == vpc_config, step["Name"]
+        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key, step["Name"]
+        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == key, step["Name"]
+
+    steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=result["execution_arn"])
+    jobs = [entry["Metadata"]["ProcessingJob"]["Arn"] for entry in steps["PipelineExecutionSteps"]]
+    assert len(jobs) == 4
+    for arn in jobs:
+        job = sagemaker.describe_processing_job(ProcessingJobName=arn.rsplit("/", 1)[1])
+        assert job["NetworkConfig"]["VpcConfig"] == vpc_config
+        assert job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
+        assert job["ProcessingOutputConfig"]["KmsKeyId"] == key
+
+
+def test_down_removes_the_vpc_and_endpoints_and_schedules_the_keys_deletion(private: Private) -> None:
+    config = private.config
+    down = _run(private.env, CLI, "down", "--config", str(private.config_path))
+    assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+    ec2 = private.aws("ec2")
+    assert config.vpc_id not in [vpc["VpcId"] for vpc in ec2.describe_vpcs()["Vpcs"]]
+    assert (
+        ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [str(config.vpc_id)]}])[
+            "VpcEndpoints"
+        ]
+        == []
+    )
+    assert (
+        private.aws("kms").describe_key(KeyId=config.kms_key_arn)["KeyMetadata"]["KeyState"]
+        == "PendingDeletion"
+    )
