@@ -303,6 +303,14 @@ class LocalEnvironment:
             ENV_STATE_DIR: str(self.state_dir),
         }
 
+    def activate_in_process(self) -> dict[str, str]:
+        """Point this process's tools at the environment (what `eval "$(... local env)"` does)."""
+        env = self.env()
+        for name in UNSET:
+            os.environ.pop(name, None)
+        os.environ.update(env)
+        return env
+
     def dashboard_lines(self) -> list[str]:
         """Where the dashboard is and how to log in (the password stays in its mode-0600 file)."""
         _, server = self.running()

@@ -3,9 +3,10 @@
 `python -m sagemaker_stack.ops.zenml_client URL USER PASSWORD_FILE`, run with `ZENML_CONFIG_PATH`
 naming the folder: ZenML's credentials store keeps the user name and password in the folder's
 `credentials.yaml` and `GlobalConfiguration.set_store` writes `config.yaml` (the REST store, no
-analytics) once it has logged in with them, so every later client in that folder (`zenml`, `python pipeline.py`, `sagemaker-stack register`)
-finds them. A separate process because ZenML's configuration is a process-wide singleton read
-from `ZENML_CONFIG_PATH` once; the password is read from its file, never from the command line.
+analytics) once it has logged in with them, so every later client in that folder (`zenml`,
+`python pipeline.py`, `sagemaker-stack register`) finds them. A separate process because
+ZenML's configuration is a process-wide singleton read from `ZENML_CONFIG_PATH` once; the
+password is read from its file, never from the command line.
 """
 
 from __future__ import annotations
