@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_stack.local.emulator import DEFAULT_REGION, Emulator, EmulatorError, emulator_env
-from sagemaker_stack.ops.zenml_server import ADMIN_USER, LocalZenMLServer, ZenMLServerError
+from sagemaker_stack.ops.zenml_server import ADMIN_USER, LocalZenMLServer, ZenMLServerError, check_port_free
 
 DEFAULT_STATE_DIR = Path(".sagemaker-stack") / "local"
 STATE_FILE = "local.json"
@@ -142,17 +142,20 @@ class LocalEnvironment:
         emulator = self._running_emulator()
         server = self._running_server()
         self._refuse_other_ports(emulator, server, emulator_port, zenml_port)
+        emulator_port = emulator_port or recorded.get("emulator_port")
+        zenml_port = zenml_port or recorded.get("zenml_port")
+        self._check_ports(emulator_port if emulator is None else None, zenml_port if server is None else None)
         fresh_server = not (self.zenml_dir / "server" / "zenml.db").exists()
         started_emulator = emulator is None
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The ZenML server takes most of the time (about 8 s): it starts while the emulator does.
             pending = None
             if server is None:
-                pending = pool.submit(self._start_server, zenml_port or recorded.get("zenml_port"))
+                pending = pool.submit(self._start_server, zenml_port)
             failure: LocalEnvironmentError | None = None
             try:
                 if emulator is None:
-                    emulator = self._start_emulator(emulator_port or recorded.get("emulator_port"), region)
+                    emulator = self._start_emulator(emulator_port, region)
             except LocalEnvironmentError as error:
                 failure = error
             try:
@@ -204,6 +207,19 @@ class LocalEnvironment:
                     f"the {what} of {self.state_dir} already runs on port {running.port}, not {port}: "
                     "`sagemaker-stack local stop` first to move it"
                 )
+
+    @staticmethod
+    def _check_ports(emulator_port: int | None, zenml_port: int | None) -> None:
+        """Before anything starts: a port another program holds is one clear line, not half a start."""
+        for port, what, option in (
+            (emulator_port, "the emulator", "--port"),
+            (zenml_port, "the ZenML server", "--zenml-port"),
+        ):
+            if port is not None:
+                try:
+                    check_port_free(port, what)
+                except ZenMLServerError as error:
+                    raise LocalEnvironmentError(_with_port_hint(str(error), option)) from None
 
     def _start_emulator(self, port: int | None, region: str) -> Emulator:
         try:

@@ -63,8 +63,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def check_port_free(port: int) -> None:
-    """ZenMLServerError naming the port when a program listens on it.
+def check_port_free(port: int, what: str = "the ZenML server") -> None:
+    """ZenMLServerError naming the port (and `what` wanted it) when a program listens on it.
 
     SO_REUSEADDR as uvicorn binds: sockets of a server that just stopped (TIME_WAIT) hold no
     port for it, only a program that listens does.
@@ -76,7 +76,7 @@ def check_port_free(port: int) -> None:
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise ZenMLServerError(
-                    f"port {port} on 127.0.0.1 is in use by another program, so the ZenML server cannot "
+                    f"port {port} on 127.0.0.1 is in use by another program, so {what} cannot "
                     "listen there: stop that program or choose another port"
                 ) from None
             raise ZenMLServerError(f"cannot use port {port} on 127.0.0.1: {error.strerror}") from None
