@@ -52,6 +52,14 @@ def last_run(name: str) -> dict[str, object]:
         "steps": {step_name: step_run.status.value for step_name, step_run in run.steps.items()},
         "execution_arn": run.run_metadata.get("pipeline_execution_arn"),
         "artifacts": artifacts,
+        # `pip freeze` as ZenML records it, on the client and in the steps (0 when it could not).
+        "packages": {
+            side: len(str(environment.get("python_packages", "")).split())
+            for side, environment in (
+                ("client", run.client_environment),
+                ("orchestrator", run.orchestrator_environment),
+            )
+        },
     }
 
 

@@ -39,7 +39,8 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[3]
 STATE = REPO / DEMO_STATE
 CLIENT = Path(__file__).with_name("local_env_client.py")
-CLI = str(Path(sys.executable).parent / "sagemaker-stack")
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "sagemaker-stack")
 IRIS_STEPS = {"load_data", "split_data", "train_logistic_regression", "train_decision_tree", "evaluate"}
 
 needs_persistence = pytest.mark.xfail(
@@ -125,13 +126,17 @@ def test_the_kept_demo_is_a_local_environment_whose_printed_exports_work(kept_de
     # The AWS CLI (v1, as a CodeBuild image has it) needs AWS_DEFAULT_REGION and the endpoint.
     for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "ZENML_CONFIG_PATH"):
         assert name in kept_demo.env, kept_demo.printed
-    listed = kept_demo.run("aws", "sagemaker", "list-pipelines")
+    listed = kept_demo.run(str(BIN / "aws"), "sagemaker", "list-pipelines")
     assert listed.returncode == 0, listed.stderr
     names = [item["PipelineName"] for item in json.loads(listed.stdout)["PipelineSummaries"]]
     assert any("iris-pipeline" in name for name in names), names
-    runs = kept_demo.run("zenml", "pipeline", "runs", "list")
+    runs = kept_demo.run(str(BIN / "zenml"), "pipeline", "runs", "list")
     assert runs.returncode == 0, runs.stdout + runs.stderr
     assert "iris_pipeline" in runs.stdout
+    # ZenML listed the installed packages (`python -m uv pip freeze`) on the client and in the steps.
+    assert "Failed to get list of installed Python packages" not in kept_demo.output
+    packages = kept_demo.last_run("iris_pipeline")["packages"]
+    assert packages["client"] > 50 and packages["orchestrator"] > 50, packages
     # No secret is printed: the ZenML password stays in its mode-0600 file.
     password_file = STATE / "zenml" / "admin-password"
     assert password_file.stat().st_mode & 0o777 == 0o600
