@@ -7,6 +7,7 @@ advances the clock, so a 30-second outage takes no time.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -200,3 +201,27 @@ def test_the_orchestrator_ends_a_lost_watch_with_one_message_and_no_traceback(
     assert "The run may still be going" in message
     assert f"`zenml pipeline runs refresh {run_id}`" in message
     assert execution.console_url(REGION, "smstack-diamond", EXECUTION_ARN) in message
+
+
+def test_zenml_log_export_failures_are_quiet_only_while_contact_is_lost(
+    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ZenML's exporter of client logs to S3 fails with a traceback every few seconds of an outage."""
+    exporter = logging.getLogger("zenml.log_stores.artifact.artifact_log_exporter")
+
+    def watch(*args: Any, warn: Any, **kwargs: Any) -> Any:
+        exporter.error("before the outage")
+        warn("Lost contact with SageMaker (refused); retrying for up to 600 s")
+        exporter.error("during the outage")
+        warn("Contact with SageMaker is back after 30 s")
+        exporter.error("after the outage")
+        return execution.ExecutionState(status="Succeeded")
+
+    monkeypatch.setattr(execution, "watch", watch)
+    monkeypatch.setattr(orchestrator_module.SagemakerPipelinesOrchestrator, "_client", lambda *a, **k: None)
+    built = SimpleNamespace(step_names={"load": "load"}, sagemaker_pipeline_name="smstack-diamond")
+    with caplog.at_level(logging.INFO):
+        make_orchestrator()._wait(EXECUTION_ARN, built, None, 600)
+    exported = [r.getMessage() for r in caplog.records if r.name == exporter.name]
+    assert exported == ["before the outage", "after the outage"]
+    assert not exporter.filters  # removed once the watch is over

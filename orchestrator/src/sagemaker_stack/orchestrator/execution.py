@@ -374,6 +374,8 @@ def watch(
         except Exception as error:
             reason = transient_reason(error)
             if reason is None:
+                if lost_since is not None:  # an answer, if not the one hoped for
+                    warn(f"Contact with SageMaker is back after {clock() - lost_since:.0f} s")
                 raise
             now = clock()
             if lost_since is None:

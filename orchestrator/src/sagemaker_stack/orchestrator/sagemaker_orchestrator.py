@@ -21,8 +21,10 @@ execution status reports it failed).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from zenml.constants import METADATA_ORCHESTRATOR_URL
@@ -245,16 +247,23 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         logger.info("Waiting for SageMaker execution %s (Ctrl+C stops watching, not the run).", execution_arn)
         interval = float(os.environ.get("SAGEMAKER_STACK_POLL_SECONDS", DEFAULT_POLL_SECONDS))
         sagemaker = self._client("sagemaker", config=execution.WATCH_CLIENT_CONFIG)
+        outage = _OutageFilter()
+
+        def warn(line: str) -> None:
+            outage.lost = line.startswith("Lost contact")
+            logger.warning("%s.", line)
+
         try:
-            state = execution.watch(
-                sagemaker,
-                execution_arn,
-                total_steps=len(built.step_names),
-                report=lambda line: logger.info("SageMaker execution %s", line),
-                warn=lambda line: logger.warning("%s.", line),
-                interval=interval,
-                outage_limit=outage_limit,
-            )
+            with outage.installed():
+                state = execution.watch(
+                    sagemaker,
+                    execution_arn,
+                    total_steps=len(built.step_names),
+                    report=lambda line: logger.info("SageMaker execution %s", line),
+                    warn=warn,
+                    interval=interval,
+                    outage_limit=outage_limit,
+                )
         except execution.ContactLost as lost:
             raise SystemExit(self._contact_lost_message(lost, built, run_id)) from None
         if run_id is not None:
@@ -360,6 +369,34 @@ def _on_base_image(build: BuildConfiguration, base_image: str | None) -> BuildCo
             ]
         )
     return build.model_copy(update={"settings": settings.model_copy(update={"parent_image": base_image})})
+
+
+class _OutageFilter(logging.Filter):
+    """Drops the records of ZenML's artifact-store log exporter while contact with AWS is lost.
+
+    ZenML exports the client's log lines to the artifact store (S3) every few seconds; during
+    an outage each export fails with a full traceback (`logger.exception`), dozens in a minute,
+    all saying what the watch's one line already says. Those batches are lost either way (the
+    exporter drops a failed batch); from the line that contact is back, its records pass again.
+    """
+
+    LOGGER = "zenml.log_stores.artifact.artifact_log_exporter"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.lost
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        exporter = logging.getLogger(self.LOGGER)
+        exporter.addFilter(self)
+        try:
+            yield
+        finally:
+            exporter.removeFilter(self)
 
 
 def _refresh_zenml_run(run_id: UUID) -> None:
