@@ -244,8 +244,12 @@ class LocalZenMLServer:
         self._process = None
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the server's process group and remove its folder if we created it."""
+        """Stop the server's process group and remove its folder if we created it.
+
+        `is_running()` stays truthful afterwards (it looks at the group, which is gone).
+        """
         process, self._process = self._process, None
+        running = self.is_running()
         if process is not None and process.poll() is None:
             _signal_group(process.pid, signal.SIGTERM)
             try:
@@ -253,19 +257,18 @@ class LocalZenMLServer:
             except subprocess.TimeoutExpired:
                 _signal_group(process.pid, signal.SIGKILL)
                 process.wait(timeout=timeout)
-        elif process is None and self._pgid is not None and self.is_running():
+        elif process is None and running and self._pgid is not None:
             # Attached: not our child, so wait for its group to go rather than for a status.
             _signal_group(self._pgid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while self.is_running() and time.monotonic() < deadline:
                 time.sleep(0.1)
-        if self._pgid is not None:
+        if running and self._pgid is not None:
             # The group may still hold children after the leader exited.
             _signal_group(self._pgid, signal.SIGKILL)
             if _recorded(self.root / SERVER_FILE).get("pid") == self._pgid and self.root.is_dir():
                 # The port stays recorded: the next start listens there again.
                 _write_private(self.root / SERVER_FILE, json.dumps({"port": self.port}), 0o644)
-        self._pgid = None
         if self._own_root:
             self._api_key = None
             _remove_tree(self.root)
