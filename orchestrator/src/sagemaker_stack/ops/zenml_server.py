@@ -428,21 +428,12 @@ def _write_private(path: Path, text: str, mode: int) -> None:
 
 def _is_zenml_server(pid: int) -> bool:
     """Whether `pid` is a live ZenML server process (not another program that reused the pid)."""
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return _alive(pid)  # no /proc (macOS): trust the pid, /health is checked next
-    return b"zenml.zen_server.zen_server_api:app" in command
+    import psutil  # a dependency of ZenML
 
-
-def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return "zenml.zen_server.zen_server_api:app" in psutil.Process(pid).cmdline()
+    except psutil.Error:
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _clean_zenml_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
