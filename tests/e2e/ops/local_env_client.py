@@ -52,14 +52,22 @@ def last_run(name: str) -> dict[str, object]:
         "steps": {step_name: step_run.status.value for step_name, step_run in run.steps.items()},
         "execution_arn": run.run_metadata.get("pipeline_execution_arn"),
         "artifacts": artifacts,
-        # `pip freeze` as ZenML records it, on the client and in the steps (0 when it could not).
-        "packages": {
-            side: len(str(environment.get("python_packages", "")).split())
-            for side, environment in (
-                ("client", run.client_environment),
-                ("orchestrator", run.orchestrator_environment),
-            )
-        },
+        "packages": _packages(str(run.id)),
+    }
+
+
+def _packages(run_id: str) -> dict[str, int]:
+    """How many packages ZenML recorded (`pip freeze`) on the client and in the steps; 0: none.
+
+    The server leaves them out of a run unless asked, as the dashboard's Environment tab does.
+    """
+    from zenml.client import Client
+
+    body = Client().zen_store.get(f"/runs/{run_id}", params={"include_python_packages": True})
+    metadata = (body.get("metadata") if isinstance(body, dict) else None) or {}
+    return {
+        side: len(str((metadata.get(f"{side}_environment") or {}).get("python_packages", "")).split())
+        for side in ("client", "orchestrator")
     }
 
 
