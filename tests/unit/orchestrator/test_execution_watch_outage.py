@@ -209,8 +209,16 @@ def test_zenml_log_export_failures_are_quiet_only_while_contact_is_lost(
     """ZenML's exporter of client logs to S3 fails with a traceback every few seconds of an outage."""
     exporter = logging.getLogger("zenml.log_stores.artifact.artifact_log_exporter")
 
+    def export_fails(error: Exception, message: str) -> None:
+        try:
+            raise error
+        except Exception:
+            exporter.error(message)  # as ZenML's exporter logs, inside its `except` block
+
     def watch(*args: Any, warn: Any, **kwargs: Any) -> Any:
         exporter.error("before the outage")
+        export_fails(PermissionError("Access Denied"), "a real failure")
+        export_fails(REFUSED, "refused, a moment before the watch notices")
         warn("Lost contact with SageMaker (refused); retrying for up to 600 s")
         exporter.error("during the outage")
         warn("Contact with SageMaker is back after 30 s")
@@ -223,5 +231,5 @@ def test_zenml_log_export_failures_are_quiet_only_while_contact_is_lost(
     with caplog.at_level(logging.INFO):
         make_orchestrator()._wait(EXECUTION_ARN, built, None, 600)
     exported = [r.getMessage() for r in caplog.records if r.name == exporter.name]
-    assert exported == ["before the outage", "after the outage"]
+    assert exported == ["before the outage", "a real failure", "after the outage"]
     assert not exporter.filters  # removed once the watch is over

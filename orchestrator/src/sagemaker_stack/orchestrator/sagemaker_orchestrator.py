@@ -21,10 +21,8 @@ execution status reports it failed).
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from zenml.constants import METADATA_ORCHESTRATOR_URL
@@ -41,6 +39,7 @@ from sagemaker_stack.flavor import (
 )
 from sagemaker_stack.orchestrator import execution, run_metadata
 from sagemaker_stack.orchestrator.environment import is_connection_variable
+from sagemaker_stack.orchestrator.outage_log_filter import OutageFilter
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN
 
@@ -247,7 +246,7 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         logger.info("Waiting for SageMaker execution %s (Ctrl+C stops watching, not the run).", execution_arn)
         interval = float(os.environ.get("SAGEMAKER_STACK_POLL_SECONDS", DEFAULT_POLL_SECONDS))
         sagemaker = self._client("sagemaker", config=execution.WATCH_CLIENT_CONFIG)
-        outage = _OutageFilter()
+        outage = OutageFilter()
 
         def warn(line: str) -> None:
             outage.lost = line.startswith("Lost contact")
@@ -369,34 +368,6 @@ def _on_base_image(build: BuildConfiguration, base_image: str | None) -> BuildCo
             ]
         )
     return build.model_copy(update={"settings": settings.model_copy(update={"parent_image": base_image})})
-
-
-class _OutageFilter(logging.Filter):
-    """Drops the records of ZenML's artifact-store log exporter while contact with AWS is lost.
-
-    ZenML exports the client's log lines to the artifact store (S3) every few seconds; during
-    an outage each export fails with a full traceback (`logger.exception`), dozens in a minute,
-    all saying what the watch's one line already says. Those batches are lost either way (the
-    exporter drops a failed batch); from the line that contact is back, its records pass again.
-    """
-
-    LOGGER = "zenml.log_stores.artifact.artifact_log_exporter"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lost = False
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not self.lost
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        exporter = logging.getLogger(self.LOGGER)
-        exporter.addFilter(self)
-        try:
-            yield
-        finally:
-            exporter.removeFilter(self)
 
 
 def _refresh_zenml_run(run_id: UUID) -> None:
