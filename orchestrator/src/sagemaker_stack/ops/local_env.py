@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,37 +141,29 @@ class LocalEnvironment:
         emulator = self._running_emulator()
         server = self._running_server()
         self._refuse_other_ports(emulator, server, emulator_port, zenml_port)
-        emulator_port = emulator_port or recorded.get("emulator_port")
-        zenml_port = zenml_port or recorded.get("zenml_port")
-        self._check_ports(emulator_port if emulator is None else None, zenml_port if server is None else None)
+        started_emulator, started_server = emulator is None, server is None
+        if server is None:
+            # Before anything starts: a port another program holds is one line, not half a start.
+            # (The emulator checks its own port, telling a running program from TIME_WAIT.)
+            zenml_port = zenml_port or recorded.get("zenml_port")
+            if zenml_port is not None:
+                try:
+                    check_port_free(zenml_port)
+                except ZenMLServerError as error:
+                    raise LocalEnvironmentError(_with_port_hint(str(error), "--zenml-port")) from None
         fresh_server = not (self.zenml_dir / "server" / "zenml.db").exists()
-        started_emulator = emulator is None
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # The ZenML server takes most of the time (about 8 s): it starts while the emulator does.
-            pending = None
-            if server is None:
-                pending = pool.submit(self._start_server, zenml_port)
-            failure: LocalEnvironmentError | None = None
+        if emulator is None:
+            emulator = self._start_emulator(emulator_port or recorded.get("emulator_port"), region)
+        if server is None:
             try:
-                if emulator is None:
-                    emulator = self._start_emulator(emulator_port, region)
-            except LocalEnvironmentError as error:
-                failure = error
-            try:
-                server = pending.result() if pending is not None else server
-            except LocalEnvironmentError as error:
-                failure = failure or error
-                server = None
-        if failure is not None or emulator is None or server is None:
-            # Half an environment helps nobody: stop what this call started.
-            if started_emulator and emulator is not None:
-                emulator.stop()
-            if pending is not None and server is not None:
-                server.stop()
-            raise failure or LocalEnvironmentError("the local environment did not start")
+                server = self._start_server(zenml_port)
+            except BaseException:
+                if started_emulator:
+                    emulator.stop()  # half an environment helps nobody
+                raise
         for what, url, pid, new in (
             ("the emulator", emulator.endpoint_url, emulator.pid, started_emulator),
-            ("the ZenML server", server.url, server.pid, pending is not None),
+            ("the ZenML server", server.url, server.pid, started_server),
         ):
             echo(f"{'started' if new else 'already running:'} {what} at {url} (pid {pid})")
         self._record(emulator_port=emulator.port, zenml_port=server.port, region=region)
@@ -207,19 +198,6 @@ class LocalEnvironment:
                     f"the {what} of {self.state_dir} already runs on port {running.port}, not {port}: "
                     "`sagemaker-stack local stop` first to move it"
                 )
-
-    @staticmethod
-    def _check_ports(emulator_port: int | None, zenml_port: int | None) -> None:
-        """Before anything starts: a port another program holds is one clear line, not half a start."""
-        for port, what, option in (
-            (emulator_port, "the emulator", "--port"),
-            (zenml_port, "the ZenML server", "--zenml-port"),
-        ):
-            if port is not None:
-                try:
-                    check_port_free(port, what)
-                except ZenMLServerError as error:
-                    raise LocalEnvironmentError(_with_port_hint(str(error), option)) from None
 
     def _start_emulator(self, port: int | None, region: str) -> Emulator:
         try:
