@@ -15,8 +15,9 @@ $(CURDIR)/.uv-bootstrap/bin/uv:
 	python3 -m venv .uv-bootstrap
 	.uv-bootstrap/bin/pip install --quiet uv==$(UV_VERSION)
 
+# --inexact: packages a user added to .venv stay (uv sync removes what uv.lock lacks otherwise).
 install: $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --inexact --quiet
 
 demo: install
 	sagemaker-stack demo $(DEMO_ARGS)

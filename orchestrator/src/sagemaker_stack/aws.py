@@ -84,13 +84,15 @@ def client(
     region: str | None = None,
     endpoint_url: str | None = None,
     credentials: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> Any:
     """A boto3 client for `service`; `endpoint_url` None means AWS (or AWS_ENDPOINT_URL if set).
 
     `credentials` (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) are only for the emulator's test
-    keys; everywhere else boto3's default chain finds them.
+    keys; everywhere else boto3's default chain finds them. `config` (botocore `Config` keywords)
+    replaces the adaptive retries, for a caller that retries by itself.
     """
-    kwargs: dict[str, Any] = {"config": _RETRY_CONFIG}
+    kwargs: dict[str, Any] = {"config": Config(**config) if config else _RETRY_CONFIG}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     keys = credentials or {}

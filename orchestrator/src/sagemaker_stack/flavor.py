@@ -148,6 +148,13 @@ class SagemakerPipelinesOrchestratorSettings(BaseSettings):
         description="Training steps: where SageMaker syncs /opt/ml/checkpoints; default for spot "
         "steps: under the stack's bucket.",
     )
+    max_watch_outage_in_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Pipeline-wide, synchronous runs: how long the watch keeps retrying while "
+        "SageMaker cannot be reached (connection refused or reset, timeouts, throttling, 5xx) "
+        "before it stops watching; the run itself goes on.",
+    )
 
     subnets: list[str] | None = Field(
         default=None,

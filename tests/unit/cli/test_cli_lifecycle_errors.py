@@ -33,7 +33,7 @@ def test_up_against_an_emulator_that_is_down_says_so_and_writes_nothing(tmp_path
         ],
     )
     assert result.exit_code == 1
-    assert "nothing answers at http://127.0.0.1:" in result.output and "emulator start" in result.output
+    assert "nothing answers at http://127.0.0.1:" in result.output and "local start" in result.output
     assert not config.exists()
 
 

@@ -192,7 +192,7 @@ def test_failed_run_names_the_step_and_shows_its_log_tail(
     monkeypatch.setattr(
         orchestrator_module.SagemakerPipelinesOrchestrator,
         "_client",
-        lambda self, service: sagemaker if service == "sagemaker" else logs,
+        lambda self, service, config=None: sagemaker if service == "sagemaker" else logs,
     )
     monkeypatch.setenv("SAGEMAKER_STACK_POLL_SECONDS", "0")
     built = SimpleNamespace(step_names={"load": "load", "train.model": "train-model-1a2b3c4d"})
@@ -230,7 +230,7 @@ def test_failed_run_names_the_step_and_shows_its_log_tail(
             },
         )
         with pytest.raises(RuntimeError) as caught:
-            make_orchestrator()._wait(EXECUTION_ARN, built, None)
+            make_orchestrator()._wait(EXECUTION_ARN, built, None, 600)
     message = str(caught.value)
     assert "Step 'train.model' failed: AlgorithmError: exit 1" in message
     assert "ValueError: bad" in message

@@ -18,6 +18,10 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Write the StackConfig file from the deployed stack's outputs.",
     ),
     "emulator": ("sagemaker_stack.cli.emulator:emulator", "Run the embedded local AWS emulator."),
+    "local": (
+        "sagemaker_stack.cli.local:local",
+        "A local environment to stay in: the emulator and a ZenML server, in the background.",
+    ),
     "image": (
         "sagemaker_stack.cli.images:image",
         "Build the stack's base image on its CodeBuild project.",

@@ -15,14 +15,28 @@ def _echo(line: str, heading: bool) -> None:
 
 @click.command()
 @app_dir_option("Folder with cdk.json, app.py and examples/ (the repository root).")
-@click.option("--keep", is_flag=True, help="Leave the stack, emulator and server running to explore.")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave it all running to explore: a local environment in .sagemaker-stack/demo "
+    "(`sagemaker-stack local status --state-dir .sagemaker-stack/demo`).",
+)
+@click.option(
+    "--down",
+    is_flag=True,
+    help="Tear a kept demo down: stack, registration, emulator, server and state.",
+)
 @click.option("--aws", "on_aws", is_flag=True, help="Target AWS (your credentials and ZenML server) instead.")
-def demo(app_dir: Path, keep: bool, on_aws: bool) -> None:
+def demo(app_dir: Path, keep: bool, down: bool, on_aws: bool) -> None:
     """Run the whole product: emulator, ZenML server, cdk deploy, a real pipeline, teardown."""
     from sagemaker_stack.ops import demo as demo_ops
 
+    if down and (keep or on_aws):
+        raise click.UsageError("--down tears down the kept local demo: use it alone")
     with user_errors():
-        if on_aws:
+        if down:
+            demo_ops.run_demo_down(app_dir, _echo)
+        elif on_aws:
             demo_ops.run_demo_on_aws(app_dir, keep, _echo)
         else:
             demo_ops.run_demo(app_dir, keep, _echo)

@@ -39,7 +39,8 @@ def _context(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--local",
     is_flag=True,
-    help="Deploy to the local emulator (started in .sagemaker-stack/emulator if not running). "
+    help="Deploy to the local environment and register with its ZenML server (`sagemaker-stack "
+    "local`; $SAGEMAKER_STACK_LOCAL_DIR, else .sagemaker-stack/local; started if not running). "
     "Chosen by itself when no AWS credentials are configured.",
 )
 @click.option("--set/--no-set", "activate", default=True, show_default=True, help="Make it the active stack.")
@@ -69,8 +70,9 @@ def up(
             target = Target(region=region)
         else:
             if not local:
-                click.echo("No AWS credentials configured: deploying to the local emulator instead.")
-            target = emulator_target(_local_emulator(app_dir), region or "us-east-1")
+                click.echo("No AWS credentials configured: deploying to the local environment instead.")
+            endpoint_url, region = _local_environment(app_dir, region)
+            target = emulator_target(endpoint_url, region)
         lifecycle.up(
             target,
             app_dir=app_dir,
@@ -102,17 +104,18 @@ def down(app_dir: Path, config_file: Path | None, zenml_stack_name: str | None, 
         )
 
 
-def _local_emulator(app_dir: Path) -> str:
-    """The endpoint of the emulator in the repository's state folder, started if need be."""
-    from sagemaker_stack.local.emulator import DEFAULT_STATE_DIR, Emulator, EmulatorError
+def _local_environment(app_dir: Path, region: str | None) -> tuple[str, str]:
+    """Start the local environment if need be and point this process at it, as `local env` would.
 
-    state_dir = app_dir / DEFAULT_STATE_DIR
-    try:
-        return Emulator.attach(state_dir).endpoint_url
-    except EmulatorError:
-        pass
-    emulator = Emulator(state_dir).start(exit_with_parent=False)
+    The registration that follows then reaches its ZenML server (the client folder logged in as
+    its admin), exactly as after `eval "$(sagemaker-stack local env)"`.
+    """
+    from sagemaker_stack.ops.local_env import DEFAULT_STATE_DIR, LocalEnvironment
+
+    environment = LocalEnvironment.from_environment(app_dir / DEFAULT_STATE_DIR)
+    environment.start(region=region, echo=lambda line: click.echo(f"    {line}"))
+    env = environment.activate_in_process()
     click.echo(
-        f"Started the emulator at {emulator.endpoint_url} (stop it with `sagemaker-stack emulator stop`)."
+        f'Using the local environment in {environment.state_dir} (`eval "$(sagemaker-stack local env)"`).'
     )
-    return emulator.endpoint_url
+    return env["AWS_ENDPOINT_URL"], env["AWS_REGION"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sagemaker_stack.ops.processes import stream
 
 if TYPE_CHECKING:
-    pass
+    from sagemaker_stack.ops.local_env import LocalEnvironment
 
 #: How the demo prints: a line, and whether it is a heading (the CLI shows those in bold).
 Echo = Callable[[str, bool], None]
@@ -67,53 +67,66 @@ def _run(title: str, command: list[str], env: Mapping[str, str], cwd: Path, echo
 
 
 def run_demo(app_dir: Path, keep: bool, echo: Echo) -> None:
-    """Emulator + ZenML server up, deploy, register, run the example, report, tear down."""
-    from sagemaker_stack.local.emulator import Emulator, EmulatorError
-    from sagemaker_stack.ops.zenml_server import LocalZenMLServer
+    """A fresh local environment, deploy, register, run the example, report, tear down.
 
-    state = (app_dir / DEMO_STATE).resolve()
-    try:
-        kept = Emulator.attach(state / "emulator")
-    except EmulatorError:
-        kept = None
-    if kept is not None:
+    With `keep` the local environment stays running (`sagemaker-stack local status --state-dir
+    .sagemaker-stack/demo` shows it) until `run_demo_down`.
+    """
+    from sagemaker_stack.ops.local_env import LocalEnvironment
+
+    environment = LocalEnvironment(app_dir / DEMO_STATE)
+    if environment.is_running():
         raise DemoError(
-            f"a kept demo is still running from {state} (emulator at {kept.endpoint_url}): tear it down "
-            f"with `sagemaker-stack down --config {state / 'sagemaker-stack.json'}` and "
-            f"`sagemaker-stack emulator stop --state-dir {state / 'emulator'}`, then stop its ZenML server"
+            f"a kept demo is still running from {environment.state_dir}: tear it down with "
+            "`sagemaker-stack demo --down` (or explore it: `sagemaker-stack local status --state-dir "
+            f"{DEMO_STATE}`)"
         )
     # Every demo starts from nothing: a fresh emulator, ZenML database and client config.
-    shutil.rmtree(state, ignore_errors=True)
-    state.mkdir(parents=True)
-    config_path = state / "sagemaker-stack.json"
-    # The console script, not `python -m sagemaker_stack`: ZenML takes the folder of the
-    # `__main__` module as the user's source root and would record our classes relative to it.
-    cli = [str(Path(sys.executable).parent / "sagemaker-stack")]
+    shutil.rmtree(environment.state_dir, ignore_errors=True)
+    config_path = environment.state_dir / "sagemaker-stack.json"
 
-    echo("==> starting the AWS emulator and a ZenML server on 127.0.0.1", True)
-    emulator = Emulator(state_dir=state / "emulator").start()
-    server: LocalZenMLServer | None = None
+    echo("==> starting the local environment: the AWS emulator and a ZenML server on 127.0.0.1", True)
     succeeded = False
     try:
-        server = LocalZenMLServer(root=state / "zenml").start()
-        echo(f"  emulator:     {emulator.endpoint_url}", False)
-        echo(f"  ZenML server: {server.url}", False)
-        env = {
-            **_quiet_environment(os.environ),
-            **emulator.env(),
-            **server.admin_env(state / "zenml-client"),
-        }
-        _deploy_run_report(cli, env, config_path, app_dir, keep=keep, echo=echo)
+        environment.start(echo=lambda line: echo(f"  {line}", False))
+        env = {**_quiet_environment(os.environ), **environment.env()}
+        _deploy_run_report(_cli(), env, config_path, app_dir, keep=keep, echo=echo)
         succeeded = True
         if keep:
-            _explain_kept(emulator.endpoint_url, env, config_path, echo)
+            _explain_kept(environment, echo)
             return
     finally:
         if not (keep and succeeded):
-            if server is not None:
-                server.stop()
-            emulator.stop()
+            environment.stop()
+    environment.destroy()
     echo("\nDone: the stack, its ZenML registration, the emulator and the server are gone.", True)
+
+
+def run_demo_down(app_dir: Path, echo: Echo) -> None:
+    """Tear a kept demo down: stack and registration (`sagemaker-stack down`), processes, state."""
+    from sagemaker_stack.ops.local_env import LocalEnvironment
+
+    environment = LocalEnvironment(app_dir / DEMO_STATE)
+    if not environment.exists():
+        echo(f"No kept demo in {environment.state_dir}: nothing to tear down.", True)
+        return
+    config_path = environment.state_dir / "sagemaker-stack.json"
+    if config_path.exists():
+        echo("==> the kept demo's local environment", True)
+        environment.start(echo=lambda line: echo(f"  {line}", False))
+        env = {**_quiet_environment(os.environ), **environment.env()}
+        down = [*_cli(), "down", "--config", str(config_path), "--force"]
+        _run("teardown", down, env, app_dir, echo)
+    environment.destroy(echo=lambda line: echo(f"  {line}", False))
+    echo(
+        "\nDone: the stack, its ZenML registration, the emulator, the server and their state are gone.", True
+    )
+
+
+def _cli() -> list[str]:
+    # The console script, not `python -m sagemaker_stack`: ZenML takes the folder of the
+    # `__main__` module as the user's source root and would record our classes relative to it.
+    return [str(Path(sys.executable).parent / "sagemaker-stack")]
 
 
 def _deploy_run_report(
@@ -158,32 +171,24 @@ def run_demo_on_aws(app_dir: Path, keep: bool, echo: Echo) -> None:
     state.mkdir(parents=True, exist_ok=True)
     config_path = state / "aws-sagemaker-stack.json"
     env = {**os.environ, "ZENML_ANALYTICS_OPT_IN": "false"}
-    cli = [str(Path(sys.executable).parent / "sagemaker-stack")]
     echo("==> running the demo on AWS with your credentials and ZenML server", True)
-    _deploy_run_report(cli, env, config_path, app_dir, keep=keep, echo=echo)
+    _deploy_run_report(_cli(), env, config_path, app_dir, keep=keep, echo=echo)
     if keep:
         echo(f"Kept. Tear down with: sagemaker-stack down --config {config_path}", False)
     else:
         echo("\nDone: the stack and its ZenML registration are gone.", True)
 
 
-def _explain_kept(endpoint_url: str, env: Mapping[str, str], config_path: Path, echo: Echo) -> None:
-    keys = [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "ZENML_CONFIG_PATH",
-    ]
-    echo("\nKept running for exploration. In another shell:", True)
-    for key in keys:
-        echo(f"  export {key}={shlex.quote(env[key])}", False)
+def _explain_kept(environment: LocalEnvironment, echo: Echo) -> None:
+    echo(f"\nKept running for exploration (`sagemaker-stack local status --state-dir {DEMO_STATE}`).", True)
+    echo("In another shell:", False)
+    echo(f'  eval "$(sagemaker-stack local env --state-dir {DEMO_STATE})"', False)
     echo("  zenml stack describe; zenml pipeline runs list", False)
-    echo(f"  aws --endpoint-url {endpoint_url} sagemaker list-pipelines", False)
-    echo(
-        f"Tear down with: sagemaker-stack down --config {config_path} (then stop the emulator and server)",
-        False,
-    )
+    echo("  aws sagemaker list-pipelines", False)
+    echo("  python examples/iris_pipeline.py     # or any pipeline", False)
+    for line in environment.dashboard_lines():
+        echo(f"  {line}", False)
+    echo("Tear it all down with: sagemaker-stack demo --down", False)
 
 
 def _quiet_environment(environ: Mapping[str, str]) -> dict[str, str]:

@@ -231,7 +231,8 @@ def _require_reachable(endpoint_url: str) -> None:
     if reason is not None:
         raise LifecycleError(
             f"nothing answers at {endpoint_url} ({reason}): start the emulator "
-            "(`sagemaker-stack emulator start`) or point AWS_ENDPOINT_URL at a running one"
+            '(`sagemaker-stack local start`, then `eval "$(sagemaker-stack local env)"`) or point '
+            "AWS_ENDPOINT_URL at a running one"
         )
 
 

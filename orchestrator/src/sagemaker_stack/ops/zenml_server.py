@@ -11,11 +11,20 @@ are created over the REST API, and clients are pointed at the server with
 the server's config folder is treated as local by ZenML and refuses remote orchestrators).
 
 `stop()` kills the whole process group, so no server process outlives the harness.
+
+Its state folder (`root`) keeps what a restart needs, so the same server can run in the
+background between commands (the local environment) and be found again with `attach(root)`:
+`server/zenml.db` (the database), `server.json` (pid and port, written once it answers),
+`admin-password` (mode 0600: the dashboard's login as user `default`; fixed when the database is
+created, since ZenML applies ZENML_DEFAULT_USER_PASSWORD only then) and `api-key` (mode 0600: the
+service account's). The admin's first-login survey in the dashboard is answered at start (see
+`_skip_onboarding`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -36,6 +45,11 @@ from sagemaker_stack.config import SecretKey
 
 #: Seconds to wait for the server to answer /health (13 s measured here; slow CI machines vary).
 DEFAULT_START_TIMEOUT = 120.0
+#: The admin user ZenML creates with the database (ZENML_DEFAULT_USER_NAME's default).
+ADMIN_USER = "default"
+SERVER_FILE = "server.json"
+PASSWORD_FILE = "admin-password"
+API_KEY_FILE = "api-key"
 
 
 class ZenMLServerError(RuntimeError):
@@ -49,11 +63,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def check_port_free(port: int, what: str = "the ZenML server") -> None:
+    """ZenMLServerError naming the port (and `what` wanted it) when a program listens on it.
+
+    SO_REUSEADDR as uvicorn binds: sockets of a server that just stopped (TIME_WAIT) hold no
+    port for it, only a program that listens does.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ZenMLServerError(
+                    f"port {port} on 127.0.0.1 is in use by another program, so {what} cannot "
+                    "listen there: stop that program or choose another port"
+                ) from None
+            raise ZenMLServerError(f"cannot use port {port} on 127.0.0.1: {error.strerror}") from None
+
+
 class LocalZenMLServer:
     """One ZenML server process on 127.0.0.1 with an authenticated service account.
 
-    Use as a context manager, or call `start()` and `stop()`. After `start()`, `url` and
-    `api_key` identify the service account every client (and the stack's secret) should use.
+    Use as a context manager, or call `start()` and `stop()`; `detach()` leaves it running and
+    `attach(root)` finds it again from another process. After `start()`, `url` and `api_key`
+    identify the service account every client (and the stack's secret) should use.
     """
 
     def __init__(
@@ -64,13 +98,26 @@ class LocalZenMLServer:
     ) -> None:
         self._own_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="zenml-server-"))
-        self.port = port or free_port()
+        self.port = port or _recorded(self.root / SERVER_FILE).get("port") or free_port()
         self.service_account = service_account
-        self._admin_password = secrets.token_urlsafe(24)
+        self._admin_password = _read_private(self.password_file) or secrets.token_urlsafe(24)
+        self._api_key: str | None = _read_private(self.root / API_KEY_FILE)
         self._process: subprocess.Popen[bytes] | None = None
         self._pgid: int | None = None
-        self._api_key: str | None = None
         self._clients = 0
+
+    @classmethod
+    def attach(cls, root: str | os.PathLike[str]) -> LocalZenMLServer:
+        """The server already running from `root`; ZenMLServerError if none answers there."""
+        server = cls(root)
+        recorded = _recorded(server.root / SERVER_FILE)
+        pid = recorded.get("pid")
+        if not isinstance(pid, int) or not _is_zenml_server(pid) or not server.answers():
+            raise ZenMLServerError(f"no ZenML server is running from {server.root}")
+        if server._api_key is None:
+            raise ZenMLServerError(f"the ZenML server in {server.root} has no {API_KEY_FILE} file")
+        server._pgid = pid
+        return server
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -78,6 +125,11 @@ class LocalZenMLServer:
     def url(self) -> str:
         """The server's base URL (what ZENML_STORE_URL and the stack secret hold)."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id (the leader of its process group) while it runs."""
+        return self._pgid
 
     @property
     def api_key(self) -> str:
@@ -91,18 +143,38 @@ class LocalZenMLServer:
         """The server's combined stdout/stderr, for diagnosing a failed start."""
         return self.root / "server.log"
 
+    @property
+    def password_file(self) -> Path:
+        """Mode 0600: the password of the admin user `default` (the dashboard's login)."""
+        return self.root / PASSWORD_FILE
+
+    @property
+    def database(self) -> Path:
+        """The server's SQLite database: every pipeline, run, artifact and stack it knows."""
+        return self.root / "server" / "zenml.db"
+
     def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> LocalZenMLServer:
-        """Start the server, wait until it is healthy and create the service account's key."""
+        """Start the server, wait until it is healthy and create the service account's key.
+
+        With the database of an earlier start in `root`, the server goes on from it (same admin
+        password, same API key, every run it knew).
+        """
         if self._process is not None:
             return self
+        check_port_free(self.port)
         server_dir = self.root / "server"
         server_dir.mkdir(parents=True, exist_ok=True)
+        fresh = not self.database.exists()
+        if fresh:
+            self._api_key = None
+        self.root.mkdir(parents=True, exist_ok=True)
+        _write_private(self.password_file, self._admin_password, 0o600)
         env = {
             **_clean_zenml_environment(os.environ),
             "ZENML_CONFIG_PATH": str(server_dir),
             "ZENML_SERVER": "true",
             "ZENML_ANALYTICS_OPT_IN": "false",
-            "ZENML_STORE_URL": f"sqlite:///{server_dir / 'zenml.db'}",
+            "ZENML_STORE_URL": f"sqlite:///{self.database}",
             "ZENML_SERVER_AUTH_SCHEME": "OAUTH2_PASSWORD_BEARER",
             "ZENML_SERVER_DEPLOYMENT_TYPE": "other",
             "ZENML_SERVER_AUTO_ACTIVATE": "true",
@@ -126,16 +198,34 @@ class LocalZenMLServer:
             # A new session makes the server the leader of its own process group: stop() kills
             # the group, so workers it might fork go too, and Ctrl+C in a terminal does not race us.
             self._process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._pgid = self._process.pid
         try:
             self._wait_healthy(timeout)
-            self._api_key = self._create_api_key()
+            token = self._login()
+            if self._api_key is None:
+                self._api_key = self._create_api_key(token)
+                _write_private(self.root / API_KEY_FILE, self._api_key, 0o600)
+            self._skip_onboarding(token)
         except BaseException:
             self.stop()
             raise
+        _write_private(self.root / SERVER_FILE, json.dumps({"pid": self._pgid, "port": self.port}), 0o644)
         return self
+
+    def answers(self, timeout: float = 2.0) -> bool:
+        """Whether the server's /health answers now."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=timeout) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
 
     def is_running(self) -> bool:
         """Whether any process of the server's process group is still alive."""
@@ -149,9 +239,17 @@ class LocalZenMLServer:
             return True
         return True
 
+    def detach(self) -> None:
+        """Leave the server running after this object is gone (`attach(root)` finds it)."""
+        self._process = None
+
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the server's process group and remove its folder if we created it."""
+        """Stop the server's process group and remove its folder if we created it.
+
+        `is_running()` stays truthful afterwards (it looks at the group, which is gone).
+        """
         process, self._process = self._process, None
+        running = self.is_running()
         if process is not None and process.poll() is None:
             _signal_group(process.pid, signal.SIGTERM)
             try:
@@ -159,11 +257,20 @@ class LocalZenMLServer:
             except subprocess.TimeoutExpired:
                 _signal_group(process.pid, signal.SIGKILL)
                 process.wait(timeout=timeout)
-        if process is not None:
+        elif process is None and running and self._pgid is not None:
+            # Attached: not our child, so wait for its group to go rather than for a status.
+            _signal_group(self._pgid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.is_running() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        if running and self._pgid is not None:
             # The group may still hold children after the leader exited.
-            _signal_group(process.pid, signal.SIGKILL)
-        self._api_key = None
+            _signal_group(self._pgid, signal.SIGKILL)
+            if _recorded(self.root / SERVER_FILE).get("pid") == self._pgid and self.root.is_dir():
+                # The port stays recorded: the next start listens there again.
+                _write_private(self.root / SERVER_FILE, json.dumps({"port": self.port}), 0o644)
         if self._own_root:
+            self._api_key = None
             _remove_tree(self.root)
 
     def __enter__(self) -> LocalZenMLServer:
@@ -206,7 +313,7 @@ class LocalZenMLServer:
         """
         env = self.client_env(config_path)
         env.pop("ZENML_STORE_API_KEY")
-        env["ZENML_STORE_USERNAME"] = "default"
+        env["ZENML_STORE_USERNAME"] = ADMIN_USER
         env["ZENML_STORE_PASSWORD"] = self._admin_password
         return env
 
@@ -225,22 +332,18 @@ class LocalZenMLServer:
                     f"the ZenML server exited with code {self._process.returncode} while starting; "
                     f"see {self.log_file}:\n{_tail(self.log_file)}"
                 )
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
+            if self.answers():
+                return
             time.sleep(0.25)
         raise ZenMLServerError(
             f"the ZenML server on {self.url} was not healthy after {timeout:.0f} s; see {self.log_file}"
         )
 
-    def _create_api_key(self) -> str:
-        token = self._request(
-            "/api/v1/login",
-            form={"username": "default", "password": self._admin_password},
-        )["access_token"]
+    def _login(self) -> str:
+        form = {"username": ADMIN_USER, "password": self._admin_password}
+        return str(self._request("/api/v1/login", form=form)["access_token"])
+
+    def _create_api_key(self, token: str) -> str:
         account = self._request(
             "/api/v1/service_accounts", body={"name": self.service_account, "active": True}, token=token
         )
@@ -249,24 +352,41 @@ class LocalZenMLServer:
         )
         return str(key["body"]["key"])
 
+    def _skip_onboarding(self, token: str) -> None:
+        """Answer the survey ZenML's dashboard shows a user at first login, for the admin.
+
+        The dashboard (0.98) shows it while the user's `email_opted_in` is null or their
+        `user_metadata` lacks `finished_onboarding_survey`: both are set here, as skipping the
+        survey would (no e-mail, no newsletter), so the dashboard opens on the runs. The opt-in
+        has its own endpoint: `PUT /users/{id}` ignores `email_opted_in`.
+        """
+        user = self._request("/api/v1/current-user", method="GET", token=token)
+        metadata = dict((user.get("metadata") or {}).get("user_metadata") or {})
+        metadata["finished_onboarding_survey"] = True
+        path = f"/api/v1/users/{user['id']}"
+        self._request(path, method="PUT", body={"user_metadata": metadata}, token=token)
+        self._request(f"{path}/email-opt-in", method="PUT", body={"email_opted_in": False}, token=token)
+
     def _request(
         self,
         path: str,
         *,
+        method: str = "POST",
         body: dict[str, Any] | None = None,
         form: dict[str, str] | None = None,
         token: str | None = None,
     ) -> dict[str, Any]:
         headers: dict[str, str] = {}
+        data: bytes | None = None
         if form is not None:
             data = urllib.parse.urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        else:
+        elif method != "GET":
             data = json.dumps(body or {}).encode()
             headers["Content-Type"] = "application/json"
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(f"{self.url}{path}", data=data, headers=headers, method="POST")
+        request = urllib.request.Request(f"{self.url}{path}", data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 result: dict[str, Any] = json.loads(response.read())
@@ -274,8 +394,46 @@ class LocalZenMLServer:
         except urllib.error.HTTPError as error:
             # The body names the problem; it never echoes the password we sent.
             raise ZenMLServerError(
-                f"ZenML server refused POST {path}: HTTP {error.code} {error.read()[:500]!r}"
+                f"ZenML server refused {method} {path}: HTTP {error.code} {error.read()[:500]!r}"
             ) from None
+
+
+def _recorded(path: Path) -> dict[str, Any]:
+    """A JSON state file of the server's folder, {} when it is missing or unreadable."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _read_private(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _write_private(path: Path, text: str, mode: int) -> None:
+    """Atomically, created with `mode` (never world-readable for a moment)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    os.chmod(temporary, mode)
+    temporary.replace(path)
+
+
+def _is_zenml_server(pid: int) -> bool:
+    """Whether `pid` is a live ZenML server process (not another program that reused the pid)."""
+    import psutil  # a dependency of ZenML
+
+    try:
+        return "zenml.zen_server.zen_server_api:app" in psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return False
 
 
 def _clean_zenml_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:

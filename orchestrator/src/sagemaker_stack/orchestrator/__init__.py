@@ -5,7 +5,8 @@
 - `environment`: the one policy for what may enter a step's environment.
 - `spec`, `definition`, `validation`: pure, no AWS and no ZenML store: the spec, the SageMaker
   definition it renders to, and every SageMaker limit it is checked against.
-- `execution`: the SageMaker calls of a run (upsert, start, watch, stop, logs).
+- `execution`: the SageMaker calls of a run (upsert, start, watch, stop, logs); the watch rides
+  out outages, and `outage_log_filter` keeps ZenML's log exporter quiet meanwhile.
 - `run_metadata`: what a run records in ZenML and how it is read back.
 
 Importing this package imports nothing: each module is loaded when it is needed.

@@ -22,6 +22,7 @@ execution status reports it failed).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from zenml.constants import METADATA_ORCHESTRATOR_URL
@@ -38,6 +39,7 @@ from sagemaker_stack.flavor import (
 )
 from sagemaker_stack.orchestrator import execution, run_metadata
 from sagemaker_stack.orchestrator.environment import is_connection_variable
+from sagemaker_stack.orchestrator.outage_log_filter import OutageFilter
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN
 
@@ -181,7 +183,9 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             run_id = placeholder_run.id if placeholder_run else None
 
             def wait() -> None:
-                self._wait(submission.execution_arn, built, run_id)
+                self._wait(
+                    submission.execution_arn, built, run_id, pipeline_settings.max_watch_outage_in_seconds
+                )
 
         return SubmissionResult(wait_for_completion=wait, metadata=metadata)
 
@@ -227,18 +231,37 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
 
         hooks.delete_for_zenml(self.config, schedule)
 
-    def _wait(self, execution_arn: str, built: BuiltPipeline, run_id: UUID | None) -> None:
-        """Show progress until the execution ends; a failure names the step and its log tail."""
+    def _wait(
+        self, execution_arn: str, built: BuiltPipeline, run_id: UUID | None, outage_limit: float
+    ) -> None:
+        """Show progress until the execution ends; a failure names the step and its log tail.
+
+        An outage of SageMaker (or of the emulator) longer than `outage_limit` ends the watch
+        with one message and no traceback (SystemExit): the run may still be going, and the
+        message says where to look at it.
+        """
         logger.info("Waiting for SageMaker execution %s (Ctrl+C stops watching, not the run).", execution_arn)
         interval = float(os.environ.get("SAGEMAKER_STACK_POLL_SECONDS", DEFAULT_POLL_SECONDS))
-        sagemaker = self._client("sagemaker")
-        state = execution.watch(
-            sagemaker,
-            execution_arn,
-            total_steps=len(built.step_names),
-            report=lambda line: logger.info("SageMaker execution %s", line),
-            interval=interval,
-        )
+        sagemaker = self._client("sagemaker", config=execution.WATCH_CLIENT_CONFIG)
+        outage = OutageFilter()
+
+        def warn(line: str) -> None:
+            outage.lost = line.startswith("Lost contact")
+            logger.warning("%s.", line)
+
+        try:
+            with outage.installed():
+                state = execution.watch(
+                    sagemaker,
+                    execution_arn,
+                    total_steps=len(built.step_names),
+                    report=lambda line: logger.info("SageMaker execution %s", line),
+                    warn=warn,
+                    interval=interval,
+                    outage_limit=outage_limit,
+                )
+        except execution.ContactLost as lost:
+            raise SystemExit(self._contact_lost_message(lost, built, run_id)) from None
         if run_id is not None:
             _refresh_zenml_run(run_id)
         if state.status == "Succeeded":
@@ -262,6 +285,16 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         message = "\n".join(lines)
         logger.error(message)
         raise RuntimeError(message)
+
+    def _contact_lost_message(
+        self, lost: execution.ContactLost, built: BuiltPipeline, run_id: UUID | None
+    ) -> str:
+        refresh = f"`zenml pipeline runs refresh {run_id}`" if run_id else "`zenml pipeline runs refresh`"
+        url = execution.console_url(self._region, built.sagemaker_pipeline_name, lost.execution_arn)
+        return (
+            f"Stopped watching: {lost}. The run may still be going: see its status with {refresh} "
+            f"(once SageMaker answers again) or in the console: {url}"
+        )
 
     # -- status and stop -----------------------------------------------------------------------
 
@@ -312,8 +345,10 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         """The stack's bucket, for definitions too long to send inline."""
         return execution.DefinitionStore(bucket=self.config.bucket, s3=lambda: self._client("s3"))
 
-    def _client(self, service: str) -> Any:
-        return aws.client(service, region=self.config.region, endpoint_url=self.config.endpoint_url)
+    def _client(self, service: str, config: Mapping[str, Any] | None = None) -> Any:
+        return aws.client(
+            service, region=self.config.region, endpoint_url=self.config.endpoint_url, config=config
+        )
 
 
 def _on_base_image(build: BuildConfiguration, base_image: str | None) -> BuildConfiguration:
