@@ -219,6 +219,31 @@ def run(name: str, synchronous: bool = True) -> dict[str, Any]:
     return _run_report(_latest_run_id(name), error)
 
 
+def run_through(endpoint_url: str, pause: int) -> dict[str, Any]:
+    """A diamond whose first step takes `pause` seconds, the client reaching SageMaker at `endpoint_url`.
+
+    Only the orchestrator's endpoint changes (the client's SageMaker calls and the watch); the
+    steps and the artifact store keep reaching the emulator itself.
+    """
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    def point_at(url: str) -> None:
+        Client().update_stack_component(
+            "e2e-sagemaker", StackComponentType.ORCHESTRATOR, configuration={"endpoint_url": url}
+        )
+
+    point_at(endpoint_url)
+    error: BaseException | None = None
+    try:
+        diamond.with_options(settings=_settings(True))(pause=pause)
+    except Exception as caught:
+        error = caught
+    finally:  # the session's other tests reach the emulator directly again
+        point_at(os.environ["E2E_ENDPOINT_URL"])
+    return _run_report(_latest_run_id("diamond"), error)
+
+
 def run_config(name: str, config_path: str) -> dict[str, Any]:
     """Run a pipeline configured by a YAML file (`settings: orchestrator:` ...), as a user would."""
     error: BaseException | None = None
@@ -302,6 +327,8 @@ def main(argv: list[str]) -> None:
             result = setup()
         elif command == "run":
             result = run(argv[1], synchronous=argv[2:] != ["--async"])
+        elif command == "run-through":
+            result = run_through(argv[1], int(argv[2]))
         elif command == "run-config":
             result = run_config(argv[1], argv[2])
         elif command == "stop":

@@ -1,7 +1,8 @@
 """checkov on the synthesized template: no failed check, and every accepted one says why in it.
 
-checkov is run as its own pinned tool (`uv tool run`), not from the project's environment: every
-checkov release pins an old boto3 exactly, which the runtime package's `boto3>=1.40` excludes.
+checkov is run as its own pinned tool (`uv tool run`, its dependencies locked by
+checkov-constraints.txt), not from the project's environment: every checkov release pins an old
+boto3 exactly, which the runtime package's `boto3>=1.40` excludes.
 The accepted findings are in each resource's `Metadata.checkov.skip` (written by stacks/nag.py),
 so a scan by anyone else shows the same reasons.
 """
@@ -18,8 +19,9 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-#: The checkov release this suite is tested with.
+#: The checkov release this suite is tested with, and every version it runs with (its lock).
 CHECKOV_VERSION = "3.3.30"
+CHECKOV_CONSTRAINTS = Path(__file__).with_name("checkov-constraints.txt")
 Synthesized = Any
 
 
@@ -38,6 +40,8 @@ def _scan(synthesized: Synthesized, tmp_path: Path) -> dict[str, Any]:
             _uv(),
             "tool",
             "run",
+            "--constraints",
+            str(CHECKOV_CONSTRAINTS),
             "--from",
             f"checkov=={CHECKOV_VERSION}",
             "checkov",
