@@ -1,9 +1,11 @@
-"""What the emulator's CloudFormation resource types share (`secrets_cfn`, `codebuild_cfn`).
+"""What the emulator's CloudFormation resource types share (`secrets_cfn`, `codebuild_cfn`, `kms_cfn`).
 
 moto finds resource types among `CloudFormationModel.__subclasses__()` (its *direct* subclasses,
 cached in `moto.cloudformation.parsing`): so a type lists `BackendResource` before
 `CloudFormationModel` in its bases, and `register()` clears those caches once the types are
 defined. The resource itself lives in a moto backend; the model only remembers its name and ARN.
+moto calls a type with its template's whole resource JSON; a type here implements `create`,
+`update` and `remove` on the resource's properties.
 """
 
 from __future__ import annotations
@@ -43,12 +45,62 @@ class BackendResource:
             raise UnformattedGetAttTemplateException()
         return str(getattr(self, self.ATTRIBUTES[attribute_name]))
 
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> Any:
+        """Make the resource `name` in its backend; the model that remembers it."""
+        raise NotImplementedError
+
+    @classmethod
+    def update(cls, original: Any, properties: dict[str, Any], account_id: str, region_name: str) -> Any:
+        """Apply changed properties; the model of the resource that stands afterwards."""
+        raise NotImplementedError
+
+    @classmethod
+    def remove(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        """Delete the resource (or schedule its deletion) as CloudFormation does with the stack."""
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return cls.create(resource_name, _properties(cloudformation_json), account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return cls.update(original_resource, _properties(cloudformation_json), account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls.remove(resource_name, _properties(cloudformation_json), account_id, region_name)
+
     def delete(self, account_id: str, region_name: str) -> None:
-        model: Any = type(self)
-        model.delete_from_cloudformation_json(self.physical_resource_id, {}, account_id, region_name)
+        self.remove(self.physical_resource_id, {}, account_id, region_name)
 
     def is_created(self) -> bool:
         return True
+
+
+def _properties(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
+    return dict(cloudformation_json.get("Properties") or {})
 
 
 def flag(value: Any) -> bool:

@@ -32,38 +32,22 @@ class CfnProject(BackendResource, CloudFormationModel):
         return "AWS::CodeBuild::Project"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> CfnProject:
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> CfnProject:
         backend = codebuild_backends[account_id][region_name]
-        properties = cloudformation_json.get("Properties", {})
-        if resource_name in backend.codebuild_projects:
-            raise ValueError(f"a CodeBuild project named {resource_name} already exists")
-        return cls(name=resource_name, arn=_create(backend, resource_name, properties)["arn"])
+        if name in backend.codebuild_projects:
+            raise ValueError(f"a CodeBuild project named {name} already exists")
+        return cls(name=name, arn=_create(backend, name, properties)["arn"])
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: CfnProject,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def update(
+        cls, original: CfnProject, properties: dict[str, Any], account_id: str, region_name: str
     ) -> CfnProject:
-        backend = codebuild_backends[account_id][region_name]
-        properties = cloudformation_json.get("Properties", {})
-        name = properties.get("Name") or original_resource.name
-        if name != original_resource.name:  # a new name replaces the project
-            replacement = cls.create_from_cloudformation_json(
-                name, cloudformation_json, account_id, region_name
-            )
-            original_resource.delete(account_id, region_name)
+        name = properties.get("Name") or original.name
+        if name != original.name:  # a new name replaces the project
+            replacement = cls.create(name, properties, account_id, region_name)
+            original.delete(account_id, region_name)
             return replacement
+        backend = codebuild_backends[account_id][region_name]
         old = backend.codebuild_projects[name].project_metadata
         history = backend.build_history.get(name, [])
         metadata = _create(backend, name, properties)
@@ -72,14 +56,8 @@ class CfnProject(BackendResource, CloudFormationModel):
         return cls(name=name, arn=metadata["arn"])
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        codebuild_backends[account_id][region_name].delete_project(resource_name)
+    def remove(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        codebuild_backends[account_id][region_name].delete_project(name)
 
 
 def _create(backend: CodeBuildBackend, name: str, properties: dict[str, Any]) -> dict[str, Any]:

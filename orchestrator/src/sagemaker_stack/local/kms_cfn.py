@@ -43,16 +43,8 @@ class CfnKey(BackendResource, CloudFormationModel):
         return ""
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> CfnKey:
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> CfnKey:
         backend = kms_backends[account_id][region_name]
-        properties = cloudformation_json.get("Properties", {})
         key = backend.create_key(
             policy=_policy(properties),
             key_usage=properties.get("KeyUsage", "ENCRYPT_DECRYPT"),
@@ -65,32 +57,19 @@ class CfnKey(BackendResource, CloudFormationModel):
         return cls(name=key.id, arn=key.arn, pending_window_days=_window(properties))
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: CfnKey,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def update(
+        cls, original: CfnKey, properties: dict[str, Any], account_id: str, region_name: str
     ) -> CfnKey:
         backend = kms_backends[account_id][region_name]
-        properties = cloudformation_json.get("Properties", {})
-        backend.put_key_policy(original_resource.name, _policy(properties))
-        backend.update_key_description(original_resource.name, properties.get("Description", ""))
-        _apply(backend, original_resource.name, properties)
-        original_resource.pending_window_days = _window(properties)
-        return original_resource
+        backend.put_key_policy(original.name, _policy(properties))
+        backend.update_key_description(original.name, properties.get("Description", ""))
+        _apply(backend, original.name, properties)
+        original.pending_window_days = _window(properties)
+        return original
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        window = _window(cloudformation_json.get("Properties", {}))
-        kms_backends[account_id][region_name].schedule_key_deletion(resource_name, window)
+    def remove(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        kms_backends[account_id][region_name].schedule_key_deletion(name, _window(properties))
 
     def delete(self, account_id: str, region_name: str) -> None:
         kms_backends[account_id][region_name].schedule_key_deletion(self.name, self.pending_window_days)

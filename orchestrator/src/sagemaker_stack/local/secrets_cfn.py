@@ -30,23 +30,14 @@ class CfnSecret(BackendResource, CloudFormationModel):
         return "AWS::SecretsManager::Secret"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> CfnSecret:
-        properties = cloudformation_json.get("Properties", {})
-        name = properties.get("Name") or resource_name
-        tags = properties.get("Tags") or None
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> CfnSecret:
+        name = properties.get("Name") or name
         response = secretsmanager_backends[account_id][region_name].create_secret(
             name=name,
             secret_string=secret_string(properties),
             secret_binary=None,
             description=properties.get("Description"),
-            tags=tags,
+            tags=properties.get("Tags") or None,
             kms_key_id=properties.get("KmsKeyId"),
             client_request_token=None,
             replica_regions=[],
@@ -55,32 +46,20 @@ class CfnSecret(BackendResource, CloudFormationModel):
         return cls(name=name, arn=json.loads(response)["ARN"])
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: CfnSecret,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
+    def update(
+        cls, original: CfnSecret, properties: dict[str, Any], account_id: str, region_name: str
     ) -> CfnSecret:
         """A changed description or template: keep the secret (and its value), update the description."""
-        properties = cloudformation_json.get("Properties", {})
         backend = secretsmanager_backends[account_id][region_name]
-        secret: Any = backend.secrets.get(original_resource.name) if "Description" in properties else None
+        secret: Any = backend.secrets.get(original.name) if "Description" in properties else None
         if secret is not None:
             secret.description = properties["Description"]
-        return original_resource
+        return original
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
+    def remove(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> None:
         secretsmanager_backends[account_id][region_name].delete_secret(
-            resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
+            name, recovery_window_in_days=None, force_delete_without_recovery=True
         )
 
 
