@@ -88,6 +88,12 @@ def _aws(env: Mapping[str, str], service: str) -> object:
     )
 
 
+def _assert_only_our_lines(output: str) -> None:
+    """ZenML's and botocore's info lines (which repeat ours) are not in what up and down print."""
+    for chatter in ("Found credentials", "Deregistered stack", "Registered stack"):
+        assert chatter not in output, output
+
+
 def test_up_then_down_leaves_nothing_behind(env: dict[str, str], emulator: Emulator, tmp_path: Path) -> None:
     config_path = tmp_path / "stack.json"
     before = _inventory(env)
@@ -106,6 +112,7 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], emulator: Emula
     )
     assert up.returncode == 0, up.stdout + up.stderr
     assert "cdk deploy" in up.stdout and "register with ZenML" in up.stdout
+    _assert_only_our_lines(up.stdout + up.stderr)
     config = StackConfig.load(config_path)
     assert config.stack_name == STACK and config.endpoint_url == env["AWS_ENDPOINT_URL"]
     assert oct(config_path.stat().st_mode & 0o777) == "0o600"
@@ -162,6 +169,7 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], emulator: Emula
     groups = scheduler.list_schedule_groups()["ScheduleGroups"]  # type: ignore[attr-defined]
     assert config.schedule_group_name not in [g["Name"] for g in groups]
     assert "deleted 1 schedule(s)" in down.stdout
+    _assert_only_our_lines(down.stdout + down.stderr)
 
     after = _inventory(env)
     assert after["stacks"] == before["stacks"]

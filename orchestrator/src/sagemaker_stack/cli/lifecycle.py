@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from sagemaker_stack.cli.common import app_dir_option, config_option, config_path, user_errors
+from sagemaker_stack.cli.common import (
+    app_dir_option,
+    config_option,
+    config_path,
+    quiet_libraries,
+    user_errors,
+)
 
 _NAME = click.option("--name", "zenml_stack_name", help="ZenML stack name (default: the CDK stack name).")
 
@@ -56,6 +62,7 @@ def up(
     activate: bool,
 ) -> None:
     """Deploy the stack, export its config and register it with ZenML."""
+    quiet_libraries()
     from sagemaker_stack.ops import lifecycle
     from sagemaker_stack.ops.cdk import default_stack_name
     from sagemaker_stack.ops.target import Target, aws_credentials_available, emulator_target
@@ -92,6 +99,7 @@ def up(
 @click.option("--force", is_flag=True, help="Go on even while runs of this stack are executing.")
 def down(app_dir: Path, config_file: Path | None, zenml_stack_name: str | None, force: bool) -> None:
     """Unregister from ZenML, delete schedules, empty (retain_data=false) and destroy the stack."""
+    quiet_libraries()
     from sagemaker_stack.ops import lifecycle
 
     with user_errors():
