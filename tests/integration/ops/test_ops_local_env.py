@@ -123,7 +123,8 @@ def test_start_on_a_port_another_program_holds_is_one_line_and_starts_nothing(
     assert done.returncode == 1
     # One line that names the port and the option that moves it (the emulator words its own part).
     assert done.stderr.startswith(f"Error: port {port} on 127.0.0.1 is in use"), done.stderr
-    assert done.stderr.endswith(f"(`sagemaker-stack local start {option} PORT` chooses another)\n")
+    assert done.stderr.endswith(f"; choose another with `sagemaker-stack local start {option} PORT`\n")
+    assert "--port or omit it" not in done.stderr  # `emulator start`'s advice, not this command's
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     if what == "the ZenML server":
         assert "so the ZenML server cannot listen there" in done.stderr

@@ -46,11 +46,12 @@ def check_free(host: str, port: int) -> None:
     bind(host, port).close()
 
 
+#: What `emulator start` advises for a port in use (`local start` has its own options instead).
+PORT_ADVICE = "choose another with --port or omit it for a free one"
+
+
 def in_use_message(host: str, port: int) -> str:
-    return (
-        f"port {port} on {host} is in use by {holder(port)}; "
-        "choose another with --port or omit it for a free one"
-    )
+    return f"port {port} on {host} is in use by {holder(port)}; {PORT_ADVICE}"
 
 
 def holder(port: int) -> str:

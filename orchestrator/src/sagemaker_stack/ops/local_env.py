@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_stack.local.emulator import DEFAULT_REGION, Emulator, EmulatorError, emulator_env
+from sagemaker_stack.local.port import PORT_ADVICE
 from sagemaker_stack.ops.zenml_server import ADMIN_USER, LocalZenMLServer, ZenMLServerError, check_port_free
 
 DEFAULT_STATE_DIR = Path(".sagemaker-stack") / "local"
@@ -326,5 +327,6 @@ def _url(port: object) -> str | None:
 def _with_port_hint(message: str, option: str) -> str:
     """The emulator's and server's port messages, with the option of `local start` that moves it."""
     if "in use" in message:
-        return f"{message} (`sagemaker-stack local start {option} PORT` chooses another)"
+        message = message.removesuffix(f"; {PORT_ADVICE}")
+        return f"{message}; choose another with `sagemaker-stack local start {option} PORT`"
     return message
