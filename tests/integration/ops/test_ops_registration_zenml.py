@@ -175,6 +175,25 @@ def test_unregister_removes_only_what_register_made(
     assert unregister(name, config=deployed, client=zenml_client).removed == []
 
 
+def test_unregister_with_the_emulator_gone_still_cleans_zenml_and_says_what_it_kept(
+    deployed: StackConfig, zenml_client: Any, zenml_server: Any
+) -> None:
+    import socket
+    import time
+
+    register(deployed, client=zenml_client)
+    api_key = json.loads(secret_value(deployed))["api_key"]
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        gone = deployed.model_copy(update={"endpoint_url": f"http://127.0.0.1:{sock.getsockname()[1]}"})
+    started = time.monotonic()
+    result = unregister(deployed.stack_name, config=gone, client=zenml_client)
+    assert time.monotonic() - started < 30  # botocore's retries alone took 16 s and more
+    assert zenml_client.list_stacks(name=deployed.stack_name).total == 0
+    assert not login_works(zenml_server.url, api_key)  # revoked in ZenML either way
+    assert any(f"nothing answers at {gone.endpoint_url}" in line for line in result.kept)
+
+
 def test_name_taken_by_a_users_stack_creates_nothing(deployed: StackConfig, zenml_client: Any) -> None:
     from zenml.enums import StackComponentType
 

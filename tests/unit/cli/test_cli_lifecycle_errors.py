@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,43 @@ def test_demo_on_aws_without_credentials_says_what_is_missing(monkeypatch: pytes
     result = CliRunner().invoke(demo, ["--aws", "--app-dir", str(REPO)])
     assert result.exit_code == 1
     assert "--aws needs AWS credentials" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["down"],
+        ["register"],
+        ["image", "build"],
+        ["schedules", "list"],
+        ["schedules", "delete", "--orphans"],
+    ],
+)
+def test_a_command_whose_config_names_an_endpoint_that_is_down_says_so_at_once(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """One line naming the endpoint and what to start, before botocore's minute of retries."""
+    from sagemaker_stack.cli import main
+    from tests.support.schedules import stack_config
+
+    config = tmp_path / "stack.json"
+    stack_config(f"http://127.0.0.1:{_closed_port()}").save(config)
+    started = time.monotonic()
+    result = CliRunner().invoke(main, [*command, "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert "nothing answers at http://127.0.0.1:" in result.output and "local start" in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert time.monotonic() - started < 20  # botocore's retries alone take 40-60 s
+    assert config.exists()  # nothing was lost
+
+
+def test_export_from_an_endpoint_that_is_down_says_so_at_once(tmp_path: Path) -> None:
+    from sagemaker_stack.cli import main
+
+    output = tmp_path / "stack.json"
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    args = ["export", "--region", "us-east-1", "--endpoint-url", endpoint, "--output", str(output)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert f"nothing answers at {endpoint}" in result.output
+    assert not output.exists()

@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from click.testing import CliRunner
 from moto import mock_aws
 
+from sagemaker_stack import aws
 from sagemaker_stack.cli.export import export
 from sagemaker_stack.config import REQUIRED_OUTPUTS, SCHEMA_VERSION, ConfigError, OutputName, StackConfig
 from sagemaker_stack.ops.outputs import (
@@ -217,9 +218,13 @@ def test_unreachable_endpoint_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
         port = sock.getsockname()[1]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    endpoint = f"http://127.0.0.1:{port}"
+    # One attempt: the mapping of botocore's connection error is under test, not its retries
+    # (the CLI looks at a configured endpoint before any call: tests/unit/cli).
+    once = {"retries": {"max_attempts": 1}}
+    client = aws.client("cloudformation", region=REGION, endpoint_url=endpoint, config=once)
     with pytest.raises(OutputsError, match=r"cannot reach CloudFormation .*emulator is running"):
-        config_from_cloudformation(STACK, region=REGION, endpoint_url=f"http://127.0.0.1:{port}")
+        config_from_cloudformation(STACK, region=REGION, endpoint_url=endpoint, client=client)
 
 
 @pytest.mark.usefixtures("no_aws_credentials")

@@ -54,9 +54,17 @@ def config_path(config_file: Path | None) -> Path:
 
 
 def load_config(config_file: Path | None) -> StackConfig:
-    """The StackConfig, or one clear line saying why it cannot be read and how to get one."""
+    """The StackConfig, or one clear line saying why it cannot be read and how to get one.
+
+    Every command that reads it goes on to call AWS there, so an endpoint that does not answer is
+    said at once, not after botocore's retries.
+    """
+    from sagemaker_stack.ops.reachability import require_endpoint
+
     with user_errors():
-        return StackConfig.load(config_path(config_file))
+        config = StackConfig.load(config_path(config_file))
+        require_endpoint(config.endpoint_url)
+        return config
 
 
 def quiet_libraries() -> None:

@@ -43,6 +43,7 @@ def export(
     """Write the StackConfig file from the deployed stack's outputs."""
     from sagemaker_stack.ops import outputs
     from sagemaker_stack.ops.cdk import default_stack_name
+    from sagemaker_stack.ops.reachability import require_endpoint
 
     if outputs_file is None and not region:
         raise click.UsageError(
@@ -62,6 +63,7 @@ def export(
             )
         else:
             assert region is not None
+            require_endpoint(endpoint_url)
             config = outputs.config_from_cloudformation(
                 stack_name or default_stack_name(), region=region, endpoint_url=endpoint_url
             )

@@ -65,7 +65,8 @@ def unregister(config_file: Path | None, name: str | None) -> None:
 
     config: StackConfig | None = None
     if config_file is not None or name is None or config_path(None).is_file():
-        config = load_config(config_file)
+        with user_errors():  # not load_config: unregistering needs no AWS (the secret is best effort)
+            config = StackConfig.load(config_path(config_file))
     stack_name = name or (config.stack_name if config else "")
     with user_errors(config):
         result = store.unregister(stack_name, config=config, echo=click.echo)

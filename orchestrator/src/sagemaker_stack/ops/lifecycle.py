@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sagemaker_stack import aws
 from sagemaker_stack.config import ConfigError, StackConfig
+from sagemaker_stack.ops.reachability import require_endpoint
 from sagemaker_stack.ops.target import EMULATOR_ACCOUNT, Target, target_for_config
 
 Echo = Callable[[str], None]
@@ -47,8 +48,7 @@ def up(
     from sagemaker_stack.ops.outputs import config_from_outputs_file, keep_local_fields
 
     context = {**context, "stack_name": stack_name}
-    if target.endpoint_url is not None:
-        _require_reachable(target.endpoint_url)
+    require_endpoint(target.endpoint_url)
     where = f"the emulator at {target.endpoint_url}" if target.is_emulator else f"AWS ({target.region})"
     if target.is_emulator:
         echo(f"==> cdk bootstrap ({where})")
@@ -176,6 +176,7 @@ def down(
         config = StackConfig.load(config_path)
     except ConfigError as error:
         raise LifecycleError(str(error)) from None
+    require_endpoint(config.endpoint_url)
     target = target_for_config(config)
     running = running_executions(config)
     if running and not force:
@@ -221,19 +222,6 @@ def _delete_schedules(config: StackConfig, echo: Echo) -> None:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
-
-
-def _require_reachable(endpoint_url: str) -> None:
-    """Fail in a second, with one line, when nothing answers at the emulator's endpoint."""
-    from sagemaker_stack.ops.reachability import unreachable_reason
-
-    reason = unreachable_reason(endpoint_url, timeout=5)
-    if reason is not None:
-        raise LifecycleError(
-            f"nothing answers at {endpoint_url} ({reason}): start the emulator "
-            '(`sagemaker-stack local start`, then `eval "$(sagemaker-stack local env)"`) or point '
-            "AWS_ENDPOINT_URL at a running one"
-        )
 
 
 @contextmanager

@@ -13,6 +13,27 @@ import urllib.parse
 import urllib.request
 
 
+class EndpointUnreachable(RuntimeError):
+    """Nothing answers at the configured AWS endpoint; the message says what to start."""
+
+
+def require_endpoint(endpoint_url: str | None) -> None:
+    """Fail in a second, with one line, when nothing answers at a configured AWS endpoint.
+
+    botocore's adaptive retries (8 attempts, `aws.client`) would spend 40-60 s on a refused
+    connection before the same error; with no endpoint (AWS itself) there is nothing to look at.
+    """
+    if endpoint_url is None:
+        return
+    reason = unreachable_reason(endpoint_url, timeout=5)
+    if reason is not None:
+        raise EndpointUnreachable(
+            f"nothing answers at {endpoint_url} ({reason}): start the emulator "
+            '(`sagemaker-stack local start`, then `eval "$(sagemaker-stack local env)"`) or point '
+            "AWS_ENDPOINT_URL at a running one"
+        )
+
+
 def unreachable_reason(url: str, timeout: float) -> str | None:
     """None when a server answers at `url` (with any HTTP status), else why nothing does."""
     try:

@@ -168,6 +168,13 @@ def store_given_credentials(
 def wipe_secret(config: StackConfig, result: UnregistrationResult) -> None:
     """Remove the server URL and key `register` stored (also a key the user gave: the stack is gone
     from ZenML, so its steps have nothing to log in to)."""
+    from sagemaker_stack.ops.reachability import unreachable_reason
+
+    down = config.endpoint_url and unreachable_reason(config.endpoint_url, timeout=5)
+    if down:  # said at once, not after botocore's minute of retries
+        where = config.endpoint_url
+        result.kept.append(f"the stack's secret could not be cleared (nothing answers at {where})")
+        return
     try:
         if SecretKey.API_KEY not in read_secret(config):
             return
