@@ -8,7 +8,6 @@ resource and no ZenML component behind. Both run as the user would run them (the
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -20,6 +19,7 @@ import pytest
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.local.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
+from tests.support.deployed import user_env
 from tests.support.images import MINIMAL_DOCKERFILE, build_and_push
 
 pytestmark = pytest.mark.e2e
@@ -50,13 +50,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 def env(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     root = tmp_path_factory.mktemp("lifecycle")
     with LocalZenMLServer(root=root / "zenml") as server:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ZENML_"))}
-        yield {
-            **clean,
-            **emulator.env(),
-            **server.admin_env(root / "client"),
-            "ZENML_ANALYTICS_OPT_IN": "false",
-        }
+        yield user_env(emulator, server, root / "client")
 
 
 def _cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,30 +10,11 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from typing import Annotated
 
-from zenml import pipeline, step
+# The diamond's steps, from the script beside this one (ZenML uploads this folder for the steps).
+from e2e_orchestrator_pipelines import double, join, load, square
+from zenml import pipeline
 from zenml.client import Client
-
-
-@step
-def load() -> Annotated[list[int], "numbers"]:
-    return list(range(10))
-
-
-@step
-def double(numbers: list[int]) -> Annotated[list[int], "doubled"]:
-    return [2 * n for n in numbers]
-
-
-@step
-def square(numbers: list[int]) -> Annotated[list[int], "squared"]:
-    return [n * n for n in numbers]
-
-
-@step
-def join(doubled: list[int], squared: list[int]) -> Annotated[int, "total"]:
-    return sum(doubled) + sum(squared)
 
 
 @pipeline(enable_cache=False)

@@ -9,57 +9,34 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from sagemaker_stack.config import StackConfig
-from sagemaker_stack.local.emulator import Emulator
-from sagemaker_stack.ops.zenml_server import LocalZenMLServer
+from tests.support.deployed import Deployed, deployed_with_up, run
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[3]
 SCRIPT = Path(__file__).with_name("e2e_image_pipelines.py")
 STACK = "images-test"
 
 
-@dataclass
-class Deployed:
-    env: dict[str, str]
-    config: StackConfig
-
-    def aws(self, service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    def builds(self) -> list[dict[str, Any]]:
-        codebuild = self.aws("codebuild")
-        ids = codebuild.list_builds_for_project(projectName=self.config.image_builder_project)["ids"]
-        return list(codebuild.batch_get_builds(ids=ids)["builds"]) if ids else []
-
-    def pipelines(self) -> set[str]:
-        return {p["PipelineName"] for p in self.aws("sagemaker").list_pipelines()["PipelineSummaries"]}
+def _builds(deployed: Deployed) -> list[dict[str, Any]]:
+    codebuild = deployed.aws("codebuild")
+    ids = codebuild.list_builds_for_project(projectName=deployed.config.image_builder_project)["ids"]
+    return list(codebuild.batch_get_builds(ids=ids)["builds"]) if ids else []
 
 
-def _run(env: Mapping[str, str], *command: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(command), cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=900)
+def _pipelines(deployed: Deployed) -> set[str]:
+    return {p["PipelineName"] for p in deployed.aws("sagemaker").list_pipelines()["PipelineSummaries"]}
 
 
 def _pipeline(deployed: Deployed, mode: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    done = _run(
+    done = run(
         {**deployed.env, "SAGEMAKER_STACK_POLL_SECONDS": "1"},
         sys.executable,
         str(SCRIPT),
@@ -76,23 +53,9 @@ def _pipeline(deployed: Deployed, mode: str) -> tuple[subprocess.CompletedProces
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    root = tmp_path_factory.mktemp("images")
-    with Emulator(state_dir=root / "emulator") as emulator, LocalZenMLServer(root=root / "zenml") as server:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ZENML_"))}
-        env = {
-            **clean,
-            **emulator.env(),
-            **server.admin_env(root / "client"),
-            "ZENML_ANALYTICS_OPT_IN": "false",
-        }
-        config_path = root / "stack.json"
-        cli = str(Path(sys.executable).parent / "sagemaker-stack")
-        up = _run(
-            env, cli, "up", "--config", str(config_path), "--stack-name", STACK, "-c", "retain_data=false"
-        )
-        assert up.returncode == 0, up.stdout + up.stderr
-        assert "base image" in up.stdout
-        yield Deployed(env=env, config=StackConfig.load(config_path))
+    with deployed_with_up(tmp_path_factory.mktemp("images"), STACK) as stack:
+        assert "base image" in stack.up_output
+        yield stack
 
 
 def test_up_built_the_base_image_on_the_stack_codebuild_project(deployed: Deployed) -> None:
@@ -103,7 +66,7 @@ def test_up_built_the_base_image_on_the_stack_codebuild_project(deployed: Deploy
     ecr = deployed.aws("ecr")
     found = ecr.describe_images(repositoryName=config.repository_name, imageIds=[{"imageTag": tag}])
     assert found["imageDetails"][0]["imageDigest"].startswith("sha256:")
-    assert [build["buildStatus"] for build in deployed.builds()] == ["SUCCEEDED"]
+    assert [build["buildStatus"] for build in _builds(deployed)] == ["SUCCEEDED"]
 
 
 def test_a_pipeline_with_no_docker_settings_builds_its_requirement_and_runs(deployed: Deployed) -> None:
@@ -115,7 +78,7 @@ def test_a_pipeline_with_no_docker_settings_builds_its_requirement_and_runs(depl
     config = deployed.config
     images = deployed.aws("ecr").list_images(repositoryName=config.repository_name)["imageIds"]
     assert "image_requirement-orchestrator" in {image.get("imageTag") for image in images}
-    builds = deployed.builds()
+    builds = _builds(deployed)
     assert len(builds) == 2 and all(build["buildStatus"] == "SUCCEEDED" for build in builds)
     pipeline_build = max(builds, key=lambda build: build["startTime"])
     where = pipeline_build["logs"]
@@ -127,29 +90,29 @@ def test_a_pipeline_with_no_docker_settings_builds_its_requirement_and_runs(depl
 
 
 def test_an_unchanged_second_run_builds_nothing(deployed: Deployed) -> None:
-    before = len(deployed.builds())
+    before = len(_builds(deployed))
     done, result = _pipeline(deployed, "requirement")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert result["status"] == "completed"
-    assert len(deployed.builds()) == before
+    assert len(_builds(deployed)) == before
 
 
 def test_an_image_outside_ecr_is_refused_before_any_call(deployed: Deployed) -> None:
-    before = deployed.pipelines()
+    before = _pipelines(deployed)
     done, _ = _pipeline(deployed, "outside")
     assert done.returncode != 0
     assert "not in Amazon ECR" in done.stdout + done.stderr
-    assert deployed.pipelines() == before
+    assert _pipelines(deployed) == before
 
 
 def test_a_build_that_fails_fails_the_run_with_the_failing_line(deployed: Deployed) -> None:
-    before = deployed.pipelines()
+    before = _pipelines(deployed)
     done, _ = _pipeline(deployed, "bad")
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert "failing command: docker build" in output
     assert "sagemaker-stack-no-such-package" in output
-    assert deployed.pipelines() == before  # no SageMaker call was made for it
+    assert _pipelines(deployed) == before  # no SageMaker call was made for it
 
 
 def test_a_step_whose_image_is_gone_from_ecr_fails_with_sagemakers_reason(deployed: Deployed) -> None:
@@ -163,7 +126,7 @@ def test_a_step_whose_image_is_gone_from_ecr_fails_with_sagemakers_reason(deploy
     assert done.returncode != 0
     assert result.get("status") != "completed"
     sagemaker = deployed.aws("sagemaker")
-    pipeline = next(name for name in deployed.pipelines() if "image-requirement" in name)
+    pipeline = next(name for name in _pipelines(deployed) if "image-requirement" in name)
     execution = sagemaker.list_pipeline_executions(PipelineName=pipeline)["PipelineExecutionSummaries"][0]
     arn = execution["PipelineExecutionArn"]
     assert (

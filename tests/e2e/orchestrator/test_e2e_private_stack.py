@@ -11,79 +11,27 @@ these fields; it does not enforce network rules or key policies (README).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
-from sagemaker_stack.config import StackConfig
-from sagemaker_stack.local.emulator import Emulator
-from sagemaker_stack.ops.zenml_server import LocalZenMLServer
+from tests.support.deployed import CLI, Deployed, deployed_with_up, run
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[3]
 SCRIPT = Path(__file__).with_name("e2e_private_pipelines.py")
 STACK = "private-test"
-CLI = str(Path(sys.executable).parent / "sagemaker-stack")
-
-
-@dataclass
-class Private:
-    env: dict[str, str]
-    config: StackConfig
-    config_path: Path
-    up_output: str
-
-    def aws(self, service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
-
-
-def _run(env: Mapping[str, str], *command: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(command), cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
-def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
-    root = tmp_path_factory.mktemp("private")
-    with Emulator(state_dir=root / "emulator") as emulator, LocalZenMLServer(root=root / "zenml") as server:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ZENML_"))}
-        env = {
-            **clean,
-            **emulator.env(),
-            **server.admin_env(root / "client"),
-            "ZENML_ANALYTICS_OPT_IN": "false",
-        }
-        config_path = root / "stack.json"
-        up = _run(
-            env,
-            CLI,
-            "up",
-            "--config",
-            str(config_path),
-            "--stack-name",
-            STACK,
-            *("-c", "vpc=create", "-c", "kms=create", "-c", "retain_data=false"),
-        )
-        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        yield Private(
-            env=env, config=StackConfig.load(config_path), config_path=config_path, up_output=up.stdout
-        )
+def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    with deployed_with_up(tmp_path_factory.mktemp("private"), STACK, "vpc=create", "kms=create") as stack:
+        yield stack
 
 
-def test_up_exports_and_registers_the_subnets_security_group_and_key(private: Private) -> None:
+def test_up_exports_and_registers_the_subnets_security_group_and_key(private: Deployed) -> None:
     config = private.config
     assert config.vpc_id and config.subnet_ids and len(config.subnet_ids) == 2
     assert config.security_group_id and config.kms_key_arn and config.nat is False
@@ -94,8 +42,8 @@ def test_up_exports_and_registers_the_subnets_security_group_and_key(private: Pr
     assert "warning:" not in private.up_output
 
 
-def test_a_diamond_with_no_settings_runs_in_the_vpc_with_the_stack_key(private: Private) -> None:
-    done = _run(
+def test_a_diamond_with_no_settings_runs_in_the_vpc_with_the_stack_key(private: Deployed) -> None:
+    done = run(
         {**private.env, "SAGEMAKER_STACK_POLL_SECONDS": "1"}, sys.executable, str(SCRIPT), cwd=SCRIPT.parent
     )
     lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -133,9 +81,9 @@ def test_a_diamond_with_no_settings_runs_in_the_vpc_with_the_stack_key(private: 
         assert job["ProcessingOutputConfig"]["KmsKeyId"] == key
 
 
-def test_down_removes_the_vpc_and_endpoints_and_schedules_the_keys_deletion(private: Private) -> None:
+def test_down_removes_the_vpc_and_endpoints_and_schedules_the_keys_deletion(private: Deployed) -> None:
     config = private.config
-    down = _run(private.env, CLI, "down", "--config", str(private.config_path))
+    down = run(private.env, CLI, "down", "--config", str(private.config_path))
     assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
     ec2 = private.aws("ec2")
     assert config.vpc_id not in [vpc["VpcId"] for vpc in ec2.describe_vpcs()["Vpcs"]]
