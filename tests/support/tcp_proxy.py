@@ -2,7 +2,8 @@
 
 While paused it accepts nothing (connections are refused: the port is not listened on) and it
 has dropped every open connection, as when an endpoint goes away; `resume()` listens on the same
-port again.
+port again. `wait_for_request(marker)` waits until a request carrying `marker` went through (the
+client's first poll, say), so a test starts the outage on a condition, not after a sleep.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
+from collections.abc import Callable
 
 
 class TcpProxy:
@@ -21,6 +24,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._sent = bytearray()  # what clients sent upstream, for wait_for_request
 
     @property
     def url(self) -> str:
@@ -46,6 +50,21 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def wait_for_request(self, marker: bytes, timeout: float = 300.0) -> None:
+        """Return once a client sent `marker` through the proxy (e.g. an operation's name)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if marker in self._sent:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no request with {marker!r} went through the proxy in {timeout} s")
+            time.sleep(0.1)
+
+    def _record(self, data: bytes) -> None:
+        with self._lock:
+            self._sent += data
+
     def resume(self) -> None:
         self.start()
 
@@ -65,13 +84,15 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._connections += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+            for source, sink, seen in ((client, upstream, self._record), (upstream, client, None)):
+                threading.Thread(target=_pump, args=(source, sink, seen), daemon=True).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, seen: Callable[[bytes], None] | None) -> None:
     try:
         while data := source.recv(65536):
+            if seen is not None:
+                seen(data)
             sink.sendall(data)
     except OSError:
         pass

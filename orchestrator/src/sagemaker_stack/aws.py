@@ -5,10 +5,17 @@ URL that only the emulator config sets. Credentials come from boto3's default ch
 (environment, profile, instance or task role); the only keys ever passed in are the emulator's
 test keys. The error-code and ARN helpers are here too, so no module parses either by hand.
 
-Every client is made from a fresh boto3 session, so it sees the environment and profile as they
-are now, but all sessions share one botocore data loader. Parsing botocore's JSON (the SageMaker
-service model, the endpoint tables) is most of the cost of a client; with the shared loader it
-is paid once per process, and validation reads the same parsed model through `service_model`.
+Clients come from one boto3 session per region and credential setting: one per process in a
+run. A session finds credentials and endpoints once (botocore logs each discovery, and every
+fresh session discovered them again: "Found credentials in environment variables" 4-9 times a
+run); it is made again only when the AWS_* environment changed, so a process whose environment or
+profile changes still sees the change. Those discovery logs are INFO lines about where
+credentials came from, not about the run: this module keeps them at WARNING for any process that
+loads it (a pipeline run loads it with the orchestrator, before ZenML's S3 artifact store makes
+its own clients), not only for the CLI. All sessions share one botocore data loader. Parsing
+botocore's JSON (the SageMaker service model, the endpoint tables) is most of the cost of a
+client; with the shared loader it is paid once per process, and validation reads the same
+parsed model through `service_model`.
 The cyclic garbage collector is paused while botocore parses, which makes that parse about three
 times cheaper in a process that has imported ZenML (see `_collector_paused`).
 
@@ -22,6 +29,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import logging
+import os
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -45,6 +55,29 @@ __all__ = [
 
 #: Adaptive retries absorb SageMaker's throttling of Describe/List calls while a run is watched.
 _RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+
+
+#: botocore's loggers that say where credentials and endpoints were found (INFO), nothing else.
+DISCOVERY_LOGGERS: Final = (
+    "botocore.credentials",
+    "botocore.configprovider",
+    "botocore.tokens",
+    "aiobotocore.credentials",  # s3fs, which ZenML's S3 artifact store uses
+)
+
+
+def quiet_discovery_logs() -> None:
+    """Keep botocore's "Found credentials in ..." / "Found endpoint for ..." INFO lines out of output."""
+    for name in DISCOVERY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+quiet_discovery_logs()
+
+#: Sessions are not thread-safe; clients made from them are.
+_SESSION_LOCK: Final = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
@@ -96,14 +129,36 @@ def client(
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     keys = credentials or {}
-    with _collector_paused():
-        session = boto3.session.Session(
-            botocore_session=_botocore_session(),
-            region_name=region,
-            aws_access_key_id=keys.get("AWS_ACCESS_KEY_ID"),
-            aws_secret_access_key=keys.get("AWS_SECRET_ACCESS_KEY"),
+    with _SESSION_LOCK, _collector_paused():
+        session = _session(
+            region, keys.get("AWS_ACCESS_KEY_ID"), keys.get("AWS_SECRET_ACCESS_KEY"), _aws_environment()
         )
         return session.client(service, **kwargs)  # type: ignore[call-overload]
+
+
+def _aws_environment() -> tuple[tuple[str, str], ...]:
+    """What of the environment a session depends on (AWS_* variables): a new value, a new session."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+
+
+@functools.lru_cache(maxsize=16)
+def _session(
+    region: str | None,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    environment: tuple[tuple[str, str], ...],
+) -> boto3.session.Session:
+    """The one session of these settings: credentials and endpoints are discovered once, then reused.
+
+    `environment` is only part of the cache key (`_aws_environment`), so that a changed AWS_*
+    environment (another profile, new keys) makes a new session as a fresh one would see it.
+    """
+    return boto3.session.Session(
+        botocore_session=_botocore_session(),
+        region_name=region,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+    )
 
 
 @functools.cache

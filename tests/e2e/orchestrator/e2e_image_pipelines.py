@@ -4,6 +4,9 @@
   the emulator's own environment lacks, which the step imports.
 - `bad`: the same with a requirement no index has: the image build must fail the run.
 - `outside`: an image SageMaker cannot pull (Docker Hub), with skip_build: refused before any call.
+- `bad-setting`, `bad-cron`, `secret-env`: `requirement` with a volume of 0 GB, with a schedule
+  whose cron AWS cannot express, with a credential in its `environment` setting: refused, and the
+  error reaches the top of this script as it would reach a user's.
 
 The last line printed is JSON: the run's status and the step's output when it completed.
 """
@@ -20,6 +23,8 @@ from zenml.client import Client
 from zenml.config import DockerSettings
 
 REQUIREMENT = "pyjokes==0.8.3"
+#: The value of the credential `secret-env` tries to pass: it must be stored nowhere.
+SECRET_VALUE = "e2e-secret-value-5b1f0c7d"
 MISSING = "sagemaker-stack-no-such-package==1.0.0"
 
 
@@ -58,7 +63,29 @@ def _run_with(configured: object, requirements: list[str]) -> None:
     configured.with_options(config_path=str(config))()  # type: ignore[attr-defined]
 
 
+def _refused(mode: str) -> None:
+    """`requirement` with one mistake; the error is left to reach the top of the script."""
+    from zenml.config.schedule import Schedule
+
+    from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
+
+    options: dict[str, object] = {}
+    if mode == "bad-setting":
+        options["settings"] = {"orchestrator": SagemakerPipelinesOrchestratorSettings(volume_size_in_gb=0)}
+    elif mode == "bad-cron":
+        options["schedule"] = Schedule(cron_expression="61 * * * *")
+    else:
+        environment = {"SERVICE_API_TOKEN": SECRET_VALUE}
+        options["settings"] = {
+            "orchestrator": SagemakerPipelinesOrchestratorSettings(environment=environment)
+        }
+    _run_with(image_requirement.with_options(**options), [REQUIREMENT])
+
+
 def main(mode: str) -> None:
+    if mode in ("bad-setting", "bad-cron", "secret-env"):
+        _refused(mode)
+        raise SystemExit(f"{mode} was not refused")
     if mode == "requirement":
         _run_with(image_requirement, [REQUIREMENT])
         name = "image_requirement"

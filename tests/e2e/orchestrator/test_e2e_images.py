@@ -52,10 +52,21 @@ def _pipeline(deployed: Deployed, mode: str) -> tuple[subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    with deployed_with_up(tmp_path_factory.mktemp("images"), STACK) as stack:
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("images")
+
+
+@pytest.fixture(scope="module")
+def deployed(root: Path) -> Iterator[Deployed]:
+    with deployed_with_up(root, STACK) as stack:
         assert "base image" in stack.up_output
         yield stack
+
+
+@pytest.fixture
+def zenml_state(root: Path) -> list[Path]:
+    """Every file of the ZenML server (its database) and of the client (deployed_with_up's folders)."""
+    return [path for folder in ("zenml", "client") for path in (root / folder).rglob("*") if path.is_file()]
 
 
 def test_up_built_the_base_image_on_the_stack_codebuild_project(deployed: Deployed) -> None:
@@ -95,6 +106,47 @@ def test_an_unchanged_second_run_builds_nothing(deployed: Deployed) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert result["status"] == "completed"
     assert len(_builds(deployed)) == before
+
+
+#: What a run printed before: botocore's discovery, ZenML asking a Docker for the parent's digest.
+NOISE = ("Found credentials", "Found endpoint", "parent image digest", "Traceback", "without an expiration")
+
+
+def _noise(done: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in (done.stdout + done.stderr).splitlines() if any(n in line for n in NOISE)]
+
+
+def test_a_run_prints_only_lines_that_help(deployed: Deployed) -> None:
+    done, result = _pipeline(deployed, "requirement")  # builds nothing: the test before built it
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert result["status"] == "completed"
+    assert _noise(done) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("bad-setting", "volume_size_in_gb = 0"),
+        ("bad-cron", "invalid cron expression '61 * * * *'"),
+        ("secret-env", "environment variable SERVICE_API_TOKEN looks like a credential"),
+    ],
+)
+def test_a_mistake_ends_the_run_with_one_message(deployed: Deployed, mode: str, message: str) -> None:
+    done, _ = _pipeline(deployed, mode)
+    assert done.returncode != 0
+    assert _noise(done) == []
+    assert "During handling of the above exception" not in done.stdout + done.stderr
+    last = done.stderr.strip().splitlines()
+    error = next(i for i, line in enumerate(last) if line.startswith("Error: "))
+    assert message in "\n".join(last[error:]), done.stderr[-3000:]
+    assert all(line.startswith(("Error: ", "  - ")) for line in last[error:]), done.stderr[-3000:]
+
+
+def test_a_refused_credential_is_stored_nowhere_in_zenml(deployed: Deployed, zenml_state: list[Path]) -> None:
+    from tests.e2e.orchestrator.e2e_image_pipelines import SECRET_VALUE
+
+    assert zenml_state  # the server's database is there
+    assert [path for path in zenml_state if SECRET_VALUE.encode() in path.read_bytes()] == []
 
 
 def test_an_image_outside_ecr_is_refused_before_any_call(deployed: Deployed) -> None:

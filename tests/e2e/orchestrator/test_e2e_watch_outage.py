@@ -46,7 +46,8 @@ def test_the_watch_rides_out_an_outage_and_follows_the_run_to_its_end(e2e_stack:
     while not _executing(e2e_stack):
         assert time.monotonic() < deadline and runner.is_alive(), outcome.get("_output", "")[-3000:]
         time.sleep(0.5)
-    time.sleep(2)  # the watch has started polling through the proxy
+    # The watch has polled through the proxy (a fixed 2 s sleep was a guess a busy machine can beat).
+    proxy.wait_for_request(b"DescribePipelineExecution")
     proxy.pause()
     time.sleep(OUTAGE_SECONDS)
     proxy.resume()

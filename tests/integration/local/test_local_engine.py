@@ -135,7 +135,7 @@ def test_stop_stops_a_long_step_and_the_execution_ends_stopped(pipelines: Pipeli
 
     pipelines.sagemaker.stop_pipeline_execution(PipelineExecutionArn=arn)
 
-    described = pipelines.wait(arn, timeout=30)
+    described = pipelines.wait(arn)
     assert described["PipelineExecutionStatus"] == "Stopped"
     steps = pipelines.steps(arn)
     assert set(steps) == {"sleeps"}
@@ -150,7 +150,7 @@ def test_max_runtime_kills_the_step_and_fails_it_with_the_reason(pipelines: Pipe
     )
     arn = pipelines.start(step)
 
-    assert pipelines.wait(arn, timeout=40)["PipelineExecutionStatus"] == "Failed"
+    assert pipelines.wait(arn)["PipelineExecutionStatus"] == "Failed"
     assert "MaxRuntimeExceeded" in pipelines.steps(arn)["slow"]["FailureReason"]
 
 

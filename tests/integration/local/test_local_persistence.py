@@ -77,13 +77,35 @@ def _ended(pid: int, timeout: float = 30.0) -> bool:
     return False
 
 
-def _saved(emulator: Emulator, timeout: float = 10.0) -> None:
-    """Wait until the emulator has saved what it was told so far (its next save after now)."""
-    before = emulator.state_report()["saves"]
+def _saved(emulator: Emulator, before: int, timeout: float = 120.0) -> None:
+    """Wait until the emulator saved again after `before` saves (read before the change to save).
+
+    Read before the change, not after: on a busy machine the saver may already have saved the
+    change by the time a count read afterwards comes back, and then no further save ever comes.
+    """
     deadline = time.monotonic() + timeout
     while emulator.state_report()["saves"] == before:
         assert time.monotonic() < deadline, f"no save within {timeout} s: {emulator.state_report()}"
         time.sleep(0.2)
+
+
+def _saved_from_now(emulator: Emulator, bucket: str, timeout: float = 120.0) -> None:
+    """Wait until a save that began after this call is on disk, making small changes meanwhile.
+
+    The first save counted may have begun before the call (its pickling done before), the second
+    began after the first ended; the changes (objects `tick-<n>` in `bucket`) make sure the
+    saver, which saves only what changed, goes on saving. A fixed sleep (5.5 s, for saves every
+    second) failed on a busy machine, where a snapshot waits for requests in flight.
+    """
+    s3 = emulator.client("s3")
+    before = emulator.state_report()["saves"]
+    deadline = time.monotonic() + timeout
+    tick = 0
+    while emulator.state_report()["saves"] < before + 2:
+        assert time.monotonic() < deadline, f"no save within {timeout} s: {emulator.state_report()}"
+        s3.put_object(Bucket=bucket, Key=f"tick-{tick}", Body=b"")
+        tick += 1
+        time.sleep(0.5)
 
 
 def _clean(value: Any) -> Any:
@@ -229,6 +251,7 @@ def test_the_deployed_stack_survives_a_restart(state_dir: Path, tmp_path: Path) 
         ssm = emulator.client("ssm")
         ssm.put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String")
         cloudformation = emulator.client("cloudformation")
+        saves = emulator.state_report()["saves"]
         cloudformation.create_stack(
             StackName="kept", TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"]
         )
@@ -238,7 +261,7 @@ def test_the_deployed_stack_survives_a_restart(state_dir: Path, tmp_path: Path) 
                 "resources": cloudformation.list_stack_resources(StackName="kept")["StackResourceSummaries"],
             }
         )
-        _saved(emulator)
+        _saved(emulator, saves)
         assert emulator.state_report()["error"] is None  # every service the stack uses was saved
 
     with Emulator(state_dir) as emulator:
@@ -282,7 +305,7 @@ def test_kill_9_during_a_step_and_a_build_ends_them_failed_and_keeps_the_rest(
     while builds.get(build_id)["currentPhase"] != "BUILD":
         assert time.monotonic() < deadline, "the build did not reach its BUILD phase"
         time.sleep(0.2)
-    time.sleep(5.5)  # what was acknowledged 5 s before the kill is back
+    _saved_from_now(emulator, "kept-bucket")  # the running step and build are on disk
     assert emulator.pid is not None
     os.kill(emulator.pid, signal.SIGKILL)
     assert _ended(emulator.pid)
@@ -413,8 +436,9 @@ def test_a_snapshot_that_cannot_be_restored_is_kept_aside_and_said_in_one_line(
 
 
 def _saved_after_change(emulator: Emulator) -> None:
+    saves = emulator.state_report()["saves"]
     emulator.client("s3").create_bucket(Bucket="new-bucket")
-    _saved(emulator)
+    _saved(emulator, saves)
 
 
 def test_start_on_a_port_another_program_holds_names_it(state_dir: Path) -> None:

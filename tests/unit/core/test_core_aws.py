@@ -10,6 +10,7 @@ the model once; no collection runs during a parse).
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,9 +29,11 @@ _SAGEMAKER_MODEL = "sagemaker/2017-07-24/service-2"
 def fresh_loader(no_aws_credentials: None) -> Iterator[None]:
     """Nothing parsed yet, and no credentials but the ones a test puts in the environment."""
     aws._loader.cache_clear()
+    aws._session.cache_clear()
     aws.service_model.cache_clear()
     yield
     aws._loader.cache_clear()
+    aws._session.cache_clear()
     aws.service_model.cache_clear()
 
 
@@ -101,3 +104,20 @@ def test_a_caller_who_disabled_the_collector_keeps_it_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_runs_clients_share_one_session_and_log_nothing_about_credentials(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run makes clients for SageMaker, S3, Logs, ECR, CodeBuild: botocore found credentials and
+    the endpoint for each, and said so ("Found credentials in environment variables" 4-9 times)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFIRST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    caplog.set_level(logging.DEBUG)  # what a verbose ZenML shows
+    clients = [aws.client(service, region=REGION) for service in ("sagemaker", "s3", "logs", "ecr")]
+
+    assert len({id(client._request_signer._credentials) for client in clients}) == 1
+    said = [record.getMessage() for record in caplog.records]
+    assert not [line for line in said if line.startswith(("Found credentials", "Found endpoint"))]
+    assert all(client.meta.endpoint_url == "http://127.0.0.1:9" for client in clients)

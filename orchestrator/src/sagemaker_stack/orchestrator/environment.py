@@ -1,12 +1,18 @@
 """The one policy for what may enter a step's environment, which anyone who may DescribePipeline reads.
 
-Three kinds of variables never reach a definition:
-- ZenML's connection settings (`ZENML_STORE_*`, the secrets-store settings, `ZENML_CONFIG_PATH`):
-  the step entrypoint sets them from the stack's secret, so a client's value is wrong or secret.
-  Dropping these is routine (logged at debug level).
-- Anything that looks like a secret, by its name (TOKEN, PASSWORD, API_KEY, ...) or its value
-  (a ZenML API key, a JWT, an AWS access key id, a PEM key, a URL with a password): dropped with
-  a warning that names the variable, never its value.
+- Credentials the user puts in a run's environment (ZenML's `environment` of the pipeline or a
+  step, or the orchestrator's `environment` setting), by name (TOKEN, PASSWORD, API_KEY, ...) or
+  by value (a ZenML API key, a JWT, an AWS access key id, a PEM key, a URL with a password), are
+  refused (`credential_problems`) before ZenML stores anything: ZenML keeps the run's
+  configuration in its database in plain text, and the definition would publish them. The message
+  names the step and the variable, never the value.
+- ZenML's connection settings (`ZENML_STORE_*`, the secrets-store settings, `ZENML_CONFIG_PATH`),
+  which ZenML itself adds when it submits a run: the step entrypoint sets them from the stack's
+  secret, so a client's value is wrong or secret. Dropping these is routine (logged at debug
+  level).
+- Anything else secret-looking that still reaches a submission (the `environment` of a stack or
+  of a stack component, stored in ZenML before this run) is dropped with a warning that names the
+  variable, never its value.
 - `KNOWN_CREDENTIALS`, which validation refuses outright in a spec built by any other route.
 """
 
@@ -14,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 from sagemaker_stack.orchestrator.spec import PIPELINE_EXECUTION_ARN, EnvironmentValue
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN, ENV_SECRET_ARN
@@ -68,13 +74,40 @@ def is_connection_variable(name: str) -> bool:
     return name in CONNECTION_VARIABLES or name.startswith(CONNECTION_PREFIXES)
 
 
-def is_secret(name: str, value: str) -> bool:
-    """Whether a variable must stay out of the definition (by its name or by the look of its value)."""
+def looks_like_credential(name: str, value: str) -> bool:
+    """A credential by its name or by the look of its value (the few names that only look so aside)."""
     if name in _ALLOWED_NAMES:
         return False
-    if is_connection_variable(name):
-        return True
     return bool(_SECRET_NAME.search(name) or _SECRET_VALUE.search(value))
+
+
+def is_secret(name: str, value: str) -> bool:
+    """Whether a variable must stay out of the definition (by its name or by the look of its value)."""
+    return is_connection_variable(name) or looks_like_credential(name, value)
+
+
+def credential_problems(environments: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One sentence per variable that looks like a credential, naming its steps, never its value.
+
+    `environments` maps each ZenML step name to the environment the user configured for it (ZenML's
+    `environment` and the orchestrator's `environment` setting, pipeline values merged in). A
+    variable set at pipeline level reaches every step: it is one sentence, not one per step.
+    """
+    steps_of: dict[str, list[str]] = {}
+    for step, environment in environments.items():
+        for name, value in environment.items():
+            if looks_like_credential(name, str(value)):
+                steps_of.setdefault(name, []).append(step)
+    problems = []
+    for name, steps in sorted(steps_of.items()):
+        where = f"step {steps[0]!r}" if len(steps) == 1 else f"steps {', '.join(map(repr, sorted(steps)))}"
+        problems.append(
+            f"{where}: environment variable {name} looks like a credential (by its name or its value), "
+            "and a run's environment is stored in plain text in ZenML's database and in the SageMaker "
+            "pipeline definition: remove it, keep the value in a ZenML secret and read it in the step "
+            "(`Client().get_secret(...)`); AWS access comes from the execution role"
+        )
+    return problems
 
 
 def public_environment(environment: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -38,9 +38,10 @@ from sagemaker_stack.flavor import (
     SagemakerPipelinesOrchestratorSettings,
 )
 from sagemaker_stack.orchestrator import execution, run_metadata
-from sagemaker_stack.orchestrator.environment import is_connection_variable
+from sagemaker_stack.orchestrator.environment import credential_problems, is_connection_variable
 from sagemaker_stack.orchestrator.outage_log_filter import OutageFilter
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
+from sagemaker_stack.orchestrator.user_errors import UserError, WatchInterrupted
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN
 
 if TYPE_CHECKING:
@@ -59,6 +60,11 @@ if TYPE_CHECKING:
     from sagemaker_stack.orchestrator.snapshot_spec import BuiltPipeline
 
 logger = get_logger(__name__)
+
+
+class RunStopped(UserError):
+    """The watched run was stopped (`zenml pipeline runs stop`, the console): said in one line."""
+
 
 #: Seconds between polls while a synchronous run is watched (SAGEMAKER_STACK_POLL_SECONDS overrides).
 DEFAULT_POLL_SECONDS: Final = 10.0
@@ -93,10 +99,37 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         The base image holds Python, ZenML and this package (`sagemaker-stack image build`), so a
         pipeline with no Docker settings at all builds on the stack's CodeBuild project and runs.
         A build with no parent and no base image would make an image without this package, whose
-        steps could never start: refused here, before anything is built or called.
+        steps could never start: refused here, before anything is built or called. Each build
+        reads its ECR parent's digest from ECR (`image_builder.parent_digest`), not from a Docker.
+
+        This is also the earliest call ZenML 0.98 makes to the orchestrator with the compiled run
+        (`Pipeline._create_snapshot`: compile, then this, via `reuse_or_create_pipeline_build` or
+        `verify_custom_build`, and only then `create_snapshot`), so credentials in the run's
+        environment are refused here, before ZenML stores the configuration that holds them.
         """
+        from sagemaker_stack.image_builder.parent_digest import EcrParentBuild
+
+        self._refuse_credentials(snapshot)
         builds = super().get_docker_builds(snapshot)
-        return [_on_base_image(build, self.config.base_image) for build in builds]
+        return [
+            EcrParentBuild.of(_on_base_image(build, self.config.base_image), self.config.endpoint_url)
+            for build in builds
+        ]
+
+    def _refuse_credentials(self, snapshot: PipelineSnapshotBase) -> None:
+        """InvalidPipelineError naming each step and variable of the run's environment that looks secret."""
+        pipeline_environment = getattr(snapshot.pipeline_configuration, "environment", None) or {}
+        environments = {
+            name: {
+                **pipeline_environment,
+                **(getattr(step.config, "environment", None) or {}),
+                **cast(SagemakerPipelinesOrchestratorSettings, self.get_settings(step)).environment,
+            }
+            for name, step in snapshot.step_configurations.items()
+        }
+        problems = credential_problems(environments)
+        if problems:
+            raise InvalidPipelineError(problems, str(snapshot.pipeline_configuration.name))
 
     # -- inside a step ---------------------------------------------------------------------------
 
@@ -116,6 +149,18 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         return run_metadata.execution_links(self._region, arn) if arn else {}
 
     # -- submission ----------------------------------------------------------------------------
+
+    def run(
+        self,
+        snapshot: PipelineSnapshotResponse,
+        stack: Stack,
+        placeholder_run: PipelineRunResponse | None = None,
+    ) -> None:
+        """ZenML's run, minus the API token ZenML would mint for it that no step uses (`run_tokens`)."""
+        from sagemaker_stack.orchestrator.run_tokens import without_run_tokens
+
+        with without_run_tokens():
+            super().run(snapshot, stack, placeholder_run)
 
     def submit_pipeline(
         self,
@@ -147,6 +192,8 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
             if is_connection_variable(key):
                 logger.debug("Not passing %s to SageMaker: steps read it from the stack's secret.", key)
             else:
+                # Only the stack's or a component's `environment` gets here: the run's own
+                # credentials were refused before ZenML stored the run (`get_docker_builds`).
                 logger.warning(
                     "Not passing environment variable %s to SageMaker: it looks like a secret, and anyone "
                     "allowed to describe the pipeline could read it. Use a ZenML secret instead.",
@@ -262,6 +309,11 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
                 )
         except execution.ContactLost as lost:
             raise SystemExit(self._contact_lost_message(lost, built, run_id)) from None
+        except KeyboardInterrupt:
+            stop = f"`zenml pipeline runs stop {run_id}`" if run_id else "`zenml pipeline runs stop <run>`"
+            raise WatchInterrupted(
+                f"stopped watching SageMaker execution {execution_arn}: the run goes on ({stop} stops it)"
+            ) from None
         if run_id is not None:
             _refresh_zenml_run(run_id)
         if state.status == "Succeeded":
@@ -270,7 +322,7 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         zenml_names = {sm: zenml for zenml, sm in built.step_names.items()}
         failed = [step for step in state.steps if step.status == "Failed"]
         if state.status == "Stopped" and not failed:
-            raise RuntimeError(f"SageMaker execution {execution_arn} was stopped.")
+            raise RunStopped(f"the run was stopped: SageMaker execution {execution_arn} ended Stopped")
         logs = self._client("logs")
         lines = [f"SageMaker execution {execution_arn} ended {state.status}."]
         for step in failed:

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from sagemaker_stack.orchestrator.user_errors import UserError
+
 if TYPE_CHECKING:
     from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 
@@ -57,7 +59,7 @@ def pipeline_parameter(name: str) -> dict[str, str]:
     return {"Get": f"Parameters.{name}"}
 
 
-class InvalidPipelineError(ValueError):
+class InvalidPipelineError(UserError, ValueError):
     """A pipeline cannot be submitted as it is; the message lists every problem and its fix."""
 
     def __init__(self, problems: Iterable[str], pipeline_name: str = "") -> None:

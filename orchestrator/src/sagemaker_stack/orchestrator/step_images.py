@@ -10,17 +10,44 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 _ECR_IMAGE: Final = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repository>[a-z0-9._/-]+)(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})?$"
+    r"(?P<repository>[a-z0-9._/-]+)(:(?P<tag>[\w.-]{1,128})|@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
 
 _FIX: Final = (
     "let ZenML build it on the stack's image builder (no DockerSettings, or DockerSettings without "
     "skip_build), or push it to the stack's ECR repository and name that URI"
 )
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """An image reference in Amazon ECR, split as DescribeImages takes it."""
+
+    account: str
+    region: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+def ecr_image(image: str) -> EcrImage | None:
+    """The parts of an ECR image reference (no tag means `latest`), None for any other registry."""
+    found = _ECR_IMAGE.match(image)
+    if found is None:
+        return None
+    tag, digest = found.group("tag"), found.group("digest")
+    return EcrImage(
+        account=found.group("account"),
+        region=found.group("region"),
+        repository=found.group("repository"),
+        tag=tag or (None if digest else "latest"),
+        digest=digest,
+    )
 
 
 def image_problems(images: Mapping[str, str], region: str) -> list[str]:

@@ -36,6 +36,8 @@ the IANA zone of an aware `ZoneInfo` datetime, else in UTC.
 
 from __future__ import annotations
 
+from sagemaker_stack.orchestrator.user_errors import UserError
 
-class ScheduleError(ValueError):
+
+class ScheduleError(UserError, ValueError):
     """A schedule cannot be made as asked; the message says what is wrong and how to fix it."""

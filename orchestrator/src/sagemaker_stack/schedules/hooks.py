@@ -12,8 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from zenml.orchestrators.exceptions import PipelineSubmissionError
+
 from sagemaker_stack import aws
 from sagemaker_stack.config import schedule_group_name
+from sagemaker_stack.orchestrator.user_errors import UserError
 from sagemaker_stack.schedules import ScheduleError, scheduler
 from sagemaker_stack.schedules.plan import SchedulePlan, StackLike, parse_owner, schedule_name, translate
 from sagemaker_stack.schedules.timing import ScheduleLike, as_utc, schedule_timing
@@ -22,11 +25,17 @@ if TYPE_CHECKING:
     from zenml.orchestrators import SubmissionResult
 
 
-def _submission_error(error: Exception) -> Exception:
-    """ZenML deletes the schedule it stored only for a PipelineSubmissionError: use one."""
-    from zenml.orchestrators.exceptions import PipelineSubmissionError
+class ScheduleRefused(UserError, PipelineSubmissionError):
+    """A schedule refused before any AWS call: one message, and ZenML deletes the schedule it stored.
 
-    return PipelineSubmissionError(str(error))
+    ZenML deletes its stored schedule only for a PipelineSubmissionError; as a UserError it ends
+    the user's script with its message alone (`orchestrator.user_errors`).
+    """
+
+
+def _submission_error(error: Exception) -> Exception:
+    """The refusal ZenML cleans up after, with the message of `error` (raise it `from None`)."""
+    return ScheduleRefused(str(error))
 
 
 def check_submission(config: StackLike, schedule: ScheduleLike) -> None:
@@ -39,7 +48,7 @@ def check_submission(config: StackLike, schedule: ScheduleLike) -> None:
             now=datetime.now(UTC),
         )
     except ScheduleError as error:
-        raise _submission_error(error) from error
+        raise _submission_error(error) from None
 
 
 def check_snapshot(config: StackLike, snapshot: Any) -> None:
@@ -74,7 +83,7 @@ def submit_schedule(
             pipeline_parameters=pipeline_parameters,
         )
     except ScheduleError as error:
-        raise _submission_error(error) from error
+        raise _submission_error(error) from None
     for note in plan.notes:
         logger.warning("Schedule %s: %s.", plan.name, note)
     logger.info(
