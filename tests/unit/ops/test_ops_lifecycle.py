@@ -64,3 +64,24 @@ def test_a_running_execution_on_the_second_page_is_found(monkeypatch: pytest.Mon
     with stubber:
         found = lifecycle.running_executions(_config())
     assert found == [running["PipelineExecutionArn"]]
+
+
+def test_up_shows_cdk_progress_without_empty_headings() -> None:
+    """cdk prints `Outputs:` and `Stack ARN:` above values `up` does not show: no bare headings."""
+    shown: list[str] = []
+    show = lifecycle._indent(shown.append, only_progress=True)
+    for line in [
+        "sagemaker-stack: deploying... [1/1]",
+        " ✅  sagemaker-stack",
+        "✨  Deployment time: 12.3s",
+        "Outputs:",
+        "sagemaker-stack.BucketName = zenml-sagemaker-artifacts-123456789012-us-east-1",
+        "Stack ARN:",
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/sagemaker-stack/abc",
+        "sagemaker-stack | 3/20 | 12:00:01 | CREATE_COMPLETE | AWS::IAM::Role | ExecutionRole",
+    ]:
+        show(line)
+    assert shown == [
+        "     ✅  sagemaker-stack",
+        "    sagemaker-stack | 3/20 | 12:00:01 | CREATE_COMPLETE | AWS::IAM::Role | ExecutionRole",
+    ]
