@@ -60,7 +60,8 @@ def test_the_roles_are_scoped_to_the_adopted_bucket_and_repository(adopting_stac
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if "s3:GetObject" in s["Action"] and "s3:PutObject" not in s["Action"]
     ]
-    assert builder and all(f":s3:::{BUCKET}/zenml/code-build-contexts/*" in _text(s["Resource"]) for s in builder)
+    contexts = f":s3:::{BUCKET}/zenml/code-build-contexts/*"
+    assert builder and all(contexts in _text(s["Resource"]) for s in builder)
 
 
 def test_the_outputs_name_the_adopted_resources(adopting_stack: Synthesized) -> None:
@@ -81,7 +82,8 @@ def test_a_stack_that_makes_them_keeps_the_bucket_policy_with_retained_data(
         "AWS::S3::BucketPolicy", {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
     )
     default_stack.template.has_resource(
-        "AWS::S3::Bucket", {"DeletionPolicy": "Retain", "Properties": Match.object_like({"BucketName": Match.any_value()})}
+        "AWS::S3::Bucket",
+        {"DeletionPolicy": "Retain", "Properties": Match.object_like({"BucketName": Match.any_value()})},
     )
 
 

@@ -207,6 +207,7 @@ def down(
     )
     if config is None:
         return None
+    require_endpoint(config.endpoint_url)
     target = target_for_config(config)
     running = running_executions(config)
     if running and not force:
