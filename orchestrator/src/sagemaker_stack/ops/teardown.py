@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -98,7 +99,7 @@ def delete_pipelines(sagemaker: Any, names: Iterable[str]) -> list[str]:
     deleted = []
     for name in names:
         try:
-            sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=f"down-{name}"[:128])
+            sagemaker.delete_pipeline(PipelineName=name, ClientRequestToken=uuid.uuid4().hex)
         except aws.ClientError as error:
             if aws.error_code(error) not in ("ResourceNotFound", "ValidationException"):
                 raise
