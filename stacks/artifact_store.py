@@ -24,7 +24,15 @@ class ArtifactStore(Construct):
     ZenML clients need `kms:Decrypt` and `kms:GenerateDataKey` on it). With `logs_bucket` its
     server access logs go there, under `access_logs.LOG_PREFIX`.
 
-    Removal: with `retain_data` the bucket survives `cdk destroy`. Without it the bucket is
+    Adoption: given an existing `bucket` (a user's own, or the one an earlier stack of the same
+    prefix retained, which `sagemaker-stack up` finds and hands over as `artifact_bucket`), the
+    construct makes no bucket and uses that one as it is: it sets none of its properties (their
+    encryption, versioning, lifecycle, policy and logging stay what their owner made them) and,
+    not owning it, never deletes or empties it (`owned` is False).
+
+    Removal: with `retain_data` the bucket survives `cdk destroy`, and so does its TLS-only
+    policy (a retained bucket must not become reachable over plain HTTP; a stack that adopts it
+    later makes no policy of its own for it). Without it the bucket is
     deleted with the stack, but CloudFormation deletes only empty buckets, and CDK's
     `auto_delete_objects` would need a Lambda-backed custom resource that the local emulator
     cannot run. So `sagemaker-stack down` empties the bucket (all versions) before it runs
@@ -40,9 +48,14 @@ class ArtifactStore(Construct):
         retain_data: bool,
         key: kms.IKey | None = None,
         logs_bucket: s3.IBucket | None = None,
+        bucket: s3.IBucket | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
+        self.owned = bucket is None
+        if bucket is not None:
+            self.bucket: s3.IBucket = bucket
+            return
+        made = s3.Bucket(
             self,
             "Bucket",
             bucket_name=bucket_name,
@@ -66,3 +79,6 @@ class ArtifactStore(Construct):
             removal_policy=RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY,
             # No auto_delete_objects: see the class docstring.
         )
+        if retain_data and made.policy is not None:
+            made.policy.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.bucket = made

@@ -34,6 +34,9 @@ class ImageRegistry(Construct):
     With a `key` the images are encrypted with it (ECR creates its own grant on the key when the
     repository is made; pushing and pulling need no KMS permission). A repository's encryption is
     fixed when it is created: adding or changing `kms` on a deployed stack replaces it.
+
+    Given an existing `repository` (a user's, or the one an earlier stack retained), the construct
+    makes none and uses that one as it is, never changing, emptying or deleting it (`owned`).
     """
 
     def __init__(
@@ -44,8 +47,13 @@ class ImageRegistry(Construct):
         repository_name: str,
         retain_data: bool,
         key: kms.IKey | None = None,
+        repository: ecr.IRepository | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.owned = repository is None
+        if repository is not None:
+            self.repository: ecr.IRepository = repository
+            return
         self.repository = ecr.Repository(
             self,
             "Repository",

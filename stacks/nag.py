@@ -39,10 +39,12 @@ def _acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
 
 
-def _logical_id(stack: Stack, bucket: s3.IBucket) -> str:
+def _bucket_arn(stack: Stack, bucket: s3.IBucket) -> str:
+    """The bucket's ARN as cdk-nag writes it in a finding: the stack's own bucket by reference."""
     child = bucket.node.default_child
-    assert child is not None
-    return stack.get_logical_id(child)  # type: ignore[arg-type]
+    if child is None:  # an adopted bucket: its ARN is a literal name
+        return f"arn:<AWS::Partition>:s3:::{bucket.bucket_name}"
+    return f"<{stack.get_logical_id(child)}.Arn>"  # type: ignore[arg-type]
 
 
 def _explain(construct: IConstruct, check: str, reason: str) -> None:
@@ -58,7 +60,7 @@ def suppress_findings(stack: SageMakerStack) -> None:
     """The accepted findings of this stack."""
     explain_checkov_findings(stack)
     settings = stack.settings
-    bucket_id = _logical_id(stack, stack.artifact_store.bucket)
+    bucket_arn = _bucket_arn(stack, stack.artifact_store.bucket)
 
     _acknowledge(
         stack.execution_role.role,
@@ -69,7 +71,7 @@ def suppress_findings(stack: SageMakerStack) -> None:
     )
     _acknowledge(
         stack.execution_role.policy,
-        f"{PACK}::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+        f"{PACK}::AwsSolutions-IAM5[Resource::{bucket_arn}/*]",
         "Object-level S3 actions are granted on the objects of this stack's bucket only: ZenML "
         "writes artifacts, logs and code archives under keys it chooses at run time.",
     )
@@ -88,8 +90,8 @@ def suppress_findings(stack: SageMakerStack) -> None:
         "is the narrowest scope there is. The only action is sagemaker:StartPipelineExecution.",
     )
     if stack.image_builder is not None:
-        _suppress_image_builder_findings(stack.image_builder, bucket_id, encrypted=settings.encrypts)
-    if not settings.access_logs:
+        _suppress_image_builder_findings(stack.image_builder, bucket_arn, encrypted=settings.encrypts)
+    if not settings.access_logs and stack.artifact_store.owned:
         _acknowledge(
             stack.artifact_store.bucket,
             f"{PACK}::AwsSolutions-S1",
@@ -106,7 +108,7 @@ def suppress_findings(stack: SageMakerStack) -> None:
     )
 
 
-def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str, *, encrypted: bool) -> None:
+def _suppress_image_builder_findings(builder: ImageBuilder, bucket_arn: str, *, encrypted: bool) -> None:
     """The image builder's accepted findings.
 
     Its privileged mode (Docker builds need it) is no finding to acknowledge: cdk-nag 3's packs
@@ -114,7 +116,7 @@ def _suppress_image_builder_findings(builder: ImageBuilder, bucket_id: str, *, e
     """
     _acknowledge(
         builder.policy,
-        f"{PACK}::AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{config.build_context_prefix()}*]",
+        f"{PACK}::AwsSolutions-IAM5[Resource::{bucket_arn}/{config.build_context_prefix()}*]",
         "CodeBuild reads its source from the build-context prefix only: ZenML's image builder "
         "and `sagemaker-stack image build` upload each build context under a key they choose "
         "per build, so the prefix is the narrowest scope there is. The actions are read only.",
@@ -162,21 +164,23 @@ _NO_KEY = (
 def explain_checkov_findings(stack: SageMakerStack) -> None:
     """The checkov findings this stack accepts, with their reasons (each only where it applies)."""
     settings = stack.settings
-    _explain(
-        stack.image_registry.repository,
-        "CKV_AWS_51",
-        "Tags stay mutable: ZenML pushes every build of a pipeline under the same tag "
-        "(<pipeline>-orchestrator), so immutable tags would fail every rebuild. Images are pulled "
-        "by the tag the step's definition names, from a repository only the stack's roles may push to.",
-    )
+    if stack.image_registry.owned:
+        _explain(
+            stack.image_registry.repository,
+            "CKV_AWS_51",
+            "Tags stay mutable: ZenML pushes every build of a pipeline under the same tag "
+            "(<pipeline>-orchestrator), so immutable tags would fail every rebuild. Images are pulled "
+            "by the tag the step's definition names, from a repository only the stack's roles may push to.",
+        )
     if not settings.encrypts:
-        _explain(stack.image_registry.repository, "CKV_AWS_136", _NO_KEY)
+        if stack.image_registry.owned:
+            _explain(stack.image_registry.repository, "CKV_AWS_136", _NO_KEY)
         _explain(stack.credentials.secret, "CKV_AWS_149", _NO_KEY)
         if stack.image_builder is not None:
             _explain(stack.image_builder.log_group, "CKV_AWS_158", _NO_KEY)
         if stack.network is not None and stack.network.flow_log_group is not None:
             _explain(stack.network.flow_log_group, "CKV_AWS_158", _NO_KEY)
-    if not settings.access_logs:
+    if not settings.access_logs and stack.artifact_store.owned:
         _explain(
             stack.artifact_store.bucket,
             "CKV_AWS_18",

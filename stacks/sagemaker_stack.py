@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import App, Aws, CfnOutput, Fn, Stack, Tags
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from sagemaker_stack import config
@@ -56,8 +58,22 @@ class SageMakerStack(Stack):
         self.encryption = Encryption(self, "Encryption", settings=settings) if settings.encrypts else None
         key = self.encryption.key if self.encryption else None
         self.network = Network(self, "Network", settings=settings, key=key) if settings.has_vpc else None
+        # What the stack adopts instead of making (settings artifact_bucket / image_repository):
+        # a bucket or repository it does not own, whose logging it cannot set either.
+        adopted_bucket = (
+            s3.Bucket.from_bucket_name(self, "AdoptedBucket", settings.artifact_bucket)
+            if settings.artifact_bucket
+            else None
+        )
+        adopted_repository = (
+            ecr.Repository.from_repository_name(self, "AdoptedRepository", settings.image_repository)
+            if settings.image_repository
+            else None
+        )
         self.access_logs = (
-            AccessLogs(self, "AccessLogs", access_logs=settings.access_logs) if settings.access_logs else None
+            AccessLogs(self, "AccessLogs", access_logs=settings.access_logs)
+            if settings.access_logs and adopted_bucket is None
+            else None
         )
         self.artifact_store = ArtifactStore(
             self,
@@ -66,6 +82,7 @@ class SageMakerStack(Stack):
             retain_data=settings.retain_data,
             key=key,
             logs_bucket=self.access_logs.bucket if self.access_logs else None,
+            bucket=adopted_bucket,
         )
         self.image_registry = ImageRegistry(
             self,
@@ -73,6 +90,7 @@ class SageMakerStack(Stack):
             repository_name=settings.repository_name,
             retain_data=settings.retain_data,
             key=key,
+            repository=adopted_repository,
         )
         self.credentials = ZenmlCredentials(
             self, "ZenmlCredentials", secret_name=settings.secret_name, key=key

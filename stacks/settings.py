@@ -31,6 +31,8 @@ SETTING_KEYS: Final = (
     "nat",
     "kms",
     "access_logs",
+    "artifact_bucket",
+    "image_repository",
 )
 
 #: Values of `image_builder`, the default first: the stack's CodeBuild project builds step images,
@@ -61,7 +63,7 @@ RESOURCE_PREFIX_MAX: Final = (
 )
 
 DEFAULT_STACK_NAME: Final = config.DEFAULT_STACK_NAME
-DEFAULT_RESOURCE_PREFIX: Final = "zenml-sagemaker"
+DEFAULT_RESOURCE_PREFIX: Final = config.DEFAULT_RESOURCE_PREFIX
 
 # Lowercase words joined by single hyphens: valid in S3, ECR (no doubled or trailing separator),
 # IAM, Secrets Manager and Scheduler names alike.
@@ -109,6 +111,11 @@ class Settings:
     kms: str = NONE
     #: False, True (a logs bucket the stack makes) or the name of an existing logs bucket.
     access_logs: bool | str = False
+    #: The name of an existing bucket the stack adopts instead of making its own (None: it makes
+    #: one). An adopted bucket is the stack's to use, never to change or delete.
+    artifact_bucket: str | None = None
+    #: The same for the ECR repository.
+    image_repository: str | None = None
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any], region: str | None = None) -> Settings:
@@ -145,6 +152,9 @@ class Settings:
             values["kms"] = _kms(context["kms"], region)
         if context.get("access_logs") is not None:
             values["access_logs"] = _access_logs(context["access_logs"])
+        for key, parse in (("artifact_bucket", _existing_bucket), ("image_repository", _existing_repository)):
+            if context.get(key) not in (None, ""):
+                values[key] = parse(context[key])
         if values.get("nat") and values.get("vpc", NONE) == NONE:
             raise SettingsError(
                 "nat=true needs a VPC: set vpc=create (the stack makes the NAT gateway) or "
@@ -155,11 +165,11 @@ class Settings:
     # Names every resource gets; defined here so tests, docs and the stack agree.
     def bucket_name(self, account: str, region: str) -> str:
         """Globally unique per account and region, so two regions never collide."""
-        return f"{self.resource_prefix}{BUCKET_INFIX}{account}-{region}"
+        return config.artifact_bucket_name(self.resource_prefix, account, region)
 
     @property
     def repository_name(self) -> str:
-        return f"{self.resource_prefix}-zenml"
+        return config.image_repository_name(self.resource_prefix)
 
     @property
     def secret_name(self) -> str:
@@ -387,4 +397,24 @@ def _access_logs(value: Any) -> bool | str:
         return text.lower() in _TRUE
     if text is None or not _BUCKET.match(text) or ".." in text:
         raise SettingsError(f"invalid access_logs {_show(value)}: {how}")
+    return text
+
+
+def _existing_bucket(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not _BUCKET.match(text) or ".." in text:
+        raise SettingsError(
+            f"invalid artifact_bucket {_show(value)}: use the name of an existing S3 bucket of the "
+            "stack's account and region (the stack adopts it instead of making one), or leave it unset"
+        )
+    return text
+
+
+def _existing_repository(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not 2 <= len(text) <= 256 or not config.REPOSITORY_NAME.match(text):
+        raise SettingsError(
+            f"invalid image_repository {_show(value)}: use the name of an existing ECR repository of "
+            "the stack's account and region (the stack adopts it instead of making one), or leave it unset"
+        )
     return text

@@ -104,6 +104,8 @@ _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secr
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGISTRY = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+#: An ECR repository name (the stack's settings check an adopted repository's name with it).
+REPOSITORY_NAME: Final = _REPOSITORY
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 #: botocore's codebuild model: ProjectName pattern [A-Za-z0-9][A-Za-z0-9\-_]{1,254}.
@@ -123,6 +125,26 @@ KMS_KEY_REFERENCE: Final = re.compile(
 _ECR_IMAGE = re.compile(
     r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$"
 )
+
+
+#: The tag the orchestrator puts on every SageMaker pipeline it creates (the ZenML pipeline's name):
+#: with the stack's name prefix, how `down` tells the pipelines it created from anyone else's.
+ZENML_PIPELINE_TAG: Final = "zenml-pipeline"
+#: The resource prefix of a stack deployed without one (the CDK app's default).
+DEFAULT_RESOURCE_PREFIX: Final = "zenml-sagemaker"
+
+
+def artifact_bucket_name(resource_prefix: str, account: str, region: str) -> str:
+    """The bucket a stack makes: one per account and region, so two regions never collide.
+
+    Fixed, so that `up` finds the bucket a destroyed stack retained and the new stack adopts it.
+    """
+    return f"{resource_prefix}-artifacts-{account}-{region}"
+
+
+def image_repository_name(resource_prefix: str) -> str:
+    """The ECR repository a stack makes (fixed for the same reason as the bucket's name)."""
+    return f"{resource_prefix}-zenml"
 
 
 def schedule_group_name(resource_prefix: str) -> str:

@@ -176,6 +176,41 @@ def test_unregister_removes_only_what_register_made(
     assert unregister(name, config=deployed, client=zenml_client).removed == []
 
 
+def _own_something_as(server_url: str, api_key: str) -> None:
+    """Create a tag as the account of `api_key`, as a step's run would: ZenML then keeps the account."""
+    data = urllib.parse.urlencode({"password": api_key}).encode()
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{server_url}/api/v1/login", data=data, method="POST"), timeout=30
+    ) as response:
+        token = json.loads(response.read())["access_token"]
+    request = urllib.request.Request(
+        f"{server_url}/api/v1/tags",
+        data=json.dumps({"name": f"owned-{api_key[-6:]}"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+
+
+def test_register_after_unregister_gives_the_steps_working_credentials(
+    deployed: StackConfig, zenml_client: Any, zenml_server: Any
+) -> None:
+    """An account that owns something is deactivated, not deleted, by unregister; register reactivates it."""
+    register(deployed, client=zenml_client)
+    _own_something_as(zenml_server.url, json.loads(secret_value(deployed))["api_key"])
+    removed = unregister(deployed.stack_name, config=deployed, client=zenml_client).removed
+    assert any("deactivated" in line for line in removed)
+
+    again = register(deployed, client=zenml_client)
+
+    # What a step does first: log in with the key in the secret (an inactive account's is refused).
+    assert login_works(zenml_server.url, json.loads(secret_value(deployed))["api_key"])
+    (account,) = zenml_client.list_service_accounts(name=f"{deployed.stack_name}-steps").items
+    assert account.active
+    assert f"reactivated service account '{deployed.stack_name}-steps'" in again.changes
+
+
 def test_unregister_with_the_emulator_gone_still_cleans_zenml_and_says_what_it_kept(
     deployed: StackConfig, zenml_client: Any, zenml_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

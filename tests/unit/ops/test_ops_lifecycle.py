@@ -64,3 +64,49 @@ def test_a_running_execution_on_the_second_page_is_found(monkeypatch: pytest.Mon
     with stubber:
         found = lifecycle.running_executions(_config())
     assert found == [running["PipelineExecutionArn"]]
+
+
+def test_up_shows_cdk_progress_without_empty_headings() -> None:
+    """cdk prints `Outputs:` and `Stack ARN:` above values `up` does not show: no bare headings."""
+    shown: list[str] = []
+    show = lifecycle._indent(shown.append, only_progress=True)
+    for line in [
+        "sagemaker-stack: deploying... [1/1]",
+        " ✅  sagemaker-stack",
+        "✨  Deployment time: 12.3s",
+        "Outputs:",
+        "sagemaker-stack.BucketName = zenml-sagemaker-artifacts-123456789012-us-east-1",
+        "Stack ARN:",
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/sagemaker-stack/abc",
+        "sagemaker-stack | 3/20 | 12:00:01 | CREATE_COMPLETE | AWS::IAM::Role | ExecutionRole",
+    ]:
+        show(line)
+    assert shown == [
+        "     ✅  sagemaker-stack",
+        "    sagemaker-stack | 3/20 | 12:00:01 | CREATE_COMPLETE | AWS::IAM::Role | ExecutionRole",
+    ]
+
+
+def test_down_deletes_only_the_pipelines_the_orchestrator_tagged() -> None:
+    """Of the pipelines with the stack's prefix, those without the orchestrator's tag are someone else's."""
+    from sagemaker_stack.ops import teardown
+
+    sagemaker = boto3.client(
+        "sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    ours = {"PipelineName": PIPELINE, "PipelineArn": PIPELINE_ARN}
+    theirs = {"PipelineName": f"{PIPELINE}-hand-made", "PipelineArn": f"{PIPELINE_ARN}-hand-made"}
+    stubber = Stubber(sagemaker)
+    stubber.add_response("list_tags", {"Tags": [{"Key": "team", "Value": "ml"}], "NextToken": "2"})
+    stubber.add_response(
+        "list_tags",
+        {"Tags": [{"Key": "zenml-pipeline", "Value": "training"}]},
+        {"ResourceArn": PIPELINE_ARN, "NextToken": "2"},
+    )
+    stubber.add_response("list_tags", {"Tags": [{"Key": "team", "Value": "ml"}]})
+    stubber.add_response("delete_pipeline", {"PipelineArn": PIPELINE_ARN})
+    with stubber:
+        names = teardown.orchestrator_pipelines(sagemaker, [ours, theirs])
+        assert names == [PIPELINE]
+        assert teardown.delete_pipelines(sagemaker, names) == [PIPELINE]
+    stubber.assert_no_pending_responses()

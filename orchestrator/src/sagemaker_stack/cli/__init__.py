@@ -32,7 +32,10 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Remove what `register` made in ZenML.",
     ),
     "up": ("sagemaker_stack.cli.lifecycle:up", "Deploy, export and register in one go."),
-    "down": ("sagemaker_stack.cli.lifecycle:down", "Unregister, empty (retain_data=false) and destroy."),
+    "down": (
+        "sagemaker_stack.cli.lifecycle:down",
+        "Stop runs (--force), unregister, empty (retain_data=false) and destroy.",
+    ),
     "demo": (
         "sagemaker_stack.cli.demo:demo",
         "Run everything locally: emulator, ZenML server, deploy, a pipeline.",

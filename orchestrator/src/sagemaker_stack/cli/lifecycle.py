@@ -96,19 +96,51 @@ def up(
 @app_dir_option()
 @config_option("The StackConfig file to read (default: sagemaker-stack.json).")
 @_NAME
-@click.option("--force", is_flag=True, help="Go on even while runs of this stack are executing.")
-def down(app_dir: Path, config_file: Path | None, zenml_stack_name: str | None, force: bool) -> None:
-    """Unregister from ZenML, delete schedules, empty (retain_data=false) and destroy the stack."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Go on while runs of this stack are executing: stop them first (their ZenML runs end stopped).",
+)
+@click.option(
+    "--stack-name",
+    default=None,
+    help="Without a config file: the CloudFormation stack to take down (default: cdk.json's stack_name).",
+)
+@click.option(
+    "--endpoint-url",
+    default=lambda: os.environ.get("AWS_ENDPOINT_URL"),
+    help="Without a config file: the emulator the stack is in (default: $AWS_ENDPOINT_URL; none means AWS).",
+)
+@click.option("--region", default=lambda: os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION")))
+def down(
+    app_dir: Path,
+    config_file: Path | None,
+    zenml_stack_name: str | None,
+    force: bool,
+    stack_name: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+) -> None:
+    """Stop runs (--force), unregister from ZenML, delete schedules and pipelines, empty
+    (retain_data=false) and destroy the stack."""
     quiet_libraries()
     from sagemaker_stack.ops import lifecycle
+    from sagemaker_stack.ops.target import Target, emulator_target
 
     with user_errors():
+        target = None
+        if endpoint_url:
+            target = emulator_target(endpoint_url, region or "us-east-1")
+        elif region:
+            target = Target(region=region)
         lifecycle.down(
             config_path(config_file),
             app_dir=app_dir,
             force=force,
             zenml_stack_name=zenml_stack_name,
             echo=click.echo,
+            stack_name=stack_name,
+            target=target,
         )
 
 

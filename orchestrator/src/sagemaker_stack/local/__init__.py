@@ -20,7 +20,8 @@
   `shell_words` (what a Dockerfile means), `image_build`, `image_store`, `image_reference`,
   `registry` (push to / find in the emulated ECR) and `step_image` (the engine's pull);
 - `secrets_cfn`, `codebuild_cfn`: the `AWS::SecretsManager::Secret` and `AWS::CodeBuild::Project`
-  CloudFormation resources (what they share: `cfn_resources`);
+  CloudFormation resources (what they share: `cfn_resources`), `kms_cfn`, `cfn_fixes` (what
+  moto's own types drop) and `cfn_rollback` (a failed creation rolls back as CloudFormation's);
 - `moto_fixes`: moto answering as AWS does where it does not (error codes).
 
 This package emulates AWS and knows nothing of the product: it imports none of its modules.

@@ -13,7 +13,9 @@ moto made (tests/integration/local/test_local_cdk_deploy.py checks each):
   CloudFormation's spelling (`EncryptionType`, `ScanOnPush`) to an API that reads the API's
   (`encryptionType`, `scanOnPush`): both were lost.
 - `AWS::Logs::LogGroup` reads `kmsKeyId`, a template says `KmsKeyId`: the key was lost.
-- `AWS::S3::Bucket` keeps the default encryption but not its `BucketKeyEnabled`.
+- `AWS::S3::Bucket` keeps the default encryption but not its `BucketKeyEnabled`, and ignores
+  `VersioningConfiguration`: the stack's versioned bucket was unversioned, so an overwritten or
+  deleted artifact was gone at once instead of kept as a noncurrent version.
 
 What moto still skips is listed in the README's differences (bucket policies and a bucket's
 access logging configuration among them).
@@ -36,7 +38,8 @@ from moto.ec2.models.vpcs import VPCEndPoint
 from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
 from moto.ecr.models import Repository
 from moto.logs.models import LogGroup
-from moto.s3.models import FakeBucket
+from moto.s3.models import FakeBucket, s3_backends
+from moto.utilities.utils import get_partition
 
 _INSTALLED: dict[str, bool] = {}
 
@@ -78,7 +81,7 @@ def install() -> None:
     _wrap_create(SecurityGroup, _security_group_egress)
     _wrap_create(Repository, None, _repository_properties)
     _wrap_create(LogGroup, None, _log_group_properties)
-    _wrap_create(FakeBucket, _bucket_key)
+    _wrap_create(FakeBucket, _bucket_properties)
     for model, deletion in _DELETIONS.items():
         model.delete = _deleter(deletion)
 
@@ -156,7 +159,10 @@ def _log_group_properties(resource_json: dict[str, Any]) -> dict[str, Any]:
     return {**resource_json, "Properties": properties}
 
 
-def _bucket_key(bucket: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+def _bucket_properties(bucket: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+    status = (properties.get("VersioningConfiguration") or {}).get("Status")
+    if status in ("Enabled", "Suspended"):
+        s3_backends[account_id][get_partition(region_name)].put_bucket_versioning(bucket.name, status)
     rules = (properties.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
     if rules and rules[0].get("BucketKeyEnabled") is not None and bucket.encryption:
         bucket.encryption["Rule"]["BucketKeyEnabled"] = str(rules[0]["BucketKeyEnabled"]).lower()

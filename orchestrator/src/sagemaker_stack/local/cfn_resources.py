@@ -110,9 +110,10 @@ def flag(value: Any) -> bool:
 
 def register() -> None:
     """Make moto's CloudFormation see our resource types even if it already built its type map,
-    and keep what its own types drop (`cfn_fixes`)."""
-    from sagemaker_stack.local import cfn_fixes
+    keep what its own types drop (`cfn_fixes`) and roll a failed creation back (`cfn_rollback`)."""
+    from sagemaker_stack.local import cfn_fixes, cfn_rollback
 
     cfn_fixes.install()
+    cfn_rollback.install()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()

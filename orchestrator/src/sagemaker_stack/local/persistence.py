@@ -31,7 +31,7 @@ from typing import Any
 
 from moto.core.base_backend import BackendDict
 
-from sagemaker_stack.local import codebuild, sagemaker_pipelines
+from sagemaker_stack.local import codebuild, s3_objects, sagemaker_pipelines
 from sagemaker_stack.local.snapshot import (
     SnapshotChanged,
     SnapshotError,
@@ -110,6 +110,7 @@ class Persistence:
         try:
             header, state = self.store.read()
             _apply(state)
+            s3_objects.restore_bucket_namespace()
         except SnapshotError as error:
             where = self.store.set_aside(error.kind)
             self.notice = (

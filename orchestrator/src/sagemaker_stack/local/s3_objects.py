@@ -70,3 +70,22 @@ class MotoObjectStore:
         with STATE.shared():
             self._bucket(bucket)
             self._backend.put_object(bucket, key, data)
+
+
+def restore_bucket_namespace() -> int:
+    """Tell moto again which buckets exist, after a snapshot put its S3 backends back; how many.
+
+    S3 bucket names are one namespace: moto keeps it in `s3_backends.bucket_accounts` (name ->
+    partition and account), filled in only by FakeBucket's constructor, which unpickling does not
+    run. Without this, every bucket restored from a snapshot was missing from it: CreateBucket of
+    an existing name (a retained bucket that a new stack creates again) then succeeded and
+    replaced the bucket, with everything in it, by an empty one, instead of failing with
+    BucketAlreadyExists as S3 does.
+    """
+    namespace = s3_backends.bucket_accounts
+    namespace.clear()
+    for account_id, partitions in dict.items(s3_backends):
+        for partition, backend in dict.items(partitions):
+            for bucket in [*backend.buckets.values(), *backend.table_buckets.values()]:
+                namespace[bucket.name] = (partition, account_id)
+    return len(namespace)

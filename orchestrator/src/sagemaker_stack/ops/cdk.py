@@ -24,15 +24,22 @@ from sagemaker_stack.ops.processes import stream
 _TAIL_LINES: Final = 15
 
 
-def default_stack_name(app_dir: Path | None = None) -> str:
-    """The stack name the CDK app in `app_dir` (default: cwd) deploys: cdk.json context `stack_name`."""
+def app_setting(app_dir: Path | None, key: str) -> str | None:
+    """A setting of the CDK app in `app_dir` (default: cwd) as its cdk.json context gives it, as text."""
     cdk_json = (app_dir or Path.cwd()) / "cdk.json"
     try:
         context = json.loads(cdk_json.read_text()).get("context", {})
     except (OSError, ValueError, AttributeError):
-        return DEFAULT_STACK_NAME
-    name = context.get("stack_name") if isinstance(context, dict) else None
-    return name if isinstance(name, str) and name else DEFAULT_STACK_NAME
+        return None
+    value = context.get(key) if isinstance(context, dict) else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if value not in (None, "") else None
+
+
+def default_stack_name(app_dir: Path | None = None) -> str:
+    """The stack name the CDK app in `app_dir` (default: cwd) deploys: cdk.json context `stack_name`."""
+    return app_setting(app_dir, "stack_name") or DEFAULT_STACK_NAME
 
 
 class CdkError(RuntimeError):

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from sagemaker_stack.config import ZENML_PIPELINE_TAG
 from sagemaker_stack.flavor import DEFAULT_INSTANCE_TYPE
 from sagemaker_stack.orchestrator import definition as definitions
 from sagemaker_stack.orchestrator import instance_types
@@ -220,7 +221,7 @@ def build(
                 ),
             )
         )
-    tags = {"zenml-pipeline": zenml_name[:256], **pipeline_settings.pipeline_tags}
+    tags = {ZENML_PIPELINE_TAG: zenml_name[:256], **pipeline_settings.pipeline_tags}
     description = f"ZenML pipeline {zenml_name!r}, run by the sagemaker_pipelines orchestrator"
     spec = PipelineSpec(
         pipeline_name=pipeline_name,

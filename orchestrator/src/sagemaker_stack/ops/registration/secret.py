@@ -94,7 +94,10 @@ def ensure_step_credentials(
     """A service account for the steps, its API key, and both URL and key in the stack's secret.
 
     `account` is the steps' service account if it exists already. Left as is when the secret
-    already holds this server's URL and the account's current key.
+    already holds this server's URL and the account's current key. An account `unregister`
+    deactivated (ZenML keeps an account that owns runs: it cannot be deleted) is reactivated: it
+    is the same stack's, its earlier runs stay attributed to it, and an inactive account's keys
+    are refused (`CredentialsNotValid`), so every step would fail.
     """
     from zenml.exceptions import IllegalOperationError
     from zenml.models.v2.core.api_key import APIKey
@@ -118,6 +121,15 @@ def ensure_step_credentials(
             )
         )
         result.changes.append(f"created service account {plan.service_account!r}")
+    elif not account.active:
+        inactive_id = account.id
+
+        def deactivate() -> None:
+            client.update_service_account(inactive_id, active=False)
+
+        client.update_service_account(inactive_id, active=True)
+        undo.append((f"reactivation of {plan.service_account!r}", deactivate))
+        result.changes.append(f"reactivated service account {plan.service_account!r}")
     account_id = account.id
     keys = client.list_api_keys(account_id, name=API_KEY_NAME).items
     key = keys[0] if keys else None
