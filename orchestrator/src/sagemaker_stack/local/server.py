@@ -58,7 +58,8 @@ def make_private_state_dir(folder: Path, markers: Iterable[str] = (LOG_FILE, STA
     folder.chmod(0o700)
     ignore = folder / IGNORE_FILE
     if not ignore.exists():
-        ignore.write_text(IGNORE_TEXT)
+        with os.fdopen(os.open(ignore, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(IGNORE_TEXT)
 
 
 def state_dir_problem(state_dir: Path) -> str | None:

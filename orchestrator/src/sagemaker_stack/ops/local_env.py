@@ -123,7 +123,8 @@ class LocalEnvironment:
     def _record(self, **values: Any) -> None:
         document = {**self._recorded(), **values}
         temporary = self.state_dir / f".{STATE_FILE}.{os.getpid()}"
-        temporary.write_text(json.dumps(document, indent=2))
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(json.dumps(document, indent=2))
         temporary.replace(self.state_dir / STATE_FILE)
 
     @property
