@@ -20,12 +20,10 @@ the key ZenML's SQL secrets store encrypts secrets with; without one ZenML keeps
 base64-encoded) and `api-key` (mode 0600: the service account's). The admin's first-login survey
 in the dashboard is answered at start (see `_skip_onboarding`).
 
-No secret is in the server's process environment: the server starts inactive and is activated
-over the API with the admin's password (ZenML's own onboarding path), instead of
-`ZENML_DEFAULT_USER_PASSWORD`; the encryption key is read from its file by the process itself
-(`zenml_server_launch`). A database made before the key existed keeps working unencrypted (a
-key now would make its secrets unreadable); `has_encrypted_secrets` says which it is. Everything
-the server writes is private to its user (umask 077).
+No secret is in the server's process environment: it starts inactive and is activated over the
+API with the admin's password (ZenML's onboarding path) instead of `ZENML_DEFAULT_USER_PASSWORD`;
+the key is read from its file by the process itself (`zenml_server_launch`). A database older
+than keys keeps working unencrypted (a key would make its secrets unreadable). umask 077.
 """
 
 from __future__ import annotations
@@ -35,6 +33,7 @@ import errno
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -295,7 +294,7 @@ class LocalZenMLServer:
                 _write_private(self.root / SERVER_FILE, json.dumps({"port": self.port}), 0o600)
         if self._own_root:
             self._api_key = None
-            _remove_tree(self.root)
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> LocalZenMLServer:
         return self.start()
@@ -364,10 +363,7 @@ class LocalZenMLServer:
         )
 
     def _activate(self) -> None:
-        """Activate a new server with the admin's password (an active one answers 403 or 409).
-
-        A server that someone else activated first would refuse our login next: start fails.
-        """
+        """Activate a new server with the admin's password (if someone was first, login fails)."""
         info = self._request("/api/v1/info", method="GET")
         if info.get("active", True):
             return
@@ -502,9 +498,3 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
