@@ -18,7 +18,7 @@ keeps every file, `destroy` removes the folder. `env` is every variable that poi
 AWS CLI (v1 and v2), `cdk` and `zenml` at it; no secret is in it (the emulator's keys are its
 fixed test keys, the ZenML password stays in the client folder and in a mode-0600 file).
 `problems` is what `status` reports beyond "it answers": a damaged client folder (which `start`
-repairs), an emulator that cannot save its state, secrets the server keeps unencrypted.
+repairs), an emulator that cannot save its state; `notes`: secrets the server keeps unencrypted.
 """
 
 from __future__ import annotations
