@@ -1,11 +1,24 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures shared by every test folder.
+
+Before anything imports the product: the platform's data folder (where the local environment,
+the emulator and the demo keep their state by default) is a folder of this test session, so no
+test ever reads or writes the user's own (`~/.local/share/sagemaker-stack`); the commands tests
+run as child processes inherit it.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+_DATA_HOME = tempfile.mkdtemp(prefix="sagemaker-stack-test-data-")
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
+atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@
 (status, each step's status, the execution ARN, and every output artifact loaded back, as a
 digest of its pickle). `python local_env_client.py slow`: runs a pipeline whose second step
 sleeps, synchronously, like `python any_pipeline.py`; a failed run ends with its message.
+`python local_env_client.py quick`: the same for a one-step pipeline. `python local_env_client.py
+runs PIPELINE`: each run's status and stack as JSON on the last line.
 
 Run with nothing but the variables `sagemaker-stack local env` prints: ZenML's configuration
 is the logged-in client folder it names.
@@ -35,6 +37,18 @@ def slow_sum(values: list[int]) -> Annotated[int, "total"]:
 @pipeline(enable_cache=False)
 def slow_pipeline() -> None:
     slow_sum(numbers())
+
+
+@pipeline(enable_cache=False)
+def quick_pipeline() -> None:
+    numbers()
+
+
+def runs(name: str) -> list[dict[str, str]]:
+    from zenml.client import Client
+
+    found = Client().list_pipeline_runs(pipeline_name=name, size=100, hydrate=True)
+    return [{"status": run.status.value, "stack": run.stack.name if run.stack else ""} for run in found.items]
 
 
 def last_run(name: str) -> dict[str, object]:
@@ -75,8 +89,11 @@ def main(argv: list[str]) -> int:
     if argv[0] == "last-run":
         print(json.dumps(last_run(argv[1])))
         return 0
+    if argv[0] == "runs":
+        print(json.dumps(runs(argv[1])))
+        return 0
     try:
-        slow_pipeline()
+        quick_pipeline() if argv[0] == "quick" else slow_pipeline()
     except Exception as error:  # what a user's script shows: the message, not ZenML's frames
         print(f"run failed: {error}", file=sys.stderr)
         return 1

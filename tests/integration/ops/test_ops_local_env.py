@@ -32,7 +32,8 @@ def local(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 
 def shell(script: str) -> subprocess.CompletedProcess[str]:
     """A bash session, as a user's, with the venv's tools first on PATH."""
-    return subprocess.run(["bash", "-c", script], env=_env(), capture_output=True, text=True, timeout=300)
+    env = {**_env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
@@ -146,3 +147,123 @@ def test_destroy_removes_only_a_local_environment(tmp_path: Path) -> None:
     done = local("destroy", "--state-dir", str(tmp_path))
     assert done.returncode == 1 and "holds no local environment" in done.stderr
     assert (tmp_path / "precious.txt").exists()
+
+
+def _in_env(state: Path, command: str) -> subprocess.CompletedProcess[str]:
+    return shell(f'eval "$(sagemaker-stack local env --state-dir {state})" && {command}')
+
+
+_ACTIVE = (
+    "from zenml.client import Client; c = Client(); "
+    "print('ACTIVE', c.active_stack_model.name, c.zen_store.url)"
+)
+
+
+def test_the_environment_is_private_its_clients_pinned_and_a_damaged_client_folder_repaired(
+    state_dir: Path,
+) -> None:
+    import base64
+    import sqlite3
+
+    import psutil
+    import yaml  # type: ignore[import-untyped]
+
+    started = local("start", "--state-dir", str(state_dir))
+    assert started.returncode == 0, started.stdout + started.stderr
+    server_url = re.search(r"ZenML dashboard: (http://127\.0\.0\.1:\d+)", started.stdout)
+    assert server_url, started.stdout
+
+    # Private: the folder is its user's alone, nothing the emulator or the server wrote is
+    # world-readable, and git (so ZenML's code archive) ignores all of it.
+    assert state_dir.stat().st_mode & 0o777 == 0o700
+    assert (state_dir / ".gitignore").read_text().splitlines()[-1] == "*"
+    readable = [
+        path for path in state_dir.rglob("*") if path.stat().st_mode & 0o044 and not path.is_symlink()
+    ]
+    assert readable == [], readable
+    # No secret in the server's process environment; its secrets are encrypted at rest.
+    password = (state_dir / "zenml" / "admin-password").read_text().strip()
+    server = psutil.Process(json.loads((state_dir / "zenml" / "server.json").read_text())["pid"])
+    assert password not in server.environ().values()
+    assert not [name for name in server.environ() if "PASSWORD" in name or "ENCRYPTION" in name]
+    assert (state_dir / "zenml" / "secrets-key").stat().st_mode & 0o777 == 0o600
+    created = _in_env(state_dir, "zenml secret create at-rest --value=not-in-clear-9f3a")
+    assert created.returncode == 0, created.stdout + created.stderr
+    with sqlite3.connect(state_dir / "zenml" / "server" / "zenml.db") as database:
+        (stored,) = database.execute('SELECT "values" FROM secret').fetchone()
+    assert b"not-in-clear-9f3a" not in base64.b64decode(stored + "=" * (-len(stored) % 4))
+
+    # Once a stack is registered, `local env` pins it, the server and the project.
+    registered = _in_env(state_dir, "zenml stack register pinned -o default -a default --set")
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    printed = local("env", "--state-dir", str(state_dir)).stdout
+    assert f"export ZENML_STORE_URL={server_url.group(1)}" in printed
+    assert "export ZENML_ACTIVE_PROJECT_ID=" in printed and "export ZENML_ACTIVE_STACK_ID=" in printed
+
+    # What concurrent starts leave behind (an empty config.yaml) is named and changes nothing
+    # for a process of the environment: same server, same stack, no SQLite store made.
+    config = state_dir / "zenml-client" / "config.yaml"
+    config.write_text("")
+    status = local("status", "--state-dir", str(state_dir))
+    assert status.returncode == 1
+    assert f"problem: {config} is empty: `sagemaker-stack local start` repairs it" in status.stdout
+    used = _in_env(state_dir, f'python -c "{_ACTIVE}"')
+    assert used.returncode == 0, used.stdout + used.stderr
+    assert f"ACTIVE pinned {server_url.group(1)}" in used.stdout
+    assert not list((state_dir / "zenml-client").rglob("*.db"))
+
+    # What such a process wrote back for all later ones: another store and ZenML's default stack.
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "store": {
+                    "type": "sql",
+                    "url": f"sqlite:///{state_dir}/zenml-client/local_stores/x/zenml.db",
+                },
+                "active_stack_id": str(_stack_id(state_dir, "default")),
+            }
+        )
+    )
+    status = local("status", "--state-dir", str(state_dir))
+    assert status.returncode == 1
+    assert "points at another ZenML store (sqlite:///" in status.stdout
+    assert "is ZenML's 'default' stack, not the registered 'pinned'" in status.stdout
+    repaired = local("start", "--state-dir", str(state_dir))
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert repaired.stdout.count("repaired the ZenML client configuration") == 2, repaired.stdout
+    assert local("status", "--state-dir", str(state_dir)).returncode == 0
+    fixed = yaml.safe_load(config.read_text())
+    assert fixed["store"]["url"] == server_url.group(1)
+    assert fixed["active_stack_id"] == _stack_id(state_dir, "pinned")
+
+    # An emulator that cannot save its state says so (here: a file where its state goes).
+    saved = state_dir / "emulator" / "state"
+    saved.rename(state_dir / "state-kept")
+    saved.write_text("in the way")
+    try:
+        _in_env(state_dir, "aws s3 mb s3://changed-after-the-save-broke")
+        status = _wait_for_status(state_dir, "not being saved")
+        assert status.returncode == 1
+        assert f"problem: the emulator's state is not being saved (cannot write {saved}" in status.stdout
+    finally:
+        saved.unlink()
+        (state_dir / "state-kept").rename(saved)
+
+
+def _stack_id(state: Path, name: str) -> str:
+    found = _in_env(
+        state, f"python -c \"from zenml.client import Client; print(Client().get_stack('{name}').id)\""
+    )
+    assert found.returncode == 0, found.stdout + found.stderr
+    return found.stdout.strip().splitlines()[-1]
+
+
+def _wait_for_status(state: Path, text: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        status = local("status", "--state-dir", str(state))
+        if text in status.stdout or time.monotonic() > deadline:
+            return status
+        time.sleep(1)

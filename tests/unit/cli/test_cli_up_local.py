@@ -23,7 +23,7 @@ def calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     def start(self: LocalEnvironment, **kwargs: Any) -> None:
         seen["started"] = (self.state_dir, kwargs.get("region"))
 
-    def env(self: LocalEnvironment) -> dict[str, str]:
+    def env(self: LocalEnvironment, **kwargs: Any) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_REGION": "eu-west-1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import boto3
@@ -49,9 +50,10 @@ def test_reads_url_and_key_from_the_secret(aws_env: None) -> None:
 def test_prepare_sets_zenml_environment_with_a_fresh_config_folder(aws_env: None) -> None:
     arn = _secret(json.dumps({"server_url": "http://127.0.0.1:8237", "api_key": API_KEY}))
     env = {ENV_SECRET_ARN: arn, "ZENML_STORE_API_TOKEN": "stale-token"}
-    prepare(env)
+    assert prepare(env) == ("http://127.0.0.1:8237", API_KEY)
     assert env["ZENML_STORE_URL"] == "http://127.0.0.1:8237"
-    assert env["ZENML_STORE_API_KEY"] == API_KEY
+    # The key goes to ZenML's credentials store, never into the environment children inherit.
+    assert API_KEY not in env.values()
     assert "ZENML_STORE_API_TOKEN" not in env, "the API key must win over any token"
     config_path = Path(env["ZENML_CONFIG_PATH"])
     assert config_path.is_dir() and not any(config_path.iterdir())
@@ -106,23 +108,44 @@ def test_main_never_prints_the_key(
         "zenml.entrypoints.entrypoint.main", lambda: calls.append(list(__import__("sys").argv[1:]))
     )
     # monkeypatch restores every variable main() sets, so later tests see the old environment.
-    for name in ("ZENML_STORE_URL", "ZENML_STORE_API_KEY", "ZENML_STORE_TYPE", "ZENML_CONFIG_PATH"):
+    for name in (
+        "ZENML_STORE_URL",
+        "ZENML_STORE_API_KEY",
+        "ZENML_STORE_TYPE",
+        "ZENML_CONFIG_PATH",
+        "DISABLE_CREDENTIALS_DISK_CACHING",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr("sys.argv", ["entrypoint"])
-    assert entrypoint.main(["--step_name", "trainer"]) == 0
-    assert calls == [["--step_name", "trainer"]]
-    assert os.environ["ZENML_STORE_API_KEY"] == API_KEY
+    from zenml.login.credentials_store import CredentialsStore, get_credentials_store
+
+    CredentialsStore._clear()  # type: ignore[attr-defined]
+    try:
+        assert entrypoint.main(["--step_name", "trainer"]) == 0
+        assert calls == [["--step_name", "trainer"]]
+        # ZenML has the key (it logs in with it again whenever its token expires) ...
+        assert get_credentials_store().get_api_key("http://127.0.0.1:1") == API_KEY
+        # ... while a process the step's code starts does not, nor any file.
+        assert API_KEY not in os.environ.values()
+        child = subprocess.run(["env"], capture_output=True, text=True, check=True)
+        assert API_KEY not in child.stdout and "ZENML_STORE_URL=http://127.0.0.1:1" in child.stdout
+        config_path = Path(os.environ["ZENML_CONFIG_PATH"])
+        assert not [path for path in config_path.rglob("*") if path.is_file() and API_KEY in path.read_text()]
+    finally:
+        CredentialsStore._clear()  # type: ignore[attr-defined]
     out = capsys.readouterr()
     assert API_KEY not in out.out + out.err
 
 
-def test_configure_drops_tokens_and_uses_rest(tmp_path: Path) -> None:
-    env = {"ZENML_STORE_API_TOKEN": "t"}
-    path = configure_zenml_environment(env, "http://s", "k", config_root=str(tmp_path))
+def test_configure_drops_credentials_and_uses_rest(tmp_path: Path) -> None:
+    from zenml.constants import ENV_ZENML_DISABLE_CREDENTIALS_DISK_CACHING
+
+    env = {"ZENML_STORE_API_TOKEN": "t", "ZENML_STORE_API_KEY": "old", "ZENML_STORE_PASSWORD": "p"}
+    path = configure_zenml_environment(env, "http://s", config_root=str(tmp_path))
     assert env == {
         "ZENML_STORE_URL": "http://s",
-        "ZENML_STORE_API_KEY": "k",
         "ZENML_STORE_TYPE": "rest",
+        ENV_ZENML_DISABLE_CREDENTIALS_DISK_CACHING: "true",
         "ZENML_CONFIG_PATH": path,
     }
     assert Path(path).parent == tmp_path

@@ -18,8 +18,7 @@ def _echo(line: str, heading: bool) -> None:
 @click.option(
     "--keep",
     is_flag=True,
-    help="Leave it all running to explore: a local environment in .sagemaker-stack/demo "
-    "(`sagemaker-stack local status --state-dir .sagemaker-stack/demo`).",
+    help="Leave it all running to explore: a local environment (it prints how to reach it).",
 )
 @click.option(
     "--down",

@@ -46,7 +46,7 @@ def _context(pairs: tuple[str, ...]) -> dict[str, str]:
     "--local",
     is_flag=True,
     help="Deploy to the local environment and register with its ZenML server (`sagemaker-stack "
-    "local`; $SAGEMAKER_STACK_LOCAL_DIR, else .sagemaker-stack/local; started if not running). "
+    "local`; $SAGEMAKER_STACK_LOCAL_DIR, else its default folder; started if not running). "
     "Chosen by itself when no AWS credentials are configured.",
 )
 @click.option("--set/--no-set", "activate", default=True, show_default=True, help="Make it the active stack.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -17,7 +18,8 @@ _state_dir_option = click.option(
     default=DEFAULT_STATE_DIR,
     show_default=True,
     envvar=ENV_STATE_DIR,
-    help="Folder of the environment: the emulator's and the ZenML server's state, ports and logs.",
+    help="Folder of the environment: the emulator's and the ZenML server's state, ports and logs "
+    "(default: in the platform's data folder, outside your project).",
 )
 _port = click.IntRange(1, 65535)
 
@@ -44,7 +46,7 @@ def start(state_dir: Path, emulator_port: int | None, zenml_port: int | None, re
         lines = environment.dashboard_lines()
     for line in lines:
         click.echo(line)
-    option = "" if environment.state_dir == DEFAULT_STATE_DIR.resolve() else f" --state-dir {state_dir}"
+    option = environment.state_dir_option()
     click.echo(f'point this shell at it:  eval "$(sagemaker-stack local env{option})"')
     click.echo("then deploy and register:  sagemaker-stack up   (and run any pipeline)")
 
@@ -87,8 +89,31 @@ def status(state_dir: Path) -> None:
     if not all(service.answers for service in services):
         click.echo("  (state kept: `sagemaker-stack local start` resumes it)")
         raise SystemExit(1)
+    with user_errors():
+        problems, notes = environment.problems(), environment.notes()
+        shell = _shell_problem(environment)
+    for line in [*problems, *([shell] if shell else [])]:
+        click.echo(f"  problem: {line}")
+    for line in notes:
+        click.echo(f"  note: {line}")
     for line in environment.dashboard_lines():
         click.echo(f"  {line}")
+    if problems or shell:
+        raise SystemExit(1)
+
+
+def _shell_problem(environment: LocalEnvironment) -> str | None:
+    """Whether the calling shell (if it points at this environment) pins another stack than `env`."""
+    if os.environ.get(ENV_STATE_DIR) != str(environment.state_dir):
+        return None
+    stack = environment.client_check().stack_id
+    if stack and os.environ.get("ZENML_ACTIVE_STACK_ID") != stack:
+        option = environment.state_dir_option()
+        return (
+            f"this shell does not pin the environment's stack {environment.pinned_stack()!r}: "
+            f'run `eval "$(sagemaker-stack local env{option})"` again'
+        )
+    return None
 
 
 @local.command()
@@ -102,5 +127,9 @@ def env(state_dir: Path) -> None:
     click.echo(f"unset {' '.join(UNSET)}")
     for name, value in variables.items():
         click.echo(f"export {name}={shlex.quote(value)}")
+    if "ZENML_ACTIVE_STACK_ID" not in variables:
+        click.echo(
+            "# no stack is registered yet: after `sagemaker-stack up`, eval this again to pin its stack"
+        )
     for line in dashboard:
         click.echo(f"# {line}")

@@ -45,7 +45,7 @@ def write_docker_shim(bin_dir: Path) -> Path:
     bin_dir.mkdir(parents=True, exist_ok=True)
     shim = bin_dir / "docker"
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m {DOCKER_CLI_MODULE} "$@"\n')
-    shim.chmod(0o755)
+    shim.chmod(0o700)  # its user runs it; the state folder is private
     return shim
 
 

@@ -36,7 +36,19 @@ from sagemaker_stack.local.server import (
     state_dir_problem,
 )
 
-DEFAULT_STATE_DIR = Path(".sagemaker-stack") / "emulator"
+
+def data_dir() -> Path:
+    """The platform's data folder for this tool (`$XDG_DATA_HOME/sagemaker-stack` on Linux).
+
+    State lives there by default, outside the user's project: a folder beside a pipeline would
+    otherwise be walked by ZenML's code archive (and uploaded with every run).
+    """
+    import platformdirs
+
+    return platformdirs.user_data_path("sagemaker-stack")
+
+
+DEFAULT_STATE_DIR = data_dir() / "emulator"
 DEFAULT_REGION = "us-east-1"
 HOST = "127.0.0.1"
 
@@ -188,7 +200,8 @@ class Emulator:
         ]
         if exit_with_parent:
             command.append("--exit-with-parent")
-        with log_path.open("ab") as log:
+        # Created private (as everything the server writes, under its umask 077).
+        with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             offset = log.tell()
             self._process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True

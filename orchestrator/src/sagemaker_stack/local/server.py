@@ -42,13 +42,33 @@ EXIT_STATE_DIR = 2
 EXIT_PORT_IN_USE = 3
 
 
+#: Written into a state folder: git, and so ZenML's code archive (`git ls-files --exclude-standard`),
+#: leave the folder out when it ends up inside a project.
+IGNORE_FILE = ".gitignore"
+IGNORE_TEXT = "# the state of a sagemaker-stack emulator or local environment: never commit or upload it\n*\n"
+
+
+def make_private_state_dir(folder: Path, markers: Iterable[str] = (LOG_FILE, STATE_FOLDER, PID_FILE)) -> None:
+    """Create `folder` (mode 0700: step work folders and saved secrets are its user's alone) with
+    its ignore file. An existing folder gets both only when it is empty or holds one of `markers`
+    (a state folder of an earlier version): a folder of the user's own is left as it is."""
+    if folder.exists() and any(folder.iterdir()) and not any((folder / name).exists() for name in markers):
+        return
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    ignore = folder / IGNORE_FILE
+    if not ignore.exists():
+        with os.fdopen(os.open(ignore, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(IGNORE_TEXT)
+
+
 def state_dir_problem(state_dir: Path) -> str | None:
     """Why the emulator cannot keep its state in `state_dir` (None if it can): the folder and
     its saved state (`state/`, if there is one yet) must be writable."""
     for folder in (state_dir, state_dir / STATE_FOLDER):
         try:
             if folder == state_dir:
-                folder.mkdir(parents=True, exist_ok=True)
+                make_private_state_dir(folder)
             elif not folder.exists():
                 continue
             probe = folder / f".write-test-{os.getpid()}"
@@ -115,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         help="stop when the process that started us ends (so a killed test run leaves nothing behind)",
     )
     args = parser.parse_args(argv)
+    # Whatever this process, its steps and builds write is its user's alone (saved secrets,
+    # artifacts, logs), whatever the umask of the shell that started it.
+    os.umask(0o077)
     state_dir: Path = args.state_dir.resolve()
     problem = state_dir_problem(state_dir)
     if problem:

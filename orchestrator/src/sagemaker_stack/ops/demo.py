@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sagemaker_stack.local.emulator import data_dir
 from sagemaker_stack.ops.processes import stream
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 #: How the demo prints: a line, and whether it is a heading (the CLI shows those in bold).
 Echo = Callable[[str, bool], None]
 
-DEMO_STATE = Path(".sagemaker-stack") / "demo"
+#: The demo's local environment, in the platform's data folder (outside the project, see local_env).
+DEMO_STATE = data_dir() / "demo"
 EXAMPLE = Path("examples") / "iris_pipeline.py"
 EXAMPLE_CONFIG = EXAMPLE.with_suffix(".yaml")
 #: The example's pipeline as an import path (`zenml pipeline build` takes one), from the repository root.
@@ -70,7 +72,7 @@ def run_demo(app_dir: Path, keep: bool, echo: Echo) -> None:
     """A fresh local environment, deploy, register, run the example, report, tear down.
 
     With `keep` the local environment stays running (`sagemaker-stack local status --state-dir
-    .sagemaker-stack/demo` shows it) until `run_demo_down`.
+    DEMO_STATE` shows it) until `run_demo_down`.
     """
     from sagemaker_stack.ops.local_env import LocalEnvironment
 

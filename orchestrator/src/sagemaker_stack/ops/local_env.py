@@ -1,18 +1,24 @@
 """`sagemaker-stack local`: one local environment = the emulator + a ZenML server, in the background.
 
-Both run from one state folder (default `.sagemaker-stack/local`) and outlive the command that
-started them:
+Both run from one state folder and outlive the command that started them. By default it is in
+the platform's data folder (`~/.local/share/sagemaker-stack/local` on Linux), outside any project:
+ZenML archives the folder a pipeline runs from, and would walk (and upload) the emulator's state.
+A state folder is private (mode 0700) and holds a `.gitignore` of `*`, so that one put inside a
+project with `--state-dir` stays out of git and of ZenML's code archive (which lists files with
+`git ls-files --exclude-standard` in a git repository):
 
     <state>/local.json     the ports and region it had (a restart listens there again)
     <state>/emulator/      the emulator's state folder (`sagemaker_stack.local.emulator.Emulator`)
     <state>/zenml/         the ZenML server's (`LocalZenMLServer`: database, pid, admin password)
-    <state>/zenml-client/  a ZenML client folder logged in to that server as its admin, so that
-                           `ZENML_CONFIG_PATH` is the only ZenML variable a shell needs
+    <state>/zenml-client/  a ZenML client folder logged in to that server as its admin
+                           (`local_client` says why the shell also pins server, project, stack)
 
 `start` is idempotent (what runs is kept, what is stopped is started on its old ports), `stop`
 keeps every file, `destroy` removes the folder. `env` is every variable that points boto3, the
 AWS CLI (v1 and v2), `cdk` and `zenml` at it; no secret is in it (the emulator's keys are its
 fixed test keys, the ZenML password stays in the client folder and in a mode-0600 file).
+`problems` is what `status` reports beyond "it answers": a damaged client folder (which `start`
+repairs), an emulator that cannot save its state; `notes`: secrets the server keeps unencrypted.
 """
 
 from __future__ import annotations
@@ -23,13 +29,17 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sagemaker_stack.local.emulator import DEFAULT_REGION, Emulator, EmulatorError, emulator_env
+from sagemaker_stack.local.emulator import DEFAULT_REGION, Emulator, EmulatorError, data_dir, emulator_env
 from sagemaker_stack.local.port import PORT_ADVICE
+from sagemaker_stack.local.server import make_private_state_dir
 from sagemaker_stack.ops.zenml_server import ADMIN_USER, LocalZenMLServer, ZenMLServerError, check_port_free
 
-DEFAULT_STATE_DIR = Path(".sagemaker-stack") / "local"
+if TYPE_CHECKING:
+    from sagemaker_stack.ops.local_client import ClientCheck
+
+DEFAULT_STATE_DIR = data_dir() / "local"
 STATE_FILE = "local.json"
 #: Set by `env`: where the environment lives, so `up` and `demo` find the one the shell points at.
 ENV_STATE_DIR = "SAGEMAKER_STACK_LOCAL_DIR"
@@ -113,7 +123,8 @@ class LocalEnvironment:
     def _record(self, **values: Any) -> None:
         document = {**self._recorded(), **values}
         temporary = self.state_dir / f".{STATE_FILE}.{os.getpid()}"
-        temporary.write_text(json.dumps(document, indent=2))
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(json.dumps(document, indent=2))
         temporary.replace(self.state_dir / STATE_FILE)
 
     @property
@@ -168,14 +179,45 @@ class LocalEnvironment:
         ):
             echo(f"{'started' if new else 'already running:'} {what} at {url} (pid {pid})")
         self._record(emulator_port=emulator.port, zenml_port=server.port, region=region)
-        if fresh_server or not (self.client_dir / "config.yaml").exists():
-            from sagemaker_stack.ops.zenml_client import configure_client
+        self._repair_client(server, fresh_server, echo)
 
-            configure_client(self.client_dir, server.url, ADMIN_USER, self.password_file, os.environ)
+    def _repair_client(self, server: LocalZenMLServer, fresh: bool, echo: Echo) -> None:
+        """Log the client folder in (a new server) or repair what `check_client` finds wrong."""
+        from sagemaker_stack.ops.local_client import CONFIG_FILE
+        from sagemaker_stack.ops.zenml_client import configure_client
+
+        check = self.client_check(server)
+        if not fresh and not check.problems:
+            return
+        if check.unreadable:
+            # ZenML cannot read a garbled file either: it is replaced, with the same settings.
+            (self.client_dir / CONFIG_FILE).unlink(missing_ok=True)
+        configure_client(
+            self.client_dir,
+            server.url,
+            ADMIN_USER,
+            self.password_file,
+            os.environ,
+            project_id=check.project_id,
+            stack_id=check.stack_id,
+        )
+        for problem in [] if fresh else check.problems:
+            echo(f"repaired the ZenML client configuration: {problem}")
+
+    def client_check(self, server: LocalZenMLServer | None = None) -> ClientCheck:
+        """What is wrong with the client folder, and the stack runs should use (recorded here)."""
+        from sagemaker_stack.ops.local_client import check_client
+
+        server = server or self.running()[1]
+        recorded = self._recorded().get("stack_id")
+        check = check_client(self.client_dir, server, recorded if isinstance(recorded, str) else None)
+        if check.stack_id and check.stack_id != recorded:
+            self._record(stack_id=check.stack_id)
+        return check
 
     def _check_writable(self) -> None:
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            make_private_state_dir(self.state_dir, markers=(STATE_FILE,))
             probe = self.state_dir / f".write-test-{os.getpid()}"
             probe.write_text("ok")
             probe.unlink()
@@ -281,26 +323,70 @@ class LocalEnvironment:
             missing = " and ".join(name for name, process in found if process is None)
             raise LocalEnvironmentError(
                 f"{missing} of the local environment in {self.state_dir} is not running: "
-                f"start it with `sagemaker-stack local start{self._state_dir_option()}`"
+                f"start it with `sagemaker-stack local start{self.state_dir_option()}`"
             )
         return emulator, server
 
     # -- using it -----------------------------------------------------------------------------------
-    def env(self) -> dict[str, str]:
-        """The variables every tool needs (the environment must be running)."""
-        emulator, _ = self.running()
-        return {
+    def env(self, *, pin_stack: bool = True) -> dict[str, str]:
+        """The variables every tool needs (the environment must be running).
+
+        ZenML's server, project and (with `pin_stack`, once one is registered) stack are pinned
+        in variables, so that no process depends on the shared `config.yaml` (see local_client).
+        """
+        emulator, server = self.running()
+        check = self.client_check(server)
+        env = {
             **emulator_env(emulator.endpoint_url, emulator.region),
             # AWS CLI v2 pages its output through `less` otherwise.
             "AWS_PAGER": "",
             "ZENML_CONFIG_PATH": str(self.client_dir),
+            "ZENML_STORE_URL": server.url,
             "ZENML_ANALYTICS_OPT_IN": "false",
             ENV_STATE_DIR: str(self.state_dir),
         }
+        if check.project_id:
+            env["ZENML_ACTIVE_PROJECT_ID"] = check.project_id
+        if pin_stack and check.stack_id:
+            env["ZENML_ACTIVE_STACK_ID"] = check.stack_id
+        return env
+
+    def pinned_stack(self) -> str | None:
+        """The name of the stack `env` pins (None before a stack is registered)."""
+        return self.client_check().stack_name
+
+    def problems(self) -> list[str]:
+        """What is wrong although both answer: each line says what and how to fix it."""
+        emulator, server = self.running()
+        check = self.client_check(server)
+        lines = [f"{problem}: `sagemaker-stack local start` repairs it" for problem in check.problems]
+        try:
+            saving = emulator.state_report().get("error")
+        except EmulatorError:
+            saving = "the emulator stopped answering"
+        if saving:
+            lines.append(
+                f"the emulator's state is not being saved ({saving}): what changes now is lost when it "
+                f"stops; free space or fix the permissions of {self.emulator_dir}"
+            )
+        return lines
+
+    def notes(self) -> list[str]:
+        """What `status` mentions without calling it broken."""
+        _, server = self.running()
+        if server.has_encrypted_secrets():
+            return []
+        return [
+            "the ZenML server keeps its secrets unencrypted (its database predates encryption keys): "
+            "`sagemaker-stack local destroy` and `start` make a new one that encrypts them"
+        ]
 
     def activate_in_process(self) -> dict[str, str]:
-        """Point this process's tools at the environment (what `eval "$(... local env)"` does)."""
-        env = self.env()
+        """Point this process's tools at the environment (what `eval "$(... local env)"` does).
+
+        The stack is not pinned: the caller (`up`) is about to register and activate its own.
+        """
+        env = self.env(pin_stack=False)
         for name in UNSET:
             os.environ.pop(name, None)
         os.environ.update(env)
@@ -314,7 +400,7 @@ class LocalEnvironment:
             f"  log in as `{ADMIN_USER}`, password: `cat {self.password_file}` (a mode-0600 file)",
         ]
 
-    def _state_dir_option(self) -> str:
+    def state_dir_option(self) -> str:
         if self.state_dir == DEFAULT_STATE_DIR.resolve():
             return ""
         return f" --state-dir {self.state_dir}"

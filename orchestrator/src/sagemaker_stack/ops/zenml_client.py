@@ -1,12 +1,13 @@
-"""A ZenML client folder that is logged in to a server, so `ZENML_CONFIG_PATH` is all a shell needs.
+"""A ZenML client folder that is logged in to a server (the local environment's client folder).
 
-`python -m sagemaker_stack.ops.zenml_client URL USER PASSWORD_FILE`, run with `ZENML_CONFIG_PATH`
-naming the folder: ZenML's credentials store keeps the user name and password in the folder's
-`credentials.yaml` and `GlobalConfiguration.set_store` writes `config.yaml` (the REST store, no
-analytics) once it has logged in with them, so every later client in that folder (`zenml`,
-`python pipeline.py`, `sagemaker-stack register`) finds them. A separate process because
-ZenML's configuration is a process-wide singleton read from `ZENML_CONFIG_PATH` once; the
-password is read from its file, never from the command line.
+`python -m sagemaker_stack.ops.zenml_client URL USER PASSWORD_FILE [PROJECT_ID [STACK_ID]]`, run
+with `ZENML_CONFIG_PATH` naming the folder: ZenML's credentials store keeps the user name and
+password in the folder's `credentials.yaml` and `GlobalConfiguration.set_store` writes
+`config.yaml` (the REST store, no analytics) once it has logged in with them, so every later
+client in that folder (`zenml`, `python pipeline.py`, `sagemaker-stack register`) finds them; the
+project and stack given are made active (the local environment's repair of a damaged folder). A
+separate process because ZenML's configuration is a process-wide singleton read from
+`ZENML_CONFIG_PATH` once; the password is read from its file, never from the command line.
 """
 
 from __future__ import annotations
@@ -22,15 +23,29 @@ class ZenMLClientError(RuntimeError):
     """The client folder could not be logged in; the message has ZenML's reason."""
 
 
-def configure_client(folder: Path, url: str, user: str, password_file: Path, env: Mapping[str, str]) -> None:
-    """Log the client folder in to the server at `url` (mode 0700: it holds the password)."""
-    folder.mkdir(parents=True, exist_ok=True)
+def configure_client(
+    folder: Path,
+    url: str,
+    user: str,
+    password_file: Path,
+    env: Mapping[str, str],
+    *,
+    project_id: str | None = None,
+    stack_id: str | None = None,
+) -> None:
+    """Log the client folder in to the server at `url` (mode 0700: it holds the password), with
+    the project and stack given active."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
     clean = {key: value for key, value in env.items() if not key.startswith("ZENML_")}
     clean.update({"ZENML_CONFIG_PATH": str(folder), "ZENML_ANALYTICS_OPT_IN": "false"})
+    ids = [project_id or "", stack_id or ""] if project_id or stack_id else []
     completed = subprocess.run(
-        [sys.executable, "-m", "sagemaker_stack.ops.zenml_client", url, user, str(password_file)],
+        [sys.executable, "-m", "sagemaker_stack.ops.zenml_client", url, user, str(password_file), *ids],
         env=clean,
+        # Not the caller's folder: a `.zen` there (`zenml init`) would take the active stack.
+        cwd=folder,
+        umask=0o077,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -47,7 +62,10 @@ def configure_client(folder: Path, url: str, user: str, password_file: Path, env
 
 
 def main(argv: list[str]) -> int:
-    url, user, password_file = argv
+    url, user, password_file, *ids = argv
+    from uuid import UUID
+
+    from zenml.client import Client
     from zenml.config.global_config import GlobalConfiguration
     from zenml.login.credentials_store import get_credentials_store
     from zenml.zen_stores.rest_zen_store import RestZenStoreConfiguration
@@ -56,6 +74,11 @@ def main(argv: list[str]) -> int:
     config = GlobalConfiguration()
     config.analytics_opt_in = False
     config.set_store(RestZenStoreConfiguration(url=url))
+    project_id, stack_id = (*ids, "", "")[:2]
+    if project_id:
+        Client().set_active_project(UUID(project_id))
+    if stack_id:
+        Client().activate_stack(UUID(stack_id))
     print(f"ZenML client in {os.environ['ZENML_CONFIG_PATH']} logged in to {url} as {user}")
     return 0
 

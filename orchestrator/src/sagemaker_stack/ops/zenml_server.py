@@ -15,10 +15,15 @@ the server's config folder is treated as local by ZenML and refuses remote orche
 Its state folder (`root`) keeps what a restart needs, so the same server can run in the
 background between commands (the local environment) and be found again with `attach(root)`:
 `server/zenml.db` (the database), `server.json` (pid and port, written once it answers),
-`admin-password` (mode 0600: the dashboard's login as user `default`; fixed when the database is
-created, since ZenML applies ZENML_DEFAULT_USER_PASSWORD only then) and `api-key` (mode 0600: the
-service account's). The admin's first-login survey in the dashboard is answered at start (see
-`_skip_onboarding`).
+`admin-password` (mode 0600: the dashboard's login as user `default`), `secrets-key` (mode 0600:
+the key ZenML's SQL secrets store encrypts secrets with; without one ZenML keeps them only
+base64-encoded) and `api-key` (mode 0600: the service account's). The admin's first-login survey
+in the dashboard is answered at start (see `_skip_onboarding`).
+
+No secret is in the server's process environment: it starts inactive and is activated over the
+API with the admin's password (ZenML's onboarding path) instead of `ZENML_DEFAULT_USER_PASSWORD`;
+the key is read from its file by the process itself (`zenml_server_launch`). A database older
+than keys keeps working unencrypted (a key would make its secrets unreadable). umask 077.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import errno
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,6 +56,7 @@ ADMIN_USER = "default"
 SERVER_FILE = "server.json"
 PASSWORD_FILE = "admin-password"
 API_KEY_FILE = "api-key"
+SECRETS_KEY_FILE = "secrets-key"
 
 
 class ZenMLServerError(RuntimeError):
@@ -105,6 +112,7 @@ class LocalZenMLServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._pgid: int | None = None
         self._clients = 0
+        self._token: str | None = None
 
     @classmethod
     def attach(cls, root: str | os.PathLike[str]) -> LocalZenMLServer:
@@ -163,11 +171,14 @@ class LocalZenMLServer:
             return self
         check_port_free(self.port)
         server_dir = self.root / "server"
-        server_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root.chmod(0o700)
+        server_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         fresh = not self.database.exists()
         if fresh:
             self._api_key = None
-        self.root.mkdir(parents=True, exist_ok=True)
+            if not self.secrets_key_file.exists():
+                _write_private(self.secrets_key_file, secrets.token_hex(32), 0o600)
         _write_private(self.password_file, self._admin_password, 0o600)
         env = {
             **_clean_zenml_environment(os.environ),
@@ -177,15 +188,16 @@ class LocalZenMLServer:
             "ZENML_STORE_URL": f"sqlite:///{self.database}",
             "ZENML_SERVER_AUTH_SCHEME": "OAUTH2_PASSWORD_BEARER",
             "ZENML_SERVER_DEPLOYMENT_TYPE": "other",
-            "ZENML_SERVER_AUTO_ACTIVATE": "true",
-            "ZENML_DEFAULT_USER_PASSWORD": self._admin_password,
+            # Activated below over the API, so the admin's password is in no environment.
+            "ZENML_SERVER_AUTO_ACTIVATE": "false",
             "ZENML_LOGGING_VERBOSITY": "WARN",
             "ZENML_ENABLE_RICH_TRACEBACK": "false",
         }
         command = [
             sys.executable,
             "-m",
-            "uvicorn",
+            "sagemaker_stack.ops.zenml_server_launch",
+            str(self.secrets_key_file) if self.has_encrypted_secrets() else "-",
             "zenml.zen_server.zen_server_api:app",
             "--host",
             "127.0.0.1",
@@ -194,7 +206,7 @@ class LocalZenMLServer:
             "--log-level",
             "warning",
         ]
-        with self.log_file.open("ab") as log:
+        with _open_private_log(self.log_file) as log:
             # A new session makes the server the leader of its own process group: stop() kills
             # the group, so workers it might fork go too, and Ctrl+C in a terminal does not race us.
             self._process = subprocess.Popen(
@@ -204,10 +216,12 @@ class LocalZenMLServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                umask=0o077,
             )
         self._pgid = self._process.pid
         try:
             self._wait_healthy(timeout)
+            self._activate()
             token = self._login()
             if self._api_key is None:
                 self._api_key = self._create_api_key(token)
@@ -216,8 +230,17 @@ class LocalZenMLServer:
         except BaseException:
             self.stop()
             raise
-        _write_private(self.root / SERVER_FILE, json.dumps({"pid": self._pgid, "port": self.port}), 0o644)
+        _write_private(self.root / SERVER_FILE, json.dumps({"pid": self._pgid, "port": self.port}), 0o600)
         return self
+
+    @property
+    def secrets_key_file(self) -> Path:
+        """Mode 0600: the key of ZenML's SQL secrets store (made with the database)."""
+        return self.root / SECRETS_KEY_FILE
+
+    def has_encrypted_secrets(self) -> bool:
+        """Whether the server encrypts secrets at rest (False: a database older than the key)."""
+        return self.secrets_key_file.is_file()
 
     def answers(self, timeout: float = 2.0) -> bool:
         """Whether the server's /health answers now."""
@@ -268,10 +291,10 @@ class LocalZenMLServer:
             _signal_group(self._pgid, signal.SIGKILL)
             if _recorded(self.root / SERVER_FILE).get("pid") == self._pgid and self.root.is_dir():
                 # The port stays recorded: the next start listens there again.
-                _write_private(self.root / SERVER_FILE, json.dumps({"port": self.port}), 0o644)
+                _write_private(self.root / SERVER_FILE, json.dumps({"port": self.port}), 0o600)
         if self._own_root:
             self._api_key = None
-            _remove_tree(self.root)
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> LocalZenMLServer:
         return self.start()
@@ -338,6 +361,25 @@ class LocalZenMLServer:
         raise ZenMLServerError(
             f"the ZenML server on {self.url} was not healthy after {timeout:.0f} s; see {self.log_file}"
         )
+
+    def _activate(self) -> None:
+        """Activate a new server with the admin's password (if someone was first, login fails)."""
+        info = self._request("/api/v1/info", method="GET")
+        if info.get("active", True):
+            return
+        body = {"admin_username": ADMIN_USER, "admin_password": self._admin_password}
+        self._request("/api/v1/activate", method="PUT", body=body)
+
+    def admin_get(self, path: str) -> dict[str, Any] | None:
+        """GET `path` of the API as the admin; None when the server answers 404 (no such thing)."""
+        if self._token is None:
+            self._token = self._login()
+        try:
+            return self._request(path, method="GET", token=self._token)
+        except ZenMLServerError as error:
+            if "HTTP 404" in str(error):
+                return None
+            raise
 
     def _login(self) -> str:
         form = {"username": ADMIN_USER, "password": self._admin_password}
@@ -426,6 +468,11 @@ def _write_private(path: Path, text: str, mode: int) -> None:
     temporary.replace(path)
 
 
+def _open_private_log(path: Path) -> Any:
+    """The log, for appending, created mode 0600 (it may name paths and users)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+
+
 def _is_zenml_server(pid: int) -> bool:
     """Whether `pid` is a live ZenML server process (not another program that reused the pid)."""
     import psutil  # a dependency of ZenML
@@ -451,9 +498,3 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

@@ -5,10 +5,13 @@
 Why a wrapper: a SageMaker step's Environment is readable by anyone who may DescribePipeline,
 so the pipeline definition carries only the ARN of the stack's secret
 (`SAGEMAKER_STACK_SECRET_ARN`). With the execution role the step reads the ZenML server URL and a
-service account's API key from that secret, puts them where ZenML looks for them
-(`ZENML_STORE_URL`, `ZENML_STORE_API_KEY`), joins the environment values the definition had
-to split to fit SageMaker's 256 characters, and only then imports ZenML. The values are never
-printed, logged or put in an exception.
+service account's API key from that secret, points ZenML at the server (`ZENML_STORE_URL`, a
+fresh `ZENML_CONFIG_PATH`), joins the environment values the definition had to split to fit
+SageMaker's 256 characters, and only then imports ZenML. The API key goes straight into ZenML's
+credentials store, in memory only (ZenML's `DISABLE_CREDENTIALS_DISK_CACHING`): never into
+`os.environ`, where every process the step's code starts would inherit it, and never on disk.
+ZenML logs in again with it from there whenever its token expires. The values are never printed,
+logged or put in an exception.
 
 This module imports neither ZenML nor anything that does: ZenML reads its store configuration
 from the environment when it is first imported. The ZenML side of the step (where the code is
@@ -36,6 +39,9 @@ ENV_SECRET_ARN: Final = "SAGEMAKER_STACK_SECRET_ARN"
 #: definition that SageMaker resolves when the execution starts); the ZenML orchestrator run id.
 ENV_EXECUTION_ARN: Final = "SAGEMAKER_STACK_EXECUTION_ARN"
 
+#: ZenML's `ENV_ZENML_DISABLE_CREDENTIALS_DISK_CACHING` (sic, no prefix): its credentials store
+#: then neither reads nor writes `credentials.yaml`, so the API key is never on disk.
+DISABLE_DISK_CACHING: Final = "DISABLE_CREDENTIALS_DISK_CACHING"
 #: The command each step's container runs (ContainerEntrypoint); the package must be installed
 #: in the step image (on the emulator: in the interpreter the engine starts).
 ENTRYPOINT_COMMAND: Final = ("python", "-m", "sagemaker_stack.step.entrypoint")
@@ -95,16 +101,23 @@ def read_server_credentials(secret_arn: str, client: Any = None) -> tuple[str, s
 
 
 def configure_zenml_environment(
-    environ: MutableMapping[str, str], server_url: str, api_key: str, config_root: str | None = None
+    environ: MutableMapping[str, str], server_url: str, config_root: str | None = None
 ) -> str:
-    """Point ZenML at the server with the API key, with a fresh config folder; returns that folder.
+    """Point ZenML at the server, with a fresh config folder; returns that folder.
 
-    A token from the definition (there should be none) is dropped so the API key always wins.
+    Credentials from the definition (there should be none) are dropped so the secret's API key,
+    given to ZenML by `give_zenml_the_key`, always wins; credentials are kept in memory only.
     """
     environ["ZENML_STORE_URL"] = server_url
-    environ["ZENML_STORE_API_KEY"] = api_key
-    environ.pop("ZENML_STORE_API_TOKEN", None)
+    for name in (
+        "ZENML_STORE_API_KEY",
+        "ZENML_STORE_API_TOKEN",
+        "ZENML_STORE_USERNAME",
+        "ZENML_STORE_PASSWORD",
+    ):
+        environ.pop(name, None)
     environ.setdefault("ZENML_STORE_TYPE", "rest")
+    environ[DISABLE_DISK_CACHING] = "true"
     config_path = tempfile.mkdtemp(prefix="zenml-config-", dir=config_root)
     environ["ZENML_CONFIG_PATH"] = config_path
     remove_at_exit(config_path)
@@ -116,7 +129,14 @@ def remove_at_exit(path: str) -> None:
     atexit.register(shutil.rmtree, path, ignore_errors=True)
 
 
-def prepare(environ: MutableMapping[str, str] | None = None, client: Any = None) -> None:
+def give_zenml_the_key(server_url: str, api_key: str) -> None:
+    """The API key into ZenML's credentials store of this process (call after `prepare`)."""
+    from zenml.login.credentials_store import get_credentials_store
+
+    get_credentials_store().set_api_key(server_url, api_key)
+
+
+def prepare(environ: MutableMapping[str, str] | None = None, client: Any = None) -> tuple[str, str]:
     """Everything before ZenML is imported: long values joined, credentials, a fresh config folder.
 
     Values the definition had to split (`environment_parts`) are joined first, so that ZenML and
@@ -131,18 +151,20 @@ def prepare(environ: MutableMapping[str, str] | None = None, client: Any = None)
             "orchestrator, or its definition was edited"
         )
     url, key = read_server_credentials(secret_arn, client=client)
-    configure_zenml_environment(env, url, key)
+    configure_zenml_environment(env, url)
+    return url, key
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ZenML step; returns the process exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        prepare()
+        url, key = prepare()
     except CredentialsError as error:
         print(f"sagemaker-stack entrypoint: {error}", file=sys.stderr)
         return 2
     # Imported only now: ZenML reads its store configuration from the environment on import.
+    give_zenml_the_key(url, key)
     from zenml.entrypoints import entrypoint as zenml_entrypoint
 
     sys.argv = [sys.argv[0], *arguments]

@@ -363,6 +363,10 @@ def _unregister(
             raise RegistrationError(
                 f"ZenML stack {stack_name!r} was not made by sagemaker-stack: left alone, nothing removed"
             )
+        # A shell of the local environment pins its stack (`local env`); the pin goes with it,
+        # or ZenML would refuse to delete the stack it takes for the active one.
+        if os.environ.get("ZENML_ACTIVE_STACK_ID") == str(stack.id):
+            del os.environ["ZENML_ACTIVE_STACK_ID"]
         if _active_stack_name(client) == stack_name:
             client.activate_stack("default")
             say(f"switched the active ZenML stack from {stack_name!r} to 'default'")
