@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from sagemaker_stack.local import Emulator, EmulatorError
 from tests.support.codebuild import Builds
-from tests.support.emulator import Pipelines, python_step, wait_for_file
+from tests.support.emulator import Pipelines, clean, python_step, saved, wait_for_file
 from tests.support.images import STEP_REPOSITORY, step_image
 
 pytestmark = pytest.mark.integration
@@ -77,26 +77,6 @@ def _ended(pid: int, timeout: float = 30.0) -> bool:
     return False
 
 
-def _saved(emulator: Emulator, timeout: float = 10.0) -> None:
-    """Wait until the emulator has saved what it was told so far (its next save after now)."""
-    before = emulator.state_report()["saves"]
-    deadline = time.monotonic() + timeout
-    while emulator.state_report()["saves"] == before:
-        assert time.monotonic() < deadline, f"no save within {timeout} s: {emulator.state_report()}"
-        time.sleep(0.2)
-
-
-def _clean(value: Any) -> Any:
-    """A response without its ResponseMetadata, with bodies read, comparable with ==."""
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items() if key != "ResponseMetadata"}
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    if hasattr(value, "read"):
-        return value.read()
-    return value
-
-
 def _everything(emulator: Emulator, arn: str, build_id: str) -> dict[str, Any]:
     """What a user reads of each service, through the API."""
     s3, sagemaker, logs = emulator.client("s3"), emulator.client("sagemaker"), emulator.client("logs")
@@ -107,7 +87,7 @@ def _everything(emulator: Emulator, arn: str, build_id: str) -> dict[str, Any]:
     stream = streams["logStreams"][0]["logStreamName"]
     build = emulator.client("codebuild").batch_get_builds(ids=[build_id])["builds"][0]
     ecr = emulator.client("ecr")
-    return _clean(
+    return clean(
         {
             "buckets": s3.list_buckets()["Buckets"],
             "versions": versions,
@@ -232,18 +212,18 @@ def test_the_deployed_stack_survives_a_restart(state_dir: Path, tmp_path: Path) 
         cloudformation.create_stack(
             StackName="kept", TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"]
         )
-        before = _clean(
+        before = clean(
             {
                 "stack": cloudformation.describe_stacks(StackName="kept")["Stacks"],
                 "resources": cloudformation.list_stack_resources(StackName="kept")["StackResourceSummaries"],
             }
         )
-        _saved(emulator)
+        saved(emulator)
         assert emulator.state_report()["error"] is None  # every service the stack uses was saved
 
     with Emulator(state_dir) as emulator:
         cloudformation = emulator.client("cloudformation")
-        after = _clean(
+        after = clean(
             {
                 "stack": cloudformation.describe_stacks(StackName="kept")["Stacks"],
                 "resources": cloudformation.list_stack_resources(StackName="kept")["StackResourceSummaries"],
@@ -414,7 +394,7 @@ def test_a_snapshot_that_cannot_be_restored_is_kept_aside_and_said_in_one_line(
 
 def _saved_after_change(emulator: Emulator) -> None:
     emulator.client("s3").create_bucket(Bucket="new-bucket")
-    _saved(emulator)
+    saved(emulator)
 
 
 def test_start_on_a_port_another_program_holds_names_it(state_dir: Path) -> None:

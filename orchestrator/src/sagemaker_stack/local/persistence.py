@@ -250,4 +250,9 @@ class Persistence:
                 return
 
     def health(self) -> dict[str, Any]:
-        return {"restore": self.notice, **asdict(self.stats)}
+        """What the restore found, the last save, and whether changes wait for the next save."""
+        return {
+            "restore": self.notice,
+            **asdict(self.stats),
+            "unsaved": STATE.changes() != self._saved_changes,
+        }
