@@ -296,8 +296,12 @@ def run_with_value(value: str) -> dict[str, Any]:
         run_id = valued.with_options(settings=settings, run_name=f"valued-{value}")().id  # type: ignore[union-attr]
     except Exception as caught:
         error = caught
-    if run_id is None:
-        run_id = Client().get_pipeline_run(f"valued-{value}").id
+        traceback.print_exc()
+    if run_id is None:  # the run was refused or failed before ZenML returned it: find it, if any
+        found = Client().list_pipeline_runs(name=f"valued-{value}").items
+        if not found:
+            return {"fatal": _describe(error) if error else "the pipeline call returned no run"}
+        run_id = found[0].id
     report = _run_report(run_id, error)
     step = Client().get_pipeline_run(run_id).steps.get("echo_value")
     if step is not None and step.status.value == "completed":

@@ -113,9 +113,8 @@ def saved_executions() -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Restored:
-    """What `restore_executions` brought back."""
+    """What `restore_executions` found."""
 
-    executions: int = 0
     #: Still running when the emulator ended: now Failed.
     interrupted: int = 0
     #: Records of executions SageMaker no longer has (their pipeline was deleted): dropped.
@@ -132,7 +131,7 @@ def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> Restored
     """
     from moto.sagemaker.models import sagemaker_backends
 
-    restored = interrupted = dropped = 0
+    interrupted = dropped = 0
     for arn, data in saved.items():
         _, _, _, region, account, _ = arn.split(":", 5)
         backend: Any = sagemaker_backends[account][region]
@@ -145,7 +144,6 @@ def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> Restored
         if record.status not in ("Succeeded", "Failed", "Stopped"):
             record = record.interrupted(cause)
             interrupted += 1
-        restored += 1
         with _runs_lock:
             _runs[arn] = record
         execution.pipeline_execution_status = record.status
@@ -161,7 +159,7 @@ def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> Restored
             ):
                 status = {"Succeeded": "Completed"}.get(step.status, step.status)
                 recorder.job_ended(kind, step.job_name, status, step.failure_reason)
-    return Restored(restored, interrupted, dropped)
+    return Restored(interrupted, dropped)
 
 
 def _checked(definition: Any, operation: str) -> PipelineSpec:
