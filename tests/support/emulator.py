@@ -123,3 +123,22 @@ def wait_for_file(path: Path, timeout: float = 60.0) -> str:
             return path.read_text()
         time.sleep(0.1)
     raise AssertionError(f"{path} was not written within {timeout} s")
+
+
+def saved(emulator: Emulator, timeout: float = 120.0) -> None:
+    """Wait until the emulator has saved every change it acknowledged so far."""
+    deadline = time.monotonic() + timeout
+    while emulator.state_report()["unsaved"]:
+        assert time.monotonic() < deadline, f"no save within {timeout} s: {emulator.state_report()}"
+        time.sleep(0.2)
+
+
+def clean(value: Any) -> Any:
+    """A response without its ResponseMetadata, with bodies read, comparable with ==."""
+    if isinstance(value, dict):
+        return {key: clean(item) for key, item in value.items() if key != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [clean(item) for item in value]
+    if hasattr(value, "read"):
+        return value.read()
+    return value

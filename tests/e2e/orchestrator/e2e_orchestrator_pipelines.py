@@ -116,7 +116,25 @@ def configured() -> None:
     fit(echo_setting())
 
 
-PIPELINES = {"diamond": diamond, "failing": failing, "single": single, "configured": configured}
+@step
+def echo_value() -> Annotated[str, "value"]:
+    """The `environment` setting RUN_VALUE as the step's process sees it."""
+    return os.environ.get("RUN_VALUE", "<unset>")
+
+
+@pipeline(enable_cache=False)
+def valued() -> None:
+    """One pipeline that concurrent runs start, each with its own RUN_VALUE."""
+    echo_value()
+
+
+PIPELINES = {
+    "diamond": diamond,
+    "failing": failing,
+    "single": single,
+    "configured": configured,
+    "valued": valued,
+}
 
 
 # -- client actions --------------------------------------------------------------------------
@@ -184,6 +202,7 @@ def _run_report(run_id: Any, error: BaseException | None = None) -> dict[str, An
         "status": run.status.value,
         "status_before_refresh": status_before_refresh,
         "steps": {name: step_run.status.value for name, step_run in run.steps.items()},
+        "stack": run.stack.name if run.stack else None,
         "metadata": metadata,
         "error": _describe(error) if error else None,
     }
@@ -263,6 +282,33 @@ def run_config(name: str, config_path: str) -> dict[str, Any]:
     return report
 
 
+def run_with_value(value: str) -> dict[str, Any]:
+    """Run `valued` with RUN_VALUE=`value` in the step's `environment`; report what the step saw."""
+    from zenml.client import Client
+
+    settings = {
+        "docker": _docker(),
+        "orchestrator": SagemakerPipelinesOrchestratorSettings(environment={"RUN_VALUE": value}),
+    }
+    error: BaseException | None = None
+    run_id = None
+    try:
+        run_id = valued.with_options(settings=settings, run_name=f"valued-{value}")().id  # type: ignore[union-attr]
+    except Exception as caught:
+        error = caught
+        traceback.print_exc()
+    if run_id is None:  # the run was refused or failed before ZenML returned it: find it, if any
+        found = Client().list_pipeline_runs(name=f"valued-{value}").items
+        if not found:
+            return {"fatal": _describe(error) if error else "the pipeline call returned no run"}
+        run_id = found[0].id
+    report = _run_report(run_id, error)
+    step = Client().get_pipeline_run(run_id).steps.get("echo_value")
+    if step is not None and step.status.value == "completed":
+        report["value"] = step.outputs["value"][0].load()
+    return report
+
+
 def run_and_stop() -> dict[str, Any]:
     """Start `diamond` without waiting, stop it while its first step pauses, wait until it ended."""
     from zenml.client import Client
@@ -331,6 +377,8 @@ def main(argv: list[str]) -> None:
             result = run_through(argv[1], int(argv[2]))
         elif command == "run-config":
             result = run_config(argv[1], argv[2])
+        elif command == "run-with-value":
+            result = run_with_value(argv[1])
         elif command == "stop":
             result = run_and_stop()
         elif command == "report":

@@ -48,11 +48,11 @@ def test_600_steps_go_through_s3_and_describe_back_intact(emulator: Emulator) ->
     sagemaker, s3 = emulator.client("sagemaker"), emulator.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     store = execution.DefinitionStore(BUCKET, lambda: s3)
-    arn, created = execution.upsert_pipeline(
+    upserted = execution.upsert_pipeline(
         sagemaker,
         execution.PipelineRequest(name="zenml-big", definition=definition, role_arn=ROLE, store=store),
     )
-    assert created
+    assert upserted.created and upserted.version_id == 1
     described = sagemaker.describe_pipeline(PipelineName="zenml-big")["PipelineDefinition"]
     assert described == definition
     assert len(json.loads(described)["Steps"]) == 600
@@ -62,7 +62,7 @@ def test_600_steps_go_through_s3_and_describe_back_intact(emulator: Emulator) ->
     bigger = to_json(build_definition(big_spec(601)))
     assert execution.upsert_pipeline(
         sagemaker, execution.PipelineRequest(name="zenml-big", definition=bigger, role_arn=ROLE, store=store)
-    ) == (arn, False)
+    ) == execution.Upserted(upserted.arn, False, 2)
     assert sagemaker.describe_pipeline(PipelineName="zenml-big")["PipelineDefinition"] == bigger
 
 

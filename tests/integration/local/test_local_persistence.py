@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from sagemaker_stack.local import Emulator, EmulatorError
 from tests.support.codebuild import Builds
-from tests.support.emulator import Pipelines, python_step, wait_for_file
+from tests.support.emulator import Pipelines, clean, python_step, saved, wait_for_file
 from tests.support.images import STEP_REPOSITORY, step_image
 
 pytestmark = pytest.mark.integration
@@ -77,18 +77,6 @@ def _ended(pid: int, timeout: float = 30.0) -> bool:
     return False
 
 
-def _saved(emulator: Emulator, before: int, timeout: float = 120.0) -> None:
-    """Wait until the emulator saved again after `before` saves (read before the change to save).
-
-    Read before the change, not after: on a busy machine the saver may already have saved the
-    change by the time a count read afterwards comes back, and then no further save ever comes.
-    """
-    deadline = time.monotonic() + timeout
-    while emulator.state_report()["saves"] == before:
-        assert time.monotonic() < deadline, f"no save within {timeout} s: {emulator.state_report()}"
-        time.sleep(0.2)
-
-
 def _saved_from_now(emulator: Emulator, bucket: str, timeout: float = 120.0) -> None:
     """Wait until a save that began after this call is on disk, making small changes meanwhile.
 
@@ -108,17 +96,6 @@ def _saved_from_now(emulator: Emulator, bucket: str, timeout: float = 120.0) -> 
         time.sleep(0.5)
 
 
-def _clean(value: Any) -> Any:
-    """A response without its ResponseMetadata, with bodies read, comparable with ==."""
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items() if key != "ResponseMetadata"}
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    if hasattr(value, "read"):
-        return value.read()
-    return value
-
-
 def _everything(emulator: Emulator, arn: str, build_id: str) -> dict[str, Any]:
     """What a user reads of each service, through the API."""
     s3, sagemaker, logs = emulator.client("s3"), emulator.client("sagemaker"), emulator.client("logs")
@@ -129,7 +106,7 @@ def _everything(emulator: Emulator, arn: str, build_id: str) -> dict[str, Any]:
     stream = streams["logStreams"][0]["logStreamName"]
     build = emulator.client("codebuild").batch_get_builds(ids=[build_id])["builds"][0]
     ecr = emulator.client("ecr")
-    return _clean(
+    return clean(
         {
             "buckets": s3.list_buckets()["Buckets"],
             "versions": versions,
@@ -251,22 +228,21 @@ def test_the_deployed_stack_survives_a_restart(state_dir: Path, tmp_path: Path) 
         ssm = emulator.client("ssm")
         ssm.put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String")
         cloudformation = emulator.client("cloudformation")
-        saves = emulator.state_report()["saves"]
         cloudformation.create_stack(
             StackName="kept", TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"]
         )
-        before = _clean(
+        before = clean(
             {
                 "stack": cloudformation.describe_stacks(StackName="kept")["Stacks"],
                 "resources": cloudformation.list_stack_resources(StackName="kept")["StackResourceSummaries"],
             }
         )
-        _saved(emulator, saves)
+        saved(emulator)
         assert emulator.state_report()["error"] is None  # every service the stack uses was saved
 
     with Emulator(state_dir) as emulator:
         cloudformation = emulator.client("cloudformation")
-        after = _clean(
+        after = clean(
             {
                 "stack": cloudformation.describe_stacks(StackName="kept")["Stacks"],
                 "resources": cloudformation.list_stack_resources(StackName="kept")["StackResourceSummaries"],
@@ -436,9 +412,8 @@ def test_a_snapshot_that_cannot_be_restored_is_kept_aside_and_said_in_one_line(
 
 
 def _saved_after_change(emulator: Emulator) -> None:
-    saves = emulator.state_report()["saves"]
     emulator.client("s3").create_bucket(Bucket="new-bucket")
-    _saved(emulator, saves)
+    saved(emulator)
 
 
 def test_start_on_a_port_another_program_holds_names_it(state_dir: Path) -> None:

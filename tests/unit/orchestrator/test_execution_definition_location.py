@@ -28,6 +28,11 @@ def test_a_small_definition_is_sent_inline_and_s3_is_never_touched() -> None:
         {"PipelineArn": ARN},
         {"PipelineName": "p", "PipelineDefinition": "{}", "RoleArn": ROLE},
     )
+    stub.add_response(
+        "list_pipeline_versions",
+        {"PipelineVersionSummaries": [{"PipelineArn": ARN, "PipelineVersionId": 1}]},
+        {"PipelineName": "p", "SortOrder": "Ascending", "MaxResults": 1},
+    )
 
     def no_s3() -> Any:
         raise AssertionError("S3 must not be used for a definition that fits")
@@ -38,7 +43,7 @@ def test_a_small_definition_is_sent_inline_and_s3_is_never_touched() -> None:
             execution.PipelineRequest(
                 name="p", definition="{}", role_arn=ROLE, store=execution.DefinitionStore("b", no_s3)
             ),
-        ) == (ARN, True)
+        ) == execution.Upserted(ARN, True, 1)
     stub.assert_no_pending_responses()
 
 
@@ -59,7 +64,7 @@ def test_a_definition_over_the_limit_is_uploaded_and_passed_by_location() -> Non
     stub.add_response("describe_pipeline", {"PipelineArn": ARN}, {"PipelineName": "p"})
     stub.add_response(
         "update_pipeline",
-        {"PipelineArn": ARN},
+        {"PipelineArn": ARN, "PipelineVersionId": 7},
         {
             "PipelineName": "p",
             "RoleArn": ROLE,
@@ -68,7 +73,7 @@ def test_a_definition_over_the_limit_is_uploaded_and_passed_by_location() -> Non
     )
     stub.add_response("add_tags", {}, {"ResourceArn": ARN, "Tags": [{"Key": "team", "Value": "ml"}]})
     with stub, s3_stub:
-        arn, created = execution.upsert_pipeline(
+        upserted = execution.upsert_pipeline(
             sagemaker,
             execution.PipelineRequest(
                 name="p",
@@ -79,7 +84,7 @@ def test_a_definition_over_the_limit_is_uploaded_and_passed_by_location() -> Non
                 store=execution.DefinitionStore("stack-bucket", lambda: s3),
             ),
         )
-    assert (arn, created) == (ARN, False)
+    assert upserted == execution.Upserted(ARN, False, 7)
     stub.assert_no_pending_responses()
     s3_stub.assert_no_pending_responses()
 

@@ -33,6 +33,8 @@ from tests.support.runtime_fakes import (
 PIPELINE_NAME = "smstack-training"
 PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{PIPELINE_NAME}"
 EXECUTION_ARN = f"{PIPELINE_ARN}/execution/abc123def456"
+#: The version UpdatePipeline answers with in these tests (a created pipeline's first is 1).
+UPDATED_VERSION = 4
 
 
 class Recorder:
@@ -58,7 +60,7 @@ class Recorder:
             )
             self.stubber.add_response(
                 "update_pipeline",
-                {"PipelineArn": PIPELINE_ARN},
+                {"PipelineArn": PIPELINE_ARN, "PipelineVersionId": UPDATED_VERSION},
                 {
                     "PipelineName": PIPELINE_NAME,
                     "PipelineDefinition": ANY,
@@ -81,8 +83,14 @@ class Recorder:
                     "Tags": ANY,
                 },
             )
+            self.stubber.add_response(
+                "list_pipeline_versions",
+                {"PipelineVersionSummaries": [{"PipelineArn": PIPELINE_ARN, "PipelineVersionId": 1}]},
+                {"PipelineName": PIPELINE_NAME, "SortOrder": "Ascending", "MaxResults": 1},
+            )
         start: dict[str, Any] = {
             "PipelineName": PIPELINE_NAME,
+            "PipelineVersionId": UPDATED_VERSION if exists else 1,
             "PipelineExecutionDisplayName": ANY,
             "PipelineParameters": (
                 [{"Name": "ZenMLSnapshotId", "Value": snapshot_id}] if snapshot_id else ANY
@@ -132,6 +140,7 @@ def test_first_run_creates_the_pipeline_second_run_updates_it(
     assert [operation for operation, _ in recorder.requests] == [
         "DescribePipeline",
         "CreatePipeline",
+        "ListPipelineVersions",
         "StartPipelineExecution",
         "DescribePipeline",
         "UpdatePipeline",

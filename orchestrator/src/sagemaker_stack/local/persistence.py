@@ -90,6 +90,37 @@ def _apply(state: dict[str, Any]) -> None:
             _in_use().append(backends)
 
 
+def inventory() -> str:
+    """What the emulator holds, counted as a user would list it (for the line said at start)."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.codebuild.models import codebuild_backends
+    from moto.s3.models import s3_backends
+    from moto.sagemaker.models import sagemaker_backends
+
+    def backends(service: BackendDict[Any]) -> list[Any]:
+        return [backend for _, _, backend in service.iter_backends()]
+
+    pipelines = [
+        pipeline for backend in backends(sagemaker_backends) for pipeline in backend.pipelines.values()
+    ]
+    counts = {
+        "pipeline(s)": len(pipelines),
+        "pipeline execution(s)": sum(len(pipeline.pipeline_executions) for pipeline in pipelines),
+        "processing and training job(s)": sum(
+            len(backend.processing_jobs) + len(backend.training_jobs)
+            for backend in backends(sagemaker_backends)
+        ),
+        "CodeBuild build(s)": sum(
+            len(builds)
+            for backend in backends(codebuild_backends)
+            for builds in backend.build_metadata_history.values()
+        ),
+        "CloudFormation stack(s)": sum(len(backend.stacks) for backend in backends(cloudformation_backends)),
+        "S3 bucket(s)": sum(len(backend.buckets) for backend in backends(s3_backends)),
+    }
+    return ", ".join(f"{count} {name}" for name, count in counts.items())
+
+
 class Persistence:
     """Restores the state folder's snapshot at start, saves changes while serving, saves at stop."""
 
@@ -121,14 +152,21 @@ class Persistence:
         executions = sagemaker_pipelines.restore_executions(state.get("executions") or {}, KILLED_CAUSE)
         builds = codebuild.restore_builds(KILLED_CAUSE)
         ended = []
-        if executions:
-            ended.append(f"{executions} running pipeline execution(s)")
+        if executions.interrupted:
+            ended.append(f"{executions.interrupted} running pipeline execution(s)")
         if builds:
             ended.append(f"{builds} running CodeBuild build(s)")
         cut = f"; the emulator had been killed, so {' and '.join(ended)} ended Failed" if ended else ""
+        dropped = (
+            f"; {executions.dropped} record(s) of executions of deleted pipelines dropped"
+            if executions.dropped
+            else ""
+        )
         left_out = state.get("left_out") or []
         missing = f"; not saved, so empty: {'; '.join(left_out)}" if left_out else ""
-        self.notice = f"restored the state saved at {header.get('saved_at')}{cut}{missing}"
+        self.notice = (
+            f"restored the state saved at {header.get('saved_at')}: {inventory()}{cut}{dropped}{missing}"
+        )
         self._saved_changes = -1  # what restoring ended is a change to save
         return self.notice
 
@@ -213,4 +251,9 @@ class Persistence:
                 return
 
     def health(self) -> dict[str, Any]:
-        return {"restore": self.notice, **asdict(self.stats)}
+        """What the restore found, the last save, and whether changes wait for the next save."""
+        return {
+            "restore": self.notice,
+            **asdict(self.stats),
+            "unsaved": STATE.changes() != self._saved_changes,
+        }

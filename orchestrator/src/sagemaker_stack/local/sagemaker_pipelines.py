@@ -10,6 +10,11 @@ process) wraps moto's backend methods so that:
 - StartPipelineExecution hands the definition to the engine, and Describe/ListPipelineExecutions
   report the engine's status and failure reason;
 - ListPipelineExecutionSteps and StopPipelineExecution exist;
+- pipelines keep their versions, and an execution runs the version it was started with
+  (pipeline_versions);
+- DeletePipeline deletes the pipeline's executions with it, as SageMaker documents ("When you
+  delete a pipeline, all instances of the pipeline are deleted"): running ones are stopped, and
+  their records are neither answered nor saved any more;
 - moto's own reset (`POST /moto-api/reset`) also stops every running execution;
 - the emulator's snapshot saves what the engine reports (`saved_executions`), a restart brings
   it back (`restore_executions`), and an execution the emulator's end cut off ends Failed.
@@ -17,35 +22,27 @@ process) wraps moto's backend methods so that:
 
 from __future__ import annotations
 
-import contextlib
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.ecr.models import ecr_backends
 from moto.sagemaker.exceptions import ValidationError
-from moto.sagemaker.models import (
-    FakePipelineExecution,
-    FakeProcessingJob,
-    FakeTrainingJob,
-    SageMakerModelBackend,
-)
+from moto.sagemaker.models import FakePipelineExecution, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import get_pipeline_execution_from_arn
 
-from sagemaker_stack.local.container import LogSink
+from sagemaker_stack.local import pipeline_versions
 from sagemaker_stack.local.engine import (
     DEFAULT_MAX_PARALLEL_STEPS,
     JOB_KINDS,
     ExecutionContext,
     ExecutionRecord,
     ExecutionRun,
-    JobKind,
 )
-from sagemaker_stack.local.image_store import Image, ImageStore
-from sagemaker_stack.local.logs import CloudWatchLogSink
+from sagemaker_stack.local.job_recorder import MotoJobRecorder
 from sagemaker_stack.local.moto_fixes import before_reset, pipeline_named
 from sagemaker_stack.local.pipeline_definition import (
     DefinitionError,
@@ -53,9 +50,7 @@ from sagemaker_stack.local.pipeline_definition import (
     parameter_values,
     parse_definition,
 )
-from sagemaker_stack.local.s3_objects import MotoObjectStore, ObjectStore
 from sagemaker_stack.local.state_lock import STATE
-from sagemaker_stack.local.step_image import RepositoryMissing, pull
 
 #: Every execution the engine knows: running ones, and the records of those a restart brought back.
 _runs: dict[str, ExecutionRun | ExecutionRecord] = {}
@@ -75,11 +70,14 @@ def install(endpoint_url: str, work_root: Path, image_store: Path) -> None:
     backend.start_pipeline_execution = _wrap_start(backend.start_pipeline_execution)
     backend.describe_pipeline_execution = _wrap_describe(backend.describe_pipeline_execution)
     backend.list_pipeline_executions = _wrap_list(backend.list_pipeline_executions)
+    backend.delete_pipeline = _wrap_delete(backend.delete_pipeline)
     backend.list_pipeline_execution_steps = _list_steps
     backend.stop_pipeline_execution = _stop
     response: Any = SageMakerResponse
     response.list_pipeline_execution_steps = _list_steps_response
     response.stop_pipeline_execution = _stop_response
+    response.start_pipeline_execution = _start_response
+    pipeline_versions.install(backend, response)
     before_reset(stop_all)
 
 
@@ -113,26 +111,45 @@ def saved_executions() -> dict[str, dict[str, Any]]:
     }
 
 
-def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> int:
-    """Bring the saved executions back; those still going end Failed by `cause`. Returns how many did."""
+@dataclass(frozen=True)
+class Restored:
+    """What `restore_executions` found."""
+
+    #: Still running when the emulator ended: now Failed.
+    interrupted: int = 0
+    #: Records of executions SageMaker no longer has (their pipeline was deleted): dropped.
+    dropped: int = 0
+
+
+def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> Restored:
+    """Bring the saved executions back; those still going end Failed by `cause`.
+
+    A record whose execution the restored SageMaker state does not hold (its pipeline was
+    deleted; a snapshot written before DeletePipeline forgot them holds such records) is dropped,
+    as DeletePipeline deletes a pipeline's executions: keeping it would answer for an execution
+    that DescribePipelineExecution says does not exist.
+    """
     from moto.sagemaker.models import sagemaker_backends
 
-    interrupted = 0
+    interrupted = dropped = 0
     for arn, data in saved.items():
+        _, _, _, region, account, _ = arn.split(":", 5)
+        backend: Any = sagemaker_backends[account][region]
+        pipeline = backend.pipelines.get(arn.split("/")[1])
+        execution: Any = None if pipeline is None else pipeline.pipeline_executions.get(arn)
+        if execution is None:
+            dropped += 1
+            continue
         record = ExecutionRecord.from_saved(data)
         if record.status not in ("Succeeded", "Failed", "Stopped"):
             record = record.interrupted(cause)
             interrupted += 1
         with _runs_lock:
             _runs[arn] = record
-        _, _, _, region, account, _ = arn.split(":", 5)
-        backend: Any = sagemaker_backends[account][region]
-        with contextlib.suppress(ValidationError):
-            execution: Any = get_pipeline_execution_from_arn(backend.pipelines, arn)
-            execution.pipeline_execution_status = record.status
-            execution.pipeline_execution_failure_reason = record.failure_reason
-            execution.last_modified_time = record.end_time or execution.last_modified_time
-        recorder = MotoJobRecorder(backend)
+        execution.pipeline_execution_status = record.status
+        execution.pipeline_execution_failure_reason = record.failure_reason
+        execution.last_modified_time = record.end_time or execution.last_modified_time
+        recorder = MotoJobRecorder(backend, _settings["image_store"])
         for step in record.steps.values():
             kind = next((kind for kind in JOB_KINDS.values() if kind.job_type == step.job_type), None)
             if (
@@ -142,7 +159,7 @@ def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> int:
             ):
                 status = {"Succeeded": "Completed"}.get(step.status, step.status)
                 recorder.job_ended(kind, step.job_name, status, step.failure_reason)
-    return interrupted
+    return Restored(interrupted, dropped)
 
 
 def _checked(definition: Any, operation: str) -> PipelineSpec:
@@ -215,9 +232,11 @@ def _wrap_start(original: Any) -> Any:
         pipeline_execution_description: str,
         parallelism_configuration: dict[str, int],
         client_request_token: str,
+        pipeline_version_id: int | None = None,
     ) -> dict[str, str]:
         pipeline = pipeline_named(self.pipelines, pipeline_name)
-        spec = _checked(pipeline.pipeline_definition, "StartPipelineExecution")
+        version = pipeline_versions.version_of(pipeline, pipeline_version_id)
+        spec = _checked(version.definition, "StartPipelineExecution")
         try:
             values = parameter_values(spec, pipeline_parameters)
         except DefinitionError as error:
@@ -234,6 +253,9 @@ def _wrap_start(original: Any) -> Any:
         arn = response["PipelineExecutionArn"]
         execution: FakePipelineExecution = pipeline.pipeline_executions[arn]
         execution.pipeline_execution_status = "Executing"
+        execution.pipeline_definition_for_execution = version.definition
+        execution.pipeline_version_id = version.version_id  # type: ignore[attr-defined]
+        version.last_execution_arn = arn
         parallelism = execution.parallelism_configuration or {}
         context = ExecutionContext(
             execution_arn=arn,
@@ -254,7 +276,7 @@ def _wrap_start(original: Any) -> Any:
                 execution.pipeline_execution_failure_reason = run.failure_reason  # type: ignore[assignment]
                 execution.last_modified_time = datetime.now(UTC)
 
-        run = ExecutionRun(spec, context, MotoJobRecorder(self), on_change)
+        run = ExecutionRun(spec, context, MotoJobRecorder(self, _settings["image_store"]), on_change)
         with _runs_lock:
             _runs[arn] = run
         run.start()
@@ -268,6 +290,10 @@ def _wrap_describe(original: Any) -> Any:
         result: dict[str, Any] = original(self, pipeline_execution_arn)
         run = _runs.get(pipeline_execution_arn)
         result.pop("FailureReason", None)
+        execution = get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
+        version_id = getattr(execution, "pipeline_version_id", None)
+        if version_id is not None:
+            result["PipelineVersionId"] = version_id
         if run is not None:
             result["PipelineExecutionStatus"] = run.status
             if run.failure_reason:
@@ -292,6 +318,20 @@ def _wrap_list(original: Any) -> Any:
         return result
 
     return list_pipeline_executions
+
+
+def _wrap_delete(original: Any) -> Any:
+    def delete_pipeline(self: Any, pipeline_name: str) -> str:
+        pipeline = pipeline_named(self.pipelines, pipeline_name)
+        arn: str = original(self, pipeline_name)
+        with _runs_lock:
+            runs = [_runs.pop(execution, None) for execution in pipeline.pipeline_executions]
+        for run in runs:
+            if isinstance(run, ExecutionRun):
+                run.stop()
+        return arn
+
+    return delete_pipeline
 
 
 def _list_steps(
@@ -358,132 +398,23 @@ def _list_steps_response(self: Any) -> ActionResult:
     )
 
 
+def _start_response(self: Any) -> ActionResult:
+    return ActionResult(
+        self.sagemaker_backend.start_pipeline_execution(
+            self._get_param("PipelineName"),
+            self._get_param("PipelineExecutionDisplayName"),
+            self._get_param("PipelineParameters"),
+            self._get_param("PipelineExecutionDescription"),
+            self._get_param("ParallelismConfiguration"),
+            self._get_param("ClientRequestToken"),
+            self._get_param("PipelineVersionId"),
+        )
+    )
+
+
 def _stop_response(self: Any) -> ActionResult:
     return ActionResult(
         self.sagemaker_backend.stop_pipeline_execution(
             self._get_param("PipelineExecutionArn"), self._get_param("ClientRequestToken")
         )
     )
-
-
-class MotoJobRecorder:
-    """Records each step attempt as a moto processing/training job and opens its log stream."""
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-
-    def job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
-        with STATE.shared():
-            return self._job_started(kind, job_name, arguments)
-
-    def _job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
-        backend = self._backend
-        try:
-            if kind.step_type == "Processing":
-                job: Any = backend.create_processing_job(
-                    app_specification=arguments.get("AppSpecification"),
-                    experiment_config=arguments.get("ExperimentConfig"),
-                    network_config=arguments.get("NetworkConfig"),
-                    processing_inputs=arguments.get("ProcessingInputs") or [],
-                    processing_job_name=job_name,
-                    processing_output_config=arguments.get("ProcessingOutputConfig") or {},
-                    role_arn=arguments.get("RoleArn"),
-                    tags=arguments.get("Tags") or [],
-                    stopping_condition=arguments.get("StoppingCondition"),
-                )
-                # moto's job has no ProcessingResources (instance, volume, volume key): keep them.
-                job.processing_resources = arguments.get("ProcessingResources")
-                job.processing_job_status = "InProgress"
-                job.processing_end_time = None
-                job.processing_start_time = datetime.now(UTC)
-            else:
-                job = backend.create_training_job(
-                    training_job_name=job_name,
-                    hyper_parameters=arguments.get("HyperParameters") or {},
-                    algorithm_specification=arguments.get("AlgorithmSpecification"),
-                    role_arn=arguments.get("RoleArn"),
-                    input_data_config=arguments.get("InputDataConfig") or [],
-                    output_data_config=arguments.get("OutputDataConfig") or {},
-                    resource_config=arguments.get("ResourceConfig") or {},
-                    vpc_config=arguments.get("VpcConfig"),
-                    stopping_condition=arguments.get("StoppingCondition"),
-                    tags=arguments.get("Tags") or [],
-                    enable_network_isolation=bool(arguments.get("EnableNetworkIsolation")),
-                    enable_inter_container_traffic_encryption=bool(
-                        arguments.get("EnableInterContainerTrafficEncryption")
-                    ),
-                    enable_managed_spot_training=bool(arguments.get("EnableManagedSpotTraining")),
-                    checkpoint_config=arguments.get("CheckpointConfig"),
-                    debug_hook_config=arguments.get("DebugHookConfig"),
-                    debug_rule_configurations=arguments.get("DebugRuleConfigurations"),
-                    tensor_board_output_config=arguments.get("TensorBoardOutputConfig"),
-                    experiment_config=arguments.get("ExperimentConfig"),
-                )
-                job.training_job_status = "InProgress"
-                job.secondary_status = "Training"
-            return str(job.arn)
-        except Exception:
-            # The job record is a convenience; a step must run even if moto rejects its shape.
-            formatter = FakeProcessingJob if kind.step_type == "Processing" else FakeTrainingJob
-            return formatter.arn_formatter(job_name, backend.account_id, backend.region_name)
-
-    def job_ended(self, kind: JobKind, job_name: str, status: str, failure_reason: str | None) -> None:
-        with STATE.shared():
-            self._job_ended(kind, job_name, status, failure_reason)
-
-    def _job_ended(self, kind: JobKind, job_name: str, status: str, failure_reason: str | None) -> None:
-        now = datetime.now(UTC)
-        if kind.step_type == "Processing":
-            job = self._backend.processing_jobs.get(job_name)
-            if job is not None:
-                job.processing_job_status = status
-                job.processing_end_time = now
-                job.last_modified_time = now
-                job.failure_reason = failure_reason
-        else:
-            job = self._backend.training_jobs.get(job_name)
-            if job is not None:
-                job.training_job_status = status
-                job.secondary_status = status
-                job.training_end_time = now
-                job.last_modified_time = now
-                job.failure_reason = failure_reason
-
-    def job_status(self, kind: JobKind, job_name: str) -> str | None:
-        if kind.step_type == "Processing":
-            job = self._backend.processing_jobs.get(job_name)
-            return None if job is None else str(job.processing_job_status)
-        job = self._backend.training_jobs.get(job_name)
-        return None if job is None else str(job.training_job_status)
-
-    def log_sink(self, kind: JobKind, job_name: str) -> LogSink:
-        return CloudWatchLogSink(
-            self._backend.account_id, self._backend.region_name, kind.log_group, job_name
-        )
-
-    def pull_image(self, kind: JobKind, arguments: dict[str, Any]) -> Image:
-        specification = arguments.get(kind.specification_key) or {}
-        return pull(
-            kind.step_type,
-            str(specification.get(kind.image_key) or ""),
-            role=str(arguments.get("RoleArn") or ""),
-            region=self._backend.region_name,
-            lookup=_ecr_manifest,
-            store=ImageStore(_settings["image_store"]),
-        )
-
-    def object_store(self) -> ObjectStore:
-        return MotoObjectStore(self._backend.account_id, self._backend.region_name)
-
-
-def _ecr_manifest(account: str, region: str, repository: str, tag_or_digest: str) -> str | None:
-    """The manifest the emulated ECR holds under a tag or digest (None), RepositoryMissing if none."""
-    with STATE.shared(changes=False):
-        backend: Any = ecr_backends[account][region]
-        found = backend.repositories.get(repository)
-        if found is None:
-            raise RepositoryMissing(repository)
-        for image in found.images:
-            if tag_or_digest in image.image_tags or image.get_image_digest() == tag_or_digest:
-                return str(image.image_manifest)
-    return None

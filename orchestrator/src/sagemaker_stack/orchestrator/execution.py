@@ -1,13 +1,18 @@
 """SageMaker Pipelines calls for one run: upsert, start, watch, stop, logs. boto3 only, no ZenML.
 
 The orchestrator's AWS side, kept apart from ZenML so that a unit test can drive it with
-botocore's Stubber and count its calls: a run costs DescribePipeline, CreatePipeline or
-UpdatePipeline, and StartPipelineExecution, whatever the number of steps (plus one S3 upload for
-a definition over CreatePipeline's 1 MB, and AddTags on update when `pipeline_tags` are set).
+botocore's Stubber and count its calls: a run costs DescribePipeline, UpdatePipeline and
+StartPipelineExecution whatever the number of steps; the run that creates the pipeline one more
+(ListPipelineVersions), as does one that lost a race to create it (CreatePipeline refused, then
+UpdatePipeline). Plus an S3 upload for a definition over CreatePipeline's 1 MB, and AddTags on
+update when `pipeline_tags` are set. Each execution starts the pipeline version its own run wrote
+(`PipelineVersionId`): else of two runs submitted at once, the first could start after the
+second's update and execute the second's definition.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -34,6 +39,16 @@ class Submission:
     pipeline_arn: str
     execution_arn: str
     created: bool
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """The pipeline a run created or updated, and the version its definition became (None only
+    if SageMaker listed no version of a pipeline this run just created)."""
+
+    arn: str
+    created: bool
+    version_id: int | None
 
 
 @dataclass
@@ -115,18 +130,24 @@ class PipelineRequest:
     store: DefinitionStore | None = None
 
 
-def upsert_pipeline(sagemaker: Any, request: PipelineRequest) -> tuple[str, bool]:
-    """Create the pipeline, or update it in place if it exists; returns (pipeline ARN, created).
+def upsert_pipeline(sagemaker: Any, request: PipelineRequest) -> Upserted:
+    """Create the pipeline, or update it in place if it exists; which version it now runs.
+
+    UpdatePipeline answers with the version it made. CreatePipeline answers with the ARN only,
+    and makes the pipeline's first version: it is the oldest ListPipelineVersions lists
+    (SortOrder Ascending, MaxResults 1), whatever other runs updated since. Two first runs
+    racing both find no pipeline; the one whose CreatePipeline SageMaker refuses because the
+    pipeline now exists (ValidationException "... already exists", what AWS's SageMaker SDK's
+    `Pipeline.upsert` also falls back on) updates it instead.
 
     `retag` is added to an existing pipeline with AddTags, so that a changed tag value applies
-    from the next run on: one more call, only for pipelines that set pipeline_tags.
-    """
+    from the next run on: one more call, only for pipelines that set pipeline_tags."""
     from botocore.exceptions import ClientError
 
     common: dict[str, Any] = {"PipelineName": request.name, "RoleArn": request.role_arn}
     if request.description:
         common["PipelineDescription"] = request.description[:3072]
-    definition = lambda: definition_members(request.name, request.definition, request.store)  # noqa: E731
+    definition = functools.cache(lambda: definition_members(request.name, request.definition, request.store))
     try:
         sagemaker.describe_pipeline(PipelineName=request.name)
     except ClientError as error:
@@ -135,13 +156,25 @@ def upsert_pipeline(sagemaker: Any, request: PipelineRequest) -> tuple[str, bool
         create = {**common, **definition()}
         if request.tags:
             create["Tags"] = tag_list(request.tags)
-        response = sagemaker.create_pipeline(**create)
-        return str(response["PipelineArn"]), True
+        try:
+            arn = str(sagemaker.create_pipeline(**create)["PipelineArn"])
+        except ClientError as refused:  # only if another run created it meanwhile
+            if aws.error_code(refused) != "ValidationException" or "already exists" not in str(refused):
+                raise
+        else:
+            return Upserted(arn, True, _first_version(sagemaker, request.name))
     response = sagemaker.update_pipeline(**common, **definition())
     arn = str(response["PipelineArn"])
     if request.retag:
         sagemaker.add_tags(ResourceArn=arn, Tags=tag_list(request.retag))
-    return arn, False
+    version = response.get("PipelineVersionId")
+    return Upserted(arn, False, None if version is None else int(version))
+
+
+def _first_version(sagemaker: Any, name: str) -> int | None:
+    listed = sagemaker.list_pipeline_versions(PipelineName=name, SortOrder="Ascending", MaxResults=1)
+    summaries = listed.get("PipelineVersionSummaries") or []
+    return int(summaries[0]["PipelineVersionId"]) if summaries else None
 
 
 def start_execution(
@@ -152,13 +185,17 @@ def start_execution(
     max_parallel_steps: int | None = None,
     client_token: str | None = None,
     parameters: Mapping[str, str] | None = None,
+    version_id: int | None = None,
 ) -> str:
     """Start one execution; returns its ARN. `client_token` makes a retried start idempotent.
 
     `parameters` set the definition's parameters for this execution (sorted by name), e.g. the
-    ZenML snapshot id the steps run.
+    ZenML snapshot id the steps run; `version_id` the pipeline version it executes (else the
+    latest, whoever wrote it).
     """
     request: dict[str, Any] = {"PipelineName": name}
+    if version_id is not None:
+        request["PipelineVersionId"] = version_id
     if display_name:
         request["PipelineExecutionDisplayName"] = display_name
     if parameters:
@@ -183,8 +220,9 @@ def submit(
     client_token: str | None = None,
     parameters: Mapping[str, str] | None = None,
 ) -> Submission:
-    """Upsert the pipeline and start one execution: three SageMaker calls (see `upsert_pipeline`)."""
-    pipeline_arn, created = upsert_pipeline(sagemaker, request)
+    """Upsert the pipeline and start the version this run wrote: three or four SageMaker calls
+    (see `upsert_pipeline`)."""
+    upserted = upsert_pipeline(sagemaker, request)
     execution_arn = start_execution(
         sagemaker,
         name=request.name,
@@ -192,8 +230,9 @@ def submit(
         max_parallel_steps=max_parallel_steps,
         client_token=client_token,
         parameters=parameters,
+        version_id=upserted.version_id,
     )
-    return Submission(pipeline_arn=pipeline_arn, execution_arn=execution_arn, created=created)
+    return Submission(pipeline_arn=upserted.arn, execution_arn=execution_arn, created=upserted.created)
 
 
 def stop_execution(sagemaker: Any, execution_arn: str) -> None:

@@ -247,7 +247,7 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         from sagemaker_stack.schedules import hooks
 
         hooks.check_snapshot(self.config, snapshot)
-        pipeline_arn, _ = execution.upsert_pipeline(self._client("sagemaker"), self._pipeline_request(built))
+        pipeline_arn = execution.upsert_pipeline(self._client("sagemaker"), self._pipeline_request(built)).arn
         # The schedule carries its own snapshot id: a later run that updates the pipeline in place
         # changes the definition's default, never what this schedule starts.
         return hooks.submit_schedule(
