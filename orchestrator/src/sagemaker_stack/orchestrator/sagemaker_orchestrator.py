@@ -105,11 +105,14 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         This is also the earliest call ZenML 0.98 makes to the orchestrator with the compiled run
         (`Pipeline._create_snapshot`: compile, then this, via `reuse_or_create_pipeline_build` or
         `verify_custom_build`, and only then `create_snapshot`), so credentials in the run's
-        environment are refused here, before ZenML stores the configuration that holds them.
+        environment are refused here, before ZenML stores the configuration that holds them,
+        and ZenML's code upload is made safe for runs started at once (`code_upload`).
         """
         from sagemaker_stack.image_builder.parent_digest import EcrParentBuild
+        from sagemaker_stack.orchestrator.code_upload import tolerate_concurrent_uploads
 
         self._refuse_credentials(snapshot)
+        tolerate_concurrent_uploads()
         builds = super().get_docker_builds(snapshot)
         return [
             EcrParentBuild.of(_on_base_image(build, self.config.base_image), self.config.endpoint_url)

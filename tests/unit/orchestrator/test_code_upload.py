@@ -1,0 +1,79 @@
+"""Runs of one project started at once all upload their code: none fails on the other's copy.
+
+ZenML names the archive after its content and copies it with overwrite=False after checking that
+it is missing; a second run whose check came before the first run's copy landed failed with
+FileExistsError (2 of 5 times with 6 runs started together).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from zenml.utils import code_utils
+
+from sagemaker_stack.orchestrator import code_upload
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """ZenML's real upload into a local artifact store, ZenML's wrapper restored afterwards."""
+    monkeypatch.setattr(code_utils, "upload_code_if_necessary", code_utils.upload_code_if_necessary)
+    artifact_store = tmp_path / "artifacts"
+    artifact_store.mkdir()
+    client = SimpleNamespace(
+        active_stack=SimpleNamespace(artifact_store=SimpleNamespace(path=str(artifact_store)))
+    )
+    monkeypatch.setattr(code_utils, "Client", lambda: client)
+    return artifact_store
+
+
+def _archive(tmp_path: Path) -> Any:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pipeline.py").write_text("print('hello')\n")
+    return code_utils.CodeArchive(root=str(project))
+
+
+def _check_before_the_other_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first existence check answers as it did before the other run's copy landed."""
+    real_exists = code_utils.fileio.exists
+    first = [True]
+
+    def exists(path: Any) -> bool:
+        if first.pop() if first else False:
+            return False
+        return bool(real_exists(path))
+
+    monkeypatch.setattr(code_utils.fileio, "exists", exists)
+
+
+def test_a_run_whose_check_came_before_another_runs_copy_still_gets_its_archive(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = _archive(tmp_path)
+    uploaded = code_utils.upload_code_if_necessary(archive)  # the other run's upload
+    _check_before_the_other_copy(monkeypatch)
+    with pytest.raises(FileExistsError):  # ZenML's own function, unwrapped
+        code_utils.upload_code_if_necessary(archive)
+
+    _check_before_the_other_copy(monkeypatch)
+    code_upload.tolerate_concurrent_uploads()
+    code_upload.tolerate_concurrent_uploads()  # idempotent: wrapped once
+    assert code_utils.upload_code_if_necessary(archive) == uploaded
+    assert [path.name for path in (store / "code_uploads").iterdir()] == [Path(uploaded).name]
+
+
+def test_other_failures_of_the_upload_are_not_hidden(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code_upload.tolerate_concurrent_uploads()
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise PermissionError("AccessDenied")
+
+    monkeypatch.setattr(code_utils.fileio, "copy", refuse)
+    with pytest.raises(PermissionError):
+        code_utils.upload_code_if_necessary(_archive(tmp_path))
