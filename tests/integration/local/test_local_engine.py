@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_stack.local.container import KEPT_VARIABLES
+from sagemaker_stack.local.images.container import KEPT_VARIABLES
 from tests.support.emulator import Pipelines, python_step, read_float, wait_for_file
 
 pytestmark = pytest.mark.integration

@@ -358,7 +358,10 @@ def _damage(snapshot: Path, how: str) -> None:
         snapshot.write_bytes(b"PK\x03\x04 a zip, say\n")
     else:
         fields = json.loads(header)
-        fields["moto"] = "4.0.0"
+        if how == "old-format":  # written before the emulator's modules moved into packages
+            fields["format"] = 1
+        else:
+            fields["moto"] = "4.0.0"
         snapshot.write_bytes(b"\n".join([magic, json.dumps(fields).encode(), payload]))
 
 
@@ -368,6 +371,7 @@ def _damage(snapshot: Path, how: str) -> None:
         ("truncated", "corrupt", "it is truncated or damaged (its checksum does not match)"),
         ("not-a-snapshot", "corrupt", "it is not an emulator snapshot"),
         ("other-version", "other-version", "it was written with moto 4.0.0 (this emulator: "),
+        ("old-format", "other-version", "it was written with format 1 (this emulator: 2)"),
     ],
 )
 def test_a_snapshot_that_cannot_be_restored_is_kept_aside_and_said_in_one_line(

@@ -36,7 +36,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         assert str(raised.value) == expected
 
         # The server process says the same if it loses the race for the port.
-        command = [sys.executable, "-m", "sagemaker_stack.local.server", "--port", str(port)]
+        command = [sys.executable, "-m", "sagemaker_stack.local.process.server", "--port", str(port)]
         result = subprocess.run(
             [*command, "--state-dir", str(tmp_path)], capture_output=True, text=True, timeout=60
         )

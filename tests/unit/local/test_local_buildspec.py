@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sagemaker_stack.local.buildspec import BuildspecError, Phase, looks_inline, parse_buildspec
+from sagemaker_stack.local.codebuild.buildspec import BuildspecError, Phase, looks_inline, parse_buildspec
 
 
 def test_a_buildspec_gives_its_phases_in_order_and_its_environment() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sagemaker_stack.local.engine import _retry_delay
-from sagemaker_stack.local.pipeline_definition import (
+from sagemaker_stack.local.sagemaker.engine import _retry_delay
+from sagemaker_stack.local.sagemaker.pipeline_definition import (
     DefinitionError,
     ResolutionError,
     parameter_values,

@@ -8,8 +8,8 @@ import pytest
 from zenml.config import DockerSettings
 from zenml.utils.pipeline_docker_image_builder import PipelineDockerImageBuilder
 
-from sagemaker_stack.local.container import CommandError, container_command
-from sagemaker_stack.local.dockerfile import (
+from sagemaker_stack.local.images.container import CommandError, container_command
+from sagemaker_stack.local.images.dockerfile import (
     ContainerPath,
     Copy,
     DockerfileError,
@@ -22,9 +22,9 @@ from sagemaker_stack.local.dockerfile import (
     parse,
     translate,
 )
-from sagemaker_stack.local.image_reference import parse_reference
-from sagemaker_stack.local.image_store import Environment, Image
-from sagemaker_stack.local.shell_words import ShellSyntaxError, expand_words, split_commands
+from sagemaker_stack.local.images.reference import parse_reference
+from sagemaker_stack.local.images.shell_words import ShellSyntaxError, expand_words, split_commands
+from sagemaker_stack.local.images.store import Environment, Image
 
 
 def _translate(text: str, build_args: dict[str, str] | None = None, parent: ImageConfig | None = None):  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sagemaker_stack.local.job_channels import ChannelError, job_data
-from sagemaker_stack.local.job_data import DataError, Uploader, stage_in
+from sagemaker_stack.local.sagemaker.jobs.channels import ChannelError, job_data
+from sagemaker_stack.local.sagemaker.jobs.data import DataError, Uploader, stage_in
 from tests.support.object_store import DictStore
 
 

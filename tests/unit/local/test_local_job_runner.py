@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from sagemaker_stack.local import isolation
-from sagemaker_stack.local.engine import JOB_KINDS
-from sagemaker_stack.local.image_store import root_image
-from sagemaker_stack.local.job_runner import JobPlace, JobSetupError, prepare, run
+from sagemaker_stack.local.images.store import root_image
+from sagemaker_stack.local.sagemaker.engine import JOB_KINDS
+from sagemaker_stack.local.sagemaker.jobs.runner import JobPlace, JobSetupError, prepare, run
 from tests.support.object_store import DictStore
 
 UNAVAILABLE = isolation.Isolation(None, "this system has no unshare")
