@@ -1,7 +1,7 @@
 """moto's CloudFormation types, where they drop what a template says, made to keep it.
 
 Found by deploying the stack with `vpc=create kms=create access_logs=true` and describing what
-moto made (tests/integration/local/test_local_cdk_deploy.py checks each):
+moto made (tests/integration/local/cloudformation/test_local_cdk_deploy.py checks each):
 
 - `AWS::EC2::SecurityGroup` ignores `SecurityGroupEgress`: every group kept EC2's allow-all
   egress rule. The template's rules replace it, as on AWS.

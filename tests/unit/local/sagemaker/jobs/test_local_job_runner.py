@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_stack.local import isolation
 from sagemaker_stack.local.images.store import root_image
 from sagemaker_stack.local.sagemaker.engine import JOB_KINDS
+from sagemaker_stack.local.sagemaker.jobs import isolation
 from sagemaker_stack.local.sagemaker.jobs.runner import JobPlace, JobSetupError, prepare, run
 from tests.support.object_store import DictStore
 

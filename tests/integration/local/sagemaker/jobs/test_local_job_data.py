@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sagemaker_stack.local import isolation
+from sagemaker_stack.local.sagemaker.jobs import isolation
 from tests.support.emulator import BUCKET, Pipelines, python_step
 
 pytestmark = [

@@ -23,7 +23,7 @@ from sagemaker_stack.local import Emulator
 
 pytestmark = pytest.mark.integration
 
-APP_DIR = Path(__file__).resolve().parents[3]
+APP_DIR = Path(__file__).resolve().parents[4]
 VENV_BIN = Path(sys.executable).parent
 
 

@@ -27,7 +27,7 @@ from tests.support.images import STEP_REPOSITORY, step_image
 pytestmark = pytest.mark.integration
 
 CLI = str(Path(sys.executable).parent / "sagemaker-stack")
-APP_DIR = Path(__file__).resolve().parents[3]
+APP_DIR = Path(__file__).resolve().parents[4]
 TEMPLATE = {
     "Resources": {
         "Role": {
