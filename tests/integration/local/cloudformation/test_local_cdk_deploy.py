@@ -173,7 +173,7 @@ def test_destroy_keeps_bucket_and_repository_when_data_is_retained(
 def test_a_private_stack_deploys_as_its_template_says_and_goes_with_its_vpc(
     cdk: Cdk, emulator_server: Emulator, tmp_path: Path
 ) -> None:
-    """vpc=create kms=create access_logs=true: what moto's own types dropped is there (cfn_fixes),
+    """vpc=create kms=create access_logs=true: what moto's own types dropped is there (cloudformation.fixes),
     and destroying the stack removes the VPC and its endpoints and schedules the key's deletion."""
     context = [
         *_context("emulator-private", "emuprivate", retain=False),

@@ -6,7 +6,7 @@ CloudFormation's `Key`/`Value` pairs (moto's tagger wants `TagKey`/`TagValue`), 
 stack deletes the key at once, where CloudFormation schedules its deletion after
 `PendingWindowInDays` (7 to 30, default 30) so that whatever it encrypted can still be read.
 
-This type replaces moto's (registered as every emulator type is, `cfn_resources`: moto's own is
+This type replaces moto's (registered as every emulator type is, `resources`: moto's own is
 defined first, so this later one wins the type map). `Ref` gives the key id, `GetAtt` Arn and
 KeyId, as on AWS. An update changes policy, description, rotation and enablement in place.
 """

@@ -1,4 +1,4 @@
-"""What the emulator's CloudFormation resource types share (`secrets_cfn`, `codebuild_cfn`, `kms_cfn`).
+"""What the emulator's CloudFormation resource types share (`secretsmanager`, `kms`, `codebuild.cfn`).
 
 moto finds resource types among `CloudFormationModel.__subclasses__()` (its *direct* subclasses,
 cached in `moto.cloudformation.parsing`): so a type lists `BackendResource` before

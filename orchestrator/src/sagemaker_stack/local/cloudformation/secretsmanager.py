@@ -1,6 +1,6 @@
 """`AWS::SecretsManager::Secret` for moto's CloudFormation, which otherwise skips it silently.
 
-Registered as every emulator resource type is (`cfn_resources`). Ref gives the secret's ARN (as
+Registered as every emulator resource type is (`resources`). Ref gives the secret's ARN (as
 on AWS); deleting the stack deletes the secret at once (no recovery window), so a stack can be
 deployed again under the same name.
 """

@@ -7,7 +7,7 @@ dict in `build_metadata_history`, as moto's own builds are):
 - StartBuild: honours the project's source, buildspec, environment, timeout and logs settings and
   StartBuild's overrides of them (what ZenML's `aws` image builder and `aws codebuild start-build`
   send), returns at once with the build IN_PROGRESS and runs it in the background
-  (`build_runner`);
+  (`runner`);
 - BatchGetBuilds: the builds as they are now, and `buildsNotFound`;
 - StopBuild: stops a running build (it ends STOPPED);
 - CreateProject takes a project with no source location where AWS does (NO_SOURCE, CODEPIPELINE);

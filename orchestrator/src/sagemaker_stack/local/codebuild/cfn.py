@@ -1,6 +1,6 @@
 """`AWS::CodeBuild::Project` for moto's CloudFormation, which otherwise skips it silently.
 
-Registered as every emulator resource type is (`cfn_resources`). The project is made in moto's
+Registered as every emulator resource type is (`cloudformation.resources`). The project is made in moto's
 CodeBuild backend from the template's properties (what CDK's `aws_codebuild.Project`
 synthesizes: Name, Source, Environment, ServiceRole, Artifacts, LogsConfig, TimeoutInMinutes,
 ...), so StartBuild runs it like a project made through the API.

@@ -2,7 +2,7 @@
 
 The runner moves the record through CodeBuild's phases from its own thread while server threads
 read it, so every change and every read goes through one lock; a change also holds the state
-against a snapshot (see state_lock). The shapes are botocore's `Build`
+against a snapshot (see state.lock). The shapes are botocore's `Build`
 and `BuildPhase`: a phase in progress has only its type and start time; a finished one has its
 status, end time, whole seconds and contexts (`statusCode` and `message`, both empty on success,
 as CodeBuild reports them); the final COMPLETED phase only ever has a start time.

@@ -1,6 +1,6 @@
 """A step's container, stood in for by a local process group in the environment of its image.
 
-The image (see image_build) is a Python environment: an entrypoint that starts with
+The image (see build) is a Python environment: an entrypoint that starts with
 `python`/`python3` runs the image's interpreter, the image's `bin` is first on PATH, and the
 command is the job's ContainerEntrypoint/ContainerArguments or else the image's ENTRYPOINT/CMD,
 as docker combines them. The process gets what SageMaker gives a container and nothing more:

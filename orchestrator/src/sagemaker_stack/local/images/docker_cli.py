@@ -2,7 +2,7 @@
 
 CodeBuild builds in the emulator get it on their PATH as `docker`, with `EMULATOR_IMAGE_STORE`
 naming the emulator's image store. It does what ZenML's `aws` image builder's buildspec and a
-user's own buildspec ask of docker, for images that are Python environments (see image_build):
+user's own buildspec ask of docker, for images that are Python environments (see build):
 
     docker login --username AWS --password-stdin <account>.dkr.ecr.<region>.amazonaws.com
     docker build -t NAME [-t ...] [-f FILE] [--build-arg K=V] [--label K=V] [--platform P] CONTEXT

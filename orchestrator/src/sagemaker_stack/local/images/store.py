@@ -2,7 +2,7 @@
 
 Layout under `EMULATOR_IMAGE_STORE` (the emulator's state folder `/images`):
 
-    layers/<id>/venv/     the image's Python environment, layered on its parent's (see image_build)
+    layers/<id>/venv/     the image's Python environment, layered on its parent's (see build)
     layers/<id>/files/    the image's file system: WORKDIR and COPY destinations (`/app` -> files/app)
     configs/<hex>.json    the image config (env, workdir, entrypoint, layers); sha256 of its bytes
                           is the image id, and the config digest of the manifest pushed to ECR

@@ -5,7 +5,7 @@ Manager, SageMaker, CloudWatch Logs, Scheduler, CodeBuild, ...: all of `BackendD
 in one pickle, see snapshot) plus what the SageMaker engine reports of each execution and its
 steps. ECR images' content is in the image store on disk already.
 
-When: a saver thread looks every `SAVE_INTERVAL` seconds whether anything changed (state_lock
+When: a saver thread looks every `SAVE_INTERVAL` seconds whether anything changed (state.lock
 counts changes) and, if so, pickles the state while holding changes off (the pause requests
 see: milliseconds for a deployed stack with a thousand objects), then writes it out while they
 go on. So a change is on disk at most about two intervals after it was acknowledged, and a
@@ -45,7 +45,7 @@ from sagemaker_stack.local.state.snapshot import (
 
 #: Seconds between two looks for changes to save.
 SAVE_INTERVAL = 1.0
-#: The longest a snapshot waits for requests in flight before it tries again later (see state_lock).
+#: The longest a snapshot waits for requests in flight before it tries again later (see state.lock).
 PAUSE_TIMEOUT = 0.5
 STOPPED_CAUSE = "the emulator was stopped"
 KILLED_CAUSE = "the emulator ended unexpectedly (killed or crashed)"
@@ -178,7 +178,7 @@ class Persistence:
     # -- saving -----------------------------------------------------------------------------------
     def save(self, pause_timeout: float = PAUSE_TIMEOUT) -> bool:
         """Take and write one snapshot if anything changed since the last; False if it could not."""
-        paused = time.monotonic()  # from here new requests wait (see state_lock)
+        paused = time.monotonic()  # from here new requests wait (see state.lock)
         with STATE.exclusive(pause_timeout) as held:
             if not held:
                 self.stats.busy += 1

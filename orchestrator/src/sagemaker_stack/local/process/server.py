@@ -5,10 +5,9 @@ readiness checks (with what the restore found and the last save, see persistence
 the state folder's snapshot (`state/`), ends what a killed predecessor left running, writes
 `emulator.pid` and `emulator.port` once it listens, saves its state while it serves, and removes
 them when it stops; SIGTERM ends every running pipeline execution (Failed: the emulator was
-stopped) and CodeBuild build (STOPPED) first, then saves once more. The state folder also holds
-the builds' folders (`codebuild/`), the steps' (`executions/`) and the `docker` stand-in's
-images (`images/`). The port is bound with SO_REUSEADDR, so a restart on the same port works at
-once (see port). `EMULATOR_CODEBUILD_SECONDS_PER_MINUTE` in its environment makes
+stopped) and CodeBuild build (STOPPED) first, then saves once more. What else the state folder
+holds, and where, is named in state.layout. The port is bound with SO_REUSEADDR, so a restart on
+the same port works at once (see port). `EMULATOR_CODEBUILD_SECONDS_PER_MINUTE` in its environment makes
 a minute of a build's timeout last that many seconds (tests use a few).
 Exit codes: 0 stopped, 2 state folder unusable, 3 port in use.
 """

@@ -9,8 +9,8 @@ not succeed are never started (so they never appear in ListPipelineExecutionStep
 A step runs in the environment of the image its definition names (`AppSpecification.ImageUri`,
 `AlgorithmSpecification.TrainingImage`), found in the emulated ECR the way SageMaker pulls it;
 an image ECR does not hold fails the step with SageMaker's reason (see step_image). Each attempt
-is one job (see job_runner): its inputs are copied from the emulated S3 into its own /opt/ml, the
-step process gets what SageMaker gives a container and nothing more (see container, isolation),
+is one job (see jobs.runner): its inputs are copied from the emulated S3 into its own /opt/ml, the
+step process gets what SageMaker gives a container and nothing more (see images.container, jobs.isolation),
 and its outputs are uploaded again.
 """
 

@@ -82,7 +82,7 @@ def _new_version(pipeline: Any) -> PipelineVersion:
 
 
 def install(backend: Any, response: Any) -> None:
-    """Wrap moto's SageMaker backend and response classes (called once by sagemaker_pipelines)."""
+    """Wrap moto's SageMaker backend and response classes (called once by pipelines)."""
     backend.create_pipeline = _wrap_create(backend.create_pipeline)
     backend.update_pipeline = _wrap_locked(backend.update_pipeline)
     backend.delete_pipeline = _wrap_locked(backend.delete_pipeline)

@@ -3,7 +3,7 @@
 The engine and the CodeBuild runner run inside the server process, so they write straight into
 moto's logs backend: `boto3.client("logs").get_log_events(...)` against the emulator then reads
 the output from the same group and stream names a user would look up on AWS. Writes hold the
-state against a snapshot (see state_lock), as every change made outside a request does.
+state against a snapshot (see state.lock), as every change made outside a request does.
 """
 
 from __future__ import annotations

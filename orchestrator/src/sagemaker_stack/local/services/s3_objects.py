@@ -2,7 +2,7 @@
 
 The engine runs inside the server process, so it reads and writes moto's S3 backend directly (as
 logs and build_source do), with the errors S3 itself would give: a missing bucket is NoSuchBucket,
-a missing key NoSuchKey. `ObjectStore` is what job_data needs, so its tests can use a dict.
+a missing key NoSuchKey. `ObjectStore` is what sagemaker.jobs.data needs, so its tests can use a dict.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class MotoObjectStore:
             return bytes(found.value)
 
     def write(self, bucket: str, key: str, data: bytes) -> None:
-        # A snapshot must see the object whole or not at all (see state_lock).
+        # A snapshot must see the object whole or not at all (see state.lock).
         with STATE.shared():
             self._bucket(bucket)
             self._backend.put_object(bucket, key, data)

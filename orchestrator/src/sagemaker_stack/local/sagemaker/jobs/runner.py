@@ -1,8 +1,8 @@
 """One attempt of one SageMaker job: its data in, its container, its data out.
 
 `prepare` does what SageMaker does before a container starts: it reads the data the request
-moves (job_channels), makes the job's folders (a working folder, and the folder that is the
-job's private /opt/ml, see isolation) and copies the inputs in (job_data). `run` starts the
+moves (channels), makes the job's folders (a working folder, and the folder that is the
+job's private /opt/ml, see isolation) and copies the inputs in (data). `run` starts the
 container in the job's image with that /opt/ml, uploads Continuous outputs while it runs and
 the rest when it ends, and turns the outcome into SageMaker's status and FailureReason.
 
