@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
+from sagemaker_stack.local.cloudformation import fixes, rollback
+
 
 class BackendResource:
     """A resource a stack made in a moto backend: `Ref` gives `REF`, `GetAtt` the `ATTRIBUTES`."""
@@ -111,8 +113,6 @@ def flag(value: Any) -> bool:
 def register() -> None:
     """Make moto's CloudFormation see our resource types even if it already built its type map,
     keep what its own types drop (`fixes`) and roll a failed creation back (`rollback`)."""
-    from sagemaker_stack.local.cloudformation import fixes, rollback
-
     fixes.install()
     rollback.install()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
