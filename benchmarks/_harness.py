@@ -32,7 +32,7 @@ from typing import Any
 import _client_env
 from _common import say
 
-from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.process.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 from tests.support.images import step_image
 

@@ -37,9 +37,9 @@ if __package__ in (None, ""):
 import _client_env
 from _common import Row, median, ratio, samples, say, seconds, stopwatch
 
-from sagemaker_stack.local.container import container_command, container_environment, prepare_work_dir
-from sagemaker_stack.local.emulator import Emulator
-from sagemaker_stack.local.image_store import ImageStore
+from sagemaker_stack.local.images.container import container_command, container_environment, prepare_work_dir
+from sagemaker_stack.local.images.store import ImageStore
+from sagemaker_stack.local.process.emulator import Emulator
 from tests.support.images import STEP_IMAGE, step_image
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ if __package__ in (None, ""):
 
 from _common import REPO, Row, bench_environment, ratio, say, stopwatch
 
-from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.process.emulator import Emulator
 
 OBJECT_BYTES = 10 * 1024
 

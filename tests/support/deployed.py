@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 
 from sagemaker_stack.config import StackConfig
-from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.process.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 
 REPO = Path(__file__).resolve().parents[2]

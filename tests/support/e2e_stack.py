@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.process.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 
 SCRIPT = Path(__file__).resolve().parents[1] / "e2e" / "orchestrator" / "e2e_orchestrator_pipelines.py"

@@ -36,7 +36,7 @@ def docker(
     environment["EMULATOR_IMAGE_STORE"] = str(emulator.image_store)
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "sagemaker_stack.local.docker_cli", *args],
+        [sys.executable, "-m", "sagemaker_stack.local.images.docker_cli", *args],
         input=stdin,
         env=environment,
         capture_output=True,

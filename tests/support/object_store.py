@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sagemaker_stack.local.s3_objects import NO_SUCH_BUCKET, S3Error
+from sagemaker_stack.local.services.s3_objects import NO_SUCH_BUCKET, S3Error
 
 
 class DictStore:

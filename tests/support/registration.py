@@ -26,7 +26,7 @@ AWS_ENV = {
 
 
 def emulator_credentials() -> dict[str, str]:
-    from sagemaker_stack.local.engine import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+    from sagemaker_stack.local.sagemaker.engine import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
     return {"AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY}
 

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from sagemaker_stack.config import StackConfig
-from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.process.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 from tests.support.deployed import user_env
 from tests.support.images import MINIMAL_DOCKERFILE, build_and_push

@@ -8,7 +8,7 @@ fails that execution and its ZenML run while the client's watch rides out the ou
 traceback; last, `demo --down` leaves no process and no port in use.
 
 The restart tests need the emulator to keep its state across a restart (the persistence work,
-`sagemaker_stack.local.persistence`): without it they are marked xfail and not run.
+`sagemaker_stack.local.process.persistence`): without it they are marked xfail and not run.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ CLI = str(BIN / "sagemaker-stack")
 IRIS_STEPS = {"load_data", "split_data", "train_logistic_regression", "train_decision_tree", "evaluate"}
 
 needs_persistence = pytest.mark.xfail(
-    importlib.util.find_spec("sagemaker_stack.local.persistence") is None,
-    reason="needs the emulator's state to survive a restart (sagemaker_stack.local.persistence)",
+    importlib.util.find_spec("sagemaker_stack.local.process.persistence") is None,
+    reason="needs the emulator's state to survive a restart (sagemaker_stack.local.process.persistence)",
     run=False,
 )
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.process.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 from tests.support.e2e_stack import (
     BUCKET,

@@ -30,7 +30,7 @@ from tests.support.registration import (
 @pytest.fixture(scope="module")
 def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The embedded emulator; AWS_ENDPOINT_URL stays unset so only the config's endpoint reaches it."""
-    from sagemaker_stack.local.emulator import Emulator
+    from sagemaker_stack.local.process.emulator import Emulator
 
     emulator = Emulator(state_dir=tmp_path_factory.mktemp("emulator"), region=REGION)
     with pytest.MonkeyPatch.context() as patch:

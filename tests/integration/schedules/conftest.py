@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sagemaker_stack.config import StackConfig
-from sagemaker_stack.local.emulator import Emulator
+from sagemaker_stack.local.process.emulator import Emulator
 from tests.support.schedules import stack_config
 
 

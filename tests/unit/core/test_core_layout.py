@@ -55,11 +55,43 @@ def test_a_step_importing_the_laptop_side_breaks_a_contract(tmp_path: Path) -> N
 
 def test_the_emulator_importing_the_orchestrator_breaks_a_contract(tmp_path: Path) -> None:
     root = _copy_project(tmp_path)
-    engine = root / "src" / "sagemaker_stack" / "local" / "engine.py"
+    engine = root / "src" / "sagemaker_stack" / "local" / "sagemaker" / "engine.py"
     engine.write_text(engine.read_text() + "\nimport sagemaker_stack.orchestrator.definition  # noqa\n")
     result = _lint(root)
     assert result.returncode != 0
     assert "The emulator emulates AWS" in result.stdout and "BROKEN" in result.stdout
+
+
+def test_a_lower_emulator_package_importing_a_higher_one_breaks_a_contract(tmp_path: Path) -> None:
+    # The cycle this layout cut: the snapshot (state/) read a folder name from the server (process/).
+    root = _copy_project(tmp_path)
+    snapshot = root / "src" / "sagemaker_stack" / "local" / "state" / "snapshot.py"
+    snapshot.write_text(snapshot.read_text() + "\nimport sagemaker_stack.local.process.server  # noqa\n")
+    result = _lint(root)
+    assert result.returncode != 0
+    assert "The emulator's packages are layered" in result.stdout and "BROKEN" in result.stdout
+    assert "sagemaker_stack.local.state.snapshot -> sagemaker_stack.local.process.server" in " ".join(
+        result.stdout.split()
+    )
+
+
+def test_the_two_emulated_services_stay_independent(tmp_path: Path) -> None:
+    root = _copy_project(tmp_path)
+    builds = root / "src" / "sagemaker_stack" / "local" / "codebuild" / "builds.py"
+    builds.write_text(builds.read_text() + "\nimport sagemaker_stack.local.sagemaker.moto_fixes  # noqa\n")
+    result = _lint(root)
+    assert result.returncode != 0
+    assert "sagemaker_stack.local.codebuild.builds -> sagemaker_stack.local.sagemaker.moto_fixes" in " ".join(
+        result.stdout.split()
+    )
+
+
+def test_the_emulator_is_laid_out_in_packages() -> None:
+    local = PACKAGE / "local"
+    modules = sorted(p.name for p in local.glob("*.py"))
+    packages = sorted(p.name for p in local.iterdir() if (p / "__init__.py").exists())
+    assert len(modules) <= 8, modules
+    assert len(packages) >= 5, packages
 
 
 def test_modules_stay_small_and_the_top_level_stays_short() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sagemaker_stack.cli.common import user_errors
-from sagemaker_stack.local.emulator import DEFAULT_REGION, DEFAULT_STATE_DIR, Emulator, EmulatorError
+from sagemaker_stack.local.process.emulator import DEFAULT_REGION, DEFAULT_STATE_DIR, Emulator, EmulatorError
 
 _state_dir_option = click.option(
     "--state-dir",

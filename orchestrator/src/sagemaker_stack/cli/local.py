@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from sagemaker_stack.cli.common import user_errors
-from sagemaker_stack.local.emulator import DEFAULT_REGION
+from sagemaker_stack.local.process.emulator import DEFAULT_REGION
 from sagemaker_stack.ops.local_env import DEFAULT_STATE_DIR, ENV_STATE_DIR, UNSET, LocalEnvironment
 
 _state_dir_option = click.option(

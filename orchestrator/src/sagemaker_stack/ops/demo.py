@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sagemaker_stack.local.emulator import data_dir
+from sagemaker_stack.local.process.emulator import data_dir
 from sagemaker_stack.ops.processes import stream
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ project with `--state-dir` stays out of git and of ZenML's code archive (which l
 `git ls-files --exclude-standard` in a git repository):
 
     <state>/local.json     the ports and region it had (a restart listens there again)
-    <state>/emulator/      the emulator's state folder (`sagemaker_stack.local.emulator.Emulator`)
+    <state>/emulator/      the emulator's state folder (`sagemaker_stack.local.process.emulator.Emulator`)
     <state>/zenml/         the ZenML server's (`LocalZenMLServer`: database, pid, admin password)
     <state>/zenml-client/  a ZenML client folder logged in to that server as its admin
                            (`local_client` says why the shell also pins server, project, stack)
@@ -31,9 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sagemaker_stack.local.emulator import DEFAULT_REGION, Emulator, EmulatorError, data_dir, emulator_env
-from sagemaker_stack.local.port import PORT_ADVICE
-from sagemaker_stack.local.server import make_private_state_dir
+from sagemaker_stack.local.process.emulator import (
+    DEFAULT_REGION,
+    Emulator,
+    EmulatorError,
+    data_dir,
+    emulator_env,
+)
+from sagemaker_stack.local.process.port import PORT_ADVICE
+from sagemaker_stack.local.state.layout import make_private_state_dir
 from sagemaker_stack.ops.zenml_server import ADMIN_USER, LocalZenMLServer, ZenMLServerError, check_port_free
 
 if TYPE_CHECKING:

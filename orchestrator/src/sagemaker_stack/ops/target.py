@@ -36,7 +36,7 @@ class Target:
 
 def emulator_target(endpoint_url: str, region: str) -> Target:
     """A Target for an emulator already serving at `endpoint_url`."""
-    from sagemaker_stack.local.emulator import emulator_env
+    from sagemaker_stack.local.process.emulator import emulator_env
 
     return Target(region=region, endpoint_url=endpoint_url, env=emulator_env(endpoint_url, region))
 
