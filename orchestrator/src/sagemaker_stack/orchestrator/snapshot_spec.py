@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sagemaker_stack.config import ZENML_PIPELINE_TAG
 from sagemaker_stack.flavor import DEFAULT_INSTANCE_TYPE
 from sagemaker_stack.orchestrator import definition as definitions
-from sagemaker_stack.orchestrator import instance_types
+from sagemaker_stack.orchestrator import instance_types, names
 from sagemaker_stack.orchestrator.environment import step_environment
 from sagemaker_stack.orchestrator.spec import (
     ArgumentValue,
@@ -148,7 +148,7 @@ def default_checkpoint_uri(bucket: str, pipeline_name: str, step_name: str) -> d
     starts: a shared prefix would hand one run's checkpoints to the next.
     """
     prefix = f"s3://{bucket}/sagemaker-pipelines/{pipeline_name}/checkpoints"
-    values = [prefix, execution_variable("PipelineExecutionId"), definitions.sagemaker_step_name(step_name)]
+    values = [prefix, execution_variable("PipelineExecutionId"), names.sagemaker_step_name(step_name)]
     return {"Std:Join": {"On": "/", "Values": values}}
 
 
@@ -173,7 +173,7 @@ def build(
 
     zenml_name = str(snapshot.pipeline_configuration.name)
     snapshot_id = str(snapshot.id)
-    pipeline_name = definitions.sagemaker_pipeline_name(config.resource_prefix, zenml_name)
+    pipeline_name = names.sagemaker_pipeline_name(config.resource_prefix, zenml_name)
     steps: list[StepSpec] = []
     stripped: set[str] = set()
     problems: list[str] = []
@@ -235,14 +235,14 @@ def build(
     )
     validate_spec(spec, [*image_problems(images, config.region), *problems])
     document = definitions.build_definition(spec)
-    names = definitions.step_names(spec)
+    step_names = definitions.step_names(spec)
     return BuiltPipeline(
         spec=spec,
         definition=document,
         definition_json=definitions.to_json(document),
         sagemaker_pipeline_name=pipeline_name,
-        step_names=names,
-        use_training={names[step.name]: step.settings.use_training_step for step in steps},
+        step_names=step_names,
+        use_training={step_names[step.name]: step.settings.use_training_step for step in steps},
         max_parallel_steps=spec.max_parallel_steps,
         tags=tags,
         description=description,
