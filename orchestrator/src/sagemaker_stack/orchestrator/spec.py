@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sagemaker_stack.orchestrator.user_errors import UserError
+from sagemaker_stack.user_errors import UserError
 
 #: An environment value is a string or a SageMaker Pipelines expression such as
 #: `{"Get": "Execution.PipelineExecutionArn"}` that SageMaker resolves when the execution starts.
