@@ -6,11 +6,10 @@ package) so that a renamed output fails a unit test instead of a user's `sagemak
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Aws, CfnOutput, Fn, Stack, Tags
+from aws_cdk import Aws, CfnOutput, Fn, Stack, Tags
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -18,7 +17,6 @@ from constructs import Construct
 
 from sagemaker_stack import config
 from sagemaker_stack.config import ARTIFACT_FOLDER, OutputName
-from stacks import nag
 from stacks.access_logs import AccessLogs
 from stacks.artifact_store import ArtifactStore
 from stacks.credentials import ZenmlCredentials
@@ -231,22 +229,3 @@ class SageMakerStack(Stack):
             value=self.to_json_string(values),
             description="All of the above as one JSON object of StackConfig fields",
         )
-
-
-def build_app(
-    context: Mapping[str, Any] | None = None, *, suppress_findings: bool = True, **app_kwargs: Any
-) -> tuple[App, SageMakerStack]:
-    """The app with its one stack and the cdk-nag checks, from validated settings.
-
-    `context=None` reads the context the cdk CLI hands the app; tests pass a dict instead.
-    Raises `stacks.settings.SettingsError` (one line for the user) for a bad or unknown setting.
-    `suppress_findings=False` leaves out nag.py's suppressions (tests use it to see the checks bite).
-    """
-    app = App(context=dict(context), **app_kwargs) if context is not None else App(**app_kwargs)
-    # The cdk CLI sets CDK_DEFAULT_REGION to where it deploys: a key of another region is refused.
-    settings = Settings.from_context(app.node.get_all_context(), region=os.environ.get("CDK_DEFAULT_REGION"))
-    stack = SageMakerStack(app, settings)
-    if suppress_findings:
-        nag.suppress_findings(stack)
-    nag.apply_checks(app)
-    return app, stack

@@ -10,9 +10,10 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
+from app import build_app
 from sagemaker_stack.config import LOCAL_FIELDS, OPTIONAL_OUTPUTS, REQUIRED_OUTPUTS, OutputName, StackConfig
 from sagemaker_stack.ops.outputs import config_from_outputs
-from stacks.sagemaker_stack import STACK_TAG_KEY, build_app
+from stacks.sagemaker_stack import STACK_TAG_KEY
 
 #: The fixtures' type (defined in this folder's conftest.py, which is not importable by name).
 Synthesized = Any
