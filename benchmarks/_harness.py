@@ -33,6 +33,7 @@ import _client_env
 from _common import say
 
 from sagemaker_stack.local.process.emulator import Emulator
+from sagemaker_stack.ops.processes import environment_without
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 from tests.support.images import step_image
 
@@ -106,7 +107,7 @@ class Harness:
         )["ARN"]
         image = step_image(self.emulator)
         # Nothing of the caller's ZenML or AWS setup leaks in: only this server and this emulator.
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("ZENML_", "AWS_"))}
+        env = environment_without(os.environ)
         env.update(self.server.client_env())
         env.update(self.emulator.env())
         env.update(

@@ -6,11 +6,10 @@ package) so that a renamed output fails a unit test instead of a user's `sagemak
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Aws, CfnOutput, Fn, Stack, Tags
+from aws_cdk import Aws, CfnOutput, Fn, Stack, Tags
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -18,7 +17,6 @@ from constructs import Construct
 
 from sagemaker_stack import config
 from sagemaker_stack.config import ARTIFACT_FOLDER, OutputName
-from stacks import nag
 from stacks.access_logs import AccessLogs
 from stacks.artifact_store import ArtifactStore
 from stacks.credentials import ZenmlCredentials
@@ -148,7 +146,7 @@ class SageMakerStack(Stack):
         return names
 
     def _add_outputs(self) -> None:
-        """One output per StackConfig field the stack has, plus all of them as one JSON object.
+        """One output per row of `config.STACK_OUTPUTS` the stack has, plus all of them as one JSON object.
 
         Only names and ARNs: the secret's value is never referenced here.
         """
@@ -178,75 +176,18 @@ class SageMakerStack(Stack):
             values["kms_key_arn"] = self.encryption.key_arn
         if self.access_logs is not None and self.access_logs.owned:
             values["access_logs_bucket"] = self.access_logs.bucket.bucket_name
-        described = {
-            OutputName.EXECUTION_ROLE_ARN: (
-                "execution_role_arn",
-                "Role SageMaker assumes for pipeline steps",
-            ),
-            OutputName.BUCKET_NAME: ("bucket_name", "Artifact bucket"),
-            OutputName.ARTIFACT_PATH: ("artifact_path", "Path of ZenML's S3 artifact store"),
-            OutputName.REGISTRY_URI: ("registry_uri", "ECR registry host (without the repository)"),
-            OutputName.REPOSITORY_NAME: ("repository_name", "ECR repository for pipeline images"),
-            OutputName.SECRET_ARN: ("secret_arn", "ARN of the ZenML credentials secret (never its value)"),
-            OutputName.SCHEDULER_ROLE_ARN: ("scheduler_role_arn", "Role EventBridge Scheduler assumes"),
-            OutputName.RESOURCE_PREFIX: ("resource_prefix", "Prefix of every resource name"),
-            OutputName.RETAIN_DATA: ("retain_data", "Whether bucket and repository survive cdk destroy"),
-            OutputName.REGION: ("region", "Region of the stack"),
-            OutputName.ACCOUNT: ("account", "Account of the stack"),
-            OutputName.IMAGE_BUILDER_PROJECT: (
-                "image_builder_project",
-                "CodeBuild project that builds step images (only with image_builder=codebuild)",
-            ),
-            OutputName.VPC_ID: ("vpc_id", "VPC the jobs run in (only with vpc)"),
-            OutputName.SUBNET_IDS: (
-                "subnet_ids",
-                "Private subnets of the jobs, comma-separated (only with vpc)",
-            ),
-            OutputName.SECURITY_GROUP_ID: ("security_group_id", "Security group of the jobs (only with vpc)"),
-            OutputName.NAT: (
-                "nat",
-                "Whether the private subnets reach the internet through a NAT (only with vpc)",
-            ),
-            OutputName.KMS_KEY_ARN: (
-                "kms_key_arn",
-                "Customer managed key of the stack's data (only with kms)",
-            ),
-            OutputName.ACCESS_LOGS_BUCKET: (
-                "access_logs_bucket",
-                "Bucket of the artifact bucket's access logs (only with access_logs=true)",
-            ),
-        }
-        for output_name, (field, description) in described.items():
-            if field not in values:
+        for output in config.STACK_OUTPUTS:
+            if output.field not in values:
                 continue
-            value = values[field]
+            value = values[output.field]
             if isinstance(value, bool):
                 value = "true" if value else "false"
             elif isinstance(value, list):
                 value = Fn.join(",", value)
-            CfnOutput(self, output_name, value=value, description=description)
+            CfnOutput(self, output.name, value=value, description=output.description)
         CfnOutput(
             self,
             OutputName.STACK_CONFIG_JSON,
             value=self.to_json_string(values),
             description="All of the above as one JSON object of StackConfig fields",
         )
-
-
-def build_app(
-    context: Mapping[str, Any] | None = None, *, suppress_findings: bool = True, **app_kwargs: Any
-) -> tuple[App, SageMakerStack]:
-    """The app with its one stack and the cdk-nag checks, from validated settings.
-
-    `context=None` reads the context the cdk CLI hands the app; tests pass a dict instead.
-    Raises `stacks.settings.SettingsError` (one line for the user) for a bad or unknown setting.
-    `suppress_findings=False` leaves out nag.py's suppressions (tests use it to see the checks bite).
-    """
-    app = App(context=dict(context), **app_kwargs) if context is not None else App(**app_kwargs)
-    # The cdk CLI sets CDK_DEFAULT_REGION to where it deploys: a key of another region is refused.
-    settings = Settings.from_context(app.node.get_all_context(), region=os.environ.get("CDK_DEFAULT_REGION"))
-    stack = SageMakerStack(app, settings)
-    if suppress_findings:
-        nag.suppress_findings(stack)
-    nag.apply_checks(app)
-    return app, stack

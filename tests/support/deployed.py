@@ -20,6 +20,7 @@ import boto3
 
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.local.process.emulator import Emulator
+from sagemaker_stack.ops.processes import environment_without
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ CLI = str(Path(sys.executable).parent / "sagemaker-stack")
 
 def user_env(emulator: Emulator, server: LocalZenMLServer, client_dir: Path) -> dict[str, str]:
     """This process's environment without its AWS_ and ZENML_ variables, pointed at both."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ZENML_"))}
+    clean = environment_without(os.environ)
     return {**clean, **emulator.env(), **server.admin_env(client_dir), "ZENML_ANALYTICS_OPT_IN": "false"}
 
 

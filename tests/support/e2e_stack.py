@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_stack.local.process.emulator import Emulator
+from sagemaker_stack.ops.processes import environment_without
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 
 SCRIPT = Path(__file__).resolve().parents[1] / "e2e" / "orchestrator" / "e2e_orchestrator_pipelines.py"
@@ -82,7 +83,7 @@ def client_environment(
     step_image: str = "",
 ) -> dict[str, str]:
     # Nothing of the caller's ZenML or AWS setup leaks in: only this server and this emulator.
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("ZENML_", "AWS_"))}
+    env = environment_without(os.environ)
     env.update(server.client_env())
     env.update(emulator.env())
     env.update(

@@ -3,7 +3,8 @@
 One factory so every caller honours the same two knobs: the stack's region, and the endpoint
 URL that only the emulator config sets. Credentials come from boto3's default chain
 (environment, profile, instance or task role); the only keys ever passed in are the emulator's
-test keys. The error-code and ARN helpers are here too, so no module parses either by hand.
+test keys. The error-code, ARN and ECR image reference helpers are here too, so no module parses
+any of them by hand.
 
 Clients come from one boto3 session per region and credential setting: one per process in a
 run. A session finds credentials and endpoints once (botocore logs each discovery, and every
@@ -31,6 +32,7 @@ import functools
 import gc
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -237,3 +239,37 @@ def arn_region(arn: str) -> str | None:
         return parse_arn(arn).region or None
     except ValueError:
         return None
+
+
+# --- ECR image references ----------------------------------------------------------------------
+
+_ECR_IMAGE: Final = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>[a-z0-9._/-]+)(:(?P<tag>[\w.-]{1,128})|@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """An image reference in Amazon ECR, split as DescribeImages takes it."""
+
+    account: str
+    region: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+def ecr_image(image: str) -> EcrImage | None:
+    """The parts of an ECR image reference (no tag means `latest`), None for any other registry."""
+    found = _ECR_IMAGE.match(image)
+    if found is None:
+        return None
+    tag, digest = found.group("tag"), found.group("digest")
+    return EcrImage(
+        account=found.group("account"),
+        region=found.group("region"),
+        repository=found.group("repository"),
+        tag=tag or (None if digest else "latest"),
+        digest=digest,
+    )

@@ -1,7 +1,8 @@
 """The versioned hand-off between the deployed CDK stack and the runtime package.
 
-`stacks/` (deploy time) imports the output names from here, and the orchestrator, the CLI and
-the emulator read the `StackConfig` file written from those outputs. Keeping both in one module
+`stacks/` (deploy time) makes its outputs from the table here (`STACK_OUTPUTS`), `export` reads
+them back with it, and the orchestrator, the CLI and the emulator read the `StackConfig` file
+written from them. Keeping both in one module
 is what guarantees the two sides agree: a renamed output breaks a unit test, not a user.
 
 No secret value is ever part of a StackConfig: it holds the secret's ARN only.
@@ -13,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -58,32 +60,82 @@ class SecretKey:
     API_KEY: Final = "api_key"
 
 
-#: Outputs every deployed stack must have; `StackConfigJson` repeats them as one JSON object.
-REQUIRED_OUTPUTS: Final = (
-    OutputName.EXECUTION_ROLE_ARN,
-    OutputName.BUCKET_NAME,
-    OutputName.ARTIFACT_PATH,
-    OutputName.REGISTRY_URI,
-    OutputName.REPOSITORY_NAME,
-    OutputName.SECRET_ARN,
-    OutputName.SCHEDULER_ROLE_ARN,
-    OutputName.RESOURCE_PREFIX,
-    OutputName.RETAIN_DATA,
-    OutputName.REGION,
-    OutputName.ACCOUNT,
-)
+@dataclass(frozen=True)
+class StackOutput:
+    """One CloudFormation output of the stack: the StackConfig field it carries, and why it is there.
 
-#: Outputs a stack has only with some settings (`image_builder=none` has no project, `vpc=none`
-#: no subnets, `kms=none` no key, say).
-OPTIONAL_OUTPUTS: Final = (
-    OutputName.IMAGE_BUILDER_PROJECT,
-    OutputName.VPC_ID,
-    OutputName.SUBNET_IDS,
-    OutputName.SECURITY_GROUP_ID,
-    OutputName.NAT,
-    OutputName.KMS_KEY_ARN,
-    OutputName.ACCESS_LOGS_BUCKET,
+    The stack (`stacks/sagemaker_stack.py`) makes one output per row it has a value for, and
+    `sagemaker-stack export` (`ops/outputs.py`) reads the same rows back into a StackConfig.
+    """
+
+    name: str
+    field: str
+    description: str
+    #: False for the outputs a stack has only with some settings.
+    required: bool = True
+
+
+#: Every output of the stack, the one table both sides read (`StackConfigJson` repeats them as one
+#: JSON object and is not a row). Optional rows exist only with some settings (`image_builder=none`
+#: has no project, `vpc=none` no subnets, `kms=none` no key, say).
+STACK_OUTPUTS: Final = (
+    StackOutput(
+        OutputName.EXECUTION_ROLE_ARN, "execution_role_arn", "Role SageMaker assumes for pipeline steps"
+    ),
+    StackOutput(OutputName.BUCKET_NAME, "bucket_name", "Artifact bucket"),
+    StackOutput(OutputName.ARTIFACT_PATH, "artifact_path", "Path of ZenML's S3 artifact store"),
+    StackOutput(OutputName.REGISTRY_URI, "registry_uri", "ECR registry host (without the repository)"),
+    StackOutput(OutputName.REPOSITORY_NAME, "repository_name", "ECR repository for pipeline images"),
+    StackOutput(OutputName.SECRET_ARN, "secret_arn", "ARN of the ZenML credentials secret (never its value)"),
+    StackOutput(OutputName.SCHEDULER_ROLE_ARN, "scheduler_role_arn", "Role EventBridge Scheduler assumes"),
+    StackOutput(OutputName.RESOURCE_PREFIX, "resource_prefix", "Prefix of every resource name"),
+    StackOutput(OutputName.RETAIN_DATA, "retain_data", "Whether bucket and repository survive cdk destroy"),
+    StackOutput(OutputName.REGION, "region", "Region of the stack"),
+    StackOutput(OutputName.ACCOUNT, "account", "Account of the stack"),
+    StackOutput(
+        OutputName.IMAGE_BUILDER_PROJECT,
+        "image_builder_project",
+        "CodeBuild project that builds step images (only with image_builder=codebuild)",
+        required=False,
+    ),
+    StackOutput(OutputName.VPC_ID, "vpc_id", "VPC the jobs run in (only with vpc)", required=False),
+    StackOutput(
+        OutputName.SUBNET_IDS,
+        "subnet_ids",
+        "Private subnets of the jobs, comma-separated (only with vpc)",
+        required=False,
+    ),
+    StackOutput(
+        OutputName.SECURITY_GROUP_ID,
+        "security_group_id",
+        "Security group of the jobs (only with vpc)",
+        required=False,
+    ),
+    StackOutput(
+        OutputName.NAT,
+        "nat",
+        "Whether the private subnets reach the internet through a NAT (only with vpc)",
+        required=False,
+    ),
+    StackOutput(
+        OutputName.KMS_KEY_ARN,
+        "kms_key_arn",
+        "Customer managed key of the stack's data (only with kms)",
+        required=False,
+    ),
+    StackOutput(
+        OutputName.ACCESS_LOGS_BUCKET,
+        "access_logs_bucket",
+        "Bucket of the artifact bucket's access logs (only with access_logs=true)",
+        required=False,
+    ),
 )
+#: Outputs every deployed stack must have.
+REQUIRED_OUTPUTS: Final = tuple(output.name for output in STACK_OUTPUTS if output.required)
+#: Outputs a stack has only with some settings.
+OPTIONAL_OUTPUTS: Final = tuple(output.name for output in STACK_OUTPUTS if not output.required)
+#: Output key -> StackConfig field.
+OUTPUT_FIELDS: Final = {output.name: output.field for output in STACK_OUTPUTS}
 
 #: StackConfig fields no stack output carries: the commands that make them write them in the file.
 #: `base_image` is written by `sagemaker-stack image build`, which builds and pushes it.

@@ -23,6 +23,8 @@ from zenml.orchestrators import BaseOrchestratorConfig
 from zenml.orchestrators.base_orchestrator import BaseOrchestratorFlavor
 from zenml.utils import deprecation_utils
 
+from sagemaker_stack.defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_OUTPUT_DATA_S3_MODE
+
 if TYPE_CHECKING:
     from zenml.orchestrators import BaseOrchestrator
 
@@ -31,9 +33,6 @@ if TYPE_CHECKING:
 FLAVOR_NAME: Final = "sagemaker_pipelines"
 #: What `zenml orchestrator flavor register` takes (and `register` stores in the ZenML server).
 FLAVOR_SOURCE: Final = "sagemaker_stack.flavor.SagemakerPipelinesOrchestratorFlavor"
-DEFAULT_INSTANCE_TYPE: Final = "ml.t3.medium"
-#: ZenML's `DEFAULT_OUTPUT_DATA_S3_MODE`: the only output mode a training job has.
-DEFAULT_OUTPUT_DATA_S3_MODE: Final = "EndOfJob"
 
 
 class SagemakerPipelinesOrchestratorSettings(BaseSettings):

@@ -32,6 +32,7 @@ import boto3
 import pytest
 
 from sagemaker_stack.ops.demo import DEMO_STATE
+from sagemaker_stack.ops.processes import AWS_AND_ZENML, environment_without
 from tests.support.browser import chromium_page
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +53,7 @@ needs_persistence = pytest.mark.xfail(
 
 def _base_env() -> dict[str, str]:
     """The caller's environment without any AWS or ZenML setting: only what `local env` prints counts."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ZENML_", "SAGEMAKER_STACK_"))}
+    return environment_without(os.environ, (*AWS_AND_ZENML, "SAGEMAKER_STACK_"))
 
 
 def _cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:

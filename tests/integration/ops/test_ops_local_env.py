@@ -17,13 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from sagemaker_stack.ops.processes import AWS_AND_ZENML, environment_without
+
 pytestmark = pytest.mark.integration
 
 CLI = str(Path(sys.executable).parent / "sagemaker-stack")
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ZENML_", "SAGEMAKER_STACK_"))}
+    return environment_without(os.environ, (*AWS_AND_ZENML, "SAGEMAKER_STACK_"))
 
 
 def local(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

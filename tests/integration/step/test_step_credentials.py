@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sagemaker_stack.ops.processes import environment_without
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,7 @@ print("key in os.environ:", key in os.environ.values(), "in a child:", key in ch
 
 def test_a_step_logs_in_again_with_its_key_and_no_child_inherits_it(tmp_path: Path) -> None:
     with LocalZenMLServer(root=tmp_path / "zenml") as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZENML_")}
+        env = environment_without(os.environ, ("ZENML_",))
         done = subprocess.run(
             [sys.executable, "-c", STEP, server.url],
             input=server.api_key,

@@ -18,7 +18,8 @@ from sagemaker_stack.flavor import (
     SagemakerPipelinesOrchestratorSettings,
     config_kwargs_from_stack_config,
 )
-from sagemaker_stack.orchestrator.spec import ResolvedStepSettings, resolve_step_settings
+from sagemaker_stack.orchestrator.snapshot_spec import resolve_step_settings
+from sagemaker_stack.orchestrator.spec import ResolvedStepSettings
 
 ROLE = "arn:aws:iam::123456789012:role/demo-execution"
 OTHER_ROLE = "arn:aws:iam::123456789012:role/gpu-jobs"

@@ -13,7 +13,7 @@ from zenml.config import DockerSettings
 
 from sagemaker_stack.orchestrator.environment import credential_problems
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
-from sagemaker_stack.orchestrator.user_errors import UserError
+from sagemaker_stack.user_errors import UserError
 from tests.support.runtime_fakes import TOKEN, diamond, fake_snapshot, make_config
 
 BASE = (

@@ -13,12 +13,11 @@ from sagemaker_stack.orchestrator.definition import (
     STEP_EXCEPTION_TYPES,
     build_definition,
     parallelism_configuration,
-    sagemaker_pipeline_name,
-    sagemaker_step_name,
     step_names,
     tag_list,
     to_json,
 )
+from sagemaker_stack.orchestrator.names import sagemaker_pipeline_name, sagemaker_step_name
 from sagemaker_stack.orchestrator.spec import (
     PIPELINE_EXECUTION_ARN,
     InvalidPipelineError,

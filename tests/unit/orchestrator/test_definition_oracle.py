@@ -23,10 +23,10 @@ import pytest
 
 from sagemaker_stack.orchestrator.definition import (
     build_definition,
-    sagemaker_step_name,
     step_definition,
-    training_output_path,
 )
+from sagemaker_stack.orchestrator.job_request import training_output_path
+from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.spec import (
     PIPELINE_EXECUTION_ARN,
     PipelineSpec,

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from sagemaker_stack.orchestrator import sdk_arguments
-from sagemaker_stack.orchestrator.definition import sagemaker_step_name, step_definition
+from sagemaker_stack.orchestrator.definition import step_definition
+from sagemaker_stack.orchestrator.job_request import training_output_path
+from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.spec import PipelineSpec
 from sagemaker_stack.orchestrator.validation import validate_spec
 from tests.unit.orchestrator.test_definition_oracle import (
@@ -122,8 +124,6 @@ def sdk_processing_request(step: Any, session: Any, args: dict[str, Any], inputs
 def sdk_training_request(step: Any, session: Any, args: dict[str, Any], inputs: Any = None) -> Any:
     from sagemaker.estimator import Estimator
     from sagemaker.workflow.steps import TrainingStep
-
-    from sagemaker_stack.orchestrator.definition import training_output_path
 
     settings = step.settings
     values = dict(args)

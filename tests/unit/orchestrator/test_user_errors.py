@@ -20,7 +20,7 @@ from botocore.stub import Stubber
 from sagemaker_stack.orchestrator import execution
 from sagemaker_stack.orchestrator import sagemaker_orchestrator as orchestrator_module
 from sagemaker_stack.orchestrator.sagemaker_orchestrator import RunStopped
-from sagemaker_stack.orchestrator.user_errors import UserError, WatchInterrupted
+from sagemaker_stack.user_errors import UserError, WatchInterrupted
 from tests.support.runtime_fakes import ACCOUNT, REGION
 
 REPO = Path(__file__).resolve().parents[3]
@@ -107,7 +107,7 @@ def test_a_bad_cron_is_one_message_and_still_lets_zenml_delete_its_schedule(tmp_
 
 
 def test_other_errors_keep_their_traceback(tmp_path: Path) -> None:
-    body = "from sagemaker_stack.orchestrator.user_errors import install_hook\n"
+    body = "from sagemaker_stack.user_errors import install_hook\n"
     done = _script(tmp_path, body + "install_hook()\nraise ValueError('a bug')\n")
     assert done.returncode != 0
     assert "Traceback" in done.stderr and "a bug" in done.stderr

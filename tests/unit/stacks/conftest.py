@@ -23,7 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from stacks.sagemaker_stack import SageMakerStack, build_app  # noqa: E402
+from app import build_app  # noqa: E402
+from stacks.sagemaker_stack import SageMakerStack  # noqa: E402
 
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/TeamBoundary"
 #: A stack that differs from the default in every setting.

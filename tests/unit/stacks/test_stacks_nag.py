@@ -12,7 +12,8 @@ from aws_cdk import App
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-from stacks.sagemaker_stack import SageMakerStack, build_app
+from app import build_app
+from stacks.sagemaker_stack import SageMakerStack
 
 ACKNOWLEDGED = {
     "AwsSolutions-SMG4",

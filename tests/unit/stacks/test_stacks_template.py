@@ -10,9 +10,17 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from sagemaker_stack.config import LOCAL_FIELDS, OPTIONAL_OUTPUTS, REQUIRED_OUTPUTS, OutputName, StackConfig
+from app import build_app
+from sagemaker_stack.config import (
+    LOCAL_FIELDS,
+    OPTIONAL_OUTPUTS,
+    REQUIRED_OUTPUTS,
+    STACK_OUTPUTS,
+    OutputName,
+    StackConfig,
+)
 from sagemaker_stack.ops.outputs import config_from_outputs
-from stacks.sagemaker_stack import STACK_TAG_KEY, build_app
+from stacks.sagemaker_stack import STACK_TAG_KEY
 
 #: The fixtures' type (defined in this folder's conftest.py, which is not importable by name).
 Synthesized = Any
@@ -144,6 +152,23 @@ def test_outputs_are_exactly_the_hand_off_names(
     """The image builder's output exists only with image_builder=codebuild (custom_stack has none)."""
     synthesized: Synthesized = request.getfixturevalue(fixture)
     assert set(synthesized.json["Outputs"]) == {*REQUIRED_OUTPUTS, *optional, OutputName.STACK_CONFIG_JSON}
+
+
+def test_every_output_the_stack_makes_is_read_by_export_and_back(private_stack: Synthesized) -> None:
+    """One table, `config.STACK_OUTPUTS`: the stack with every option makes exactly its rows, each
+    StackConfig field a stack knows has a row, and export reads each output into its row's field."""
+    outputs = _deployed_outputs(private_stack)
+    assert set(outputs) - {OutputName.STACK_CONFIG_JSON} == {row.name for row in STACK_OUTPUTS}
+    not_outputs = {"schema_version", "stack_name", "endpoint_url", *LOCAL_FIELDS}
+    assert {row.field for row in STACK_OUTPUTS} == set(StackConfig.model_fields) - not_outputs
+    config = config_from_outputs(outputs, stack_name=private_stack.stack.stack_name)
+    for row in STACK_OUTPUTS:
+        value = getattr(config, row.field)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, tuple):
+            value = ",".join(value)
+        assert value == outputs[row.name], row
 
 
 @pytest.mark.parametrize("fixture", ["default_stack", "custom_stack", "private_stack"])

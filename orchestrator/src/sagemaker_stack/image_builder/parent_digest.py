@@ -24,7 +24,6 @@ from pydantic import PrivateAttr
 from zenml.config.build_configuration import BuildConfiguration
 
 from sagemaker_stack import aws
-from sagemaker_stack.orchestrator.step_images import ecr_image
 
 if TYPE_CHECKING:
     from zenml.code_repositories import BaseCodeRepository
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 
 def ecr_digest(image: str, endpoint_url: str | None = None) -> str | None:
     """The manifest digest (`sha256:...`) ECR holds for `image`, None when ECR cannot say."""
-    location = ecr_image(image)
+    location = aws.ecr_image(image)
     if location is None:
         return None
     if location.digest:

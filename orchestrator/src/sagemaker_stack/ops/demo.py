@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sagemaker_stack.local.process.emulator import data_dir
-from sagemaker_stack.ops.processes import stream
+from sagemaker_stack.ops.processes import environment_without, stream
 
 if TYPE_CHECKING:
     from sagemaker_stack.ops.local_env import LocalEnvironment
@@ -195,7 +195,7 @@ def _explain_kept(environment: LocalEnvironment, echo: Echo) -> None:
 
 def _quiet_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The caller's environment minus AWS and ZenML settings that would point elsewhere."""
-    env = {k: v for k, v in environ.items() if not k.startswith(("AWS_", "ZENML_"))}
+    env = environment_without(environ)
     env.update(
         {
             "ZENML_ANALYTICS_OPT_IN": "false",

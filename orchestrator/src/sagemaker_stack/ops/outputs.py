@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sagemaker_stack.config import (
     LOCAL_FIELDS,
     OPTIONAL_OUTPUTS,
+    OUTPUT_FIELDS,
     REQUIRED_OUTPUTS,
     ConfigError,
     OutputName,
@@ -31,29 +32,10 @@ from sagemaker_stack.config import (
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
-#: Output key -> StackConfig field.
-OUTPUT_FIELDS: Final[Mapping[str, str]] = {
-    OutputName.EXECUTION_ROLE_ARN: "execution_role_arn",
-    OutputName.BUCKET_NAME: "bucket_name",
-    OutputName.ARTIFACT_PATH: "artifact_path",
-    OutputName.REGISTRY_URI: "registry_uri",
-    OutputName.REPOSITORY_NAME: "repository_name",
-    OutputName.SECRET_ARN: "secret_arn",
-    OutputName.SCHEDULER_ROLE_ARN: "scheduler_role_arn",
-    OutputName.RESOURCE_PREFIX: "resource_prefix",
-    OutputName.RETAIN_DATA: "retain_data",
-    OutputName.REGION: "region",
-    OutputName.ACCOUNT: "account",
-    OutputName.IMAGE_BUILDER_PROJECT: "image_builder_project",
-    OutputName.VPC_ID: "vpc_id",
-    OutputName.SUBNET_IDS: "subnet_ids",
-    OutputName.SECURITY_GROUP_ID: "security_group_id",
-    OutputName.NAT: "nat",
-    OutputName.KMS_KEY_ARN: "kms_key_arn",
-    OutputName.ACCESS_LOGS_BUCKET: "access_logs_bucket",
-}
-#: Outputs that hold a boolean as text ("true" / "false").
-BOOLEAN_OUTPUTS: Final = (OutputName.RETAIN_DATA, OutputName.NAT)
+#: Outputs that hold a boolean as text ("true" / "false"): those of StackConfig's bool fields.
+BOOLEAN_OUTPUTS: Final = tuple(
+    name for name, field in OUTPUT_FIELDS.items() if StackConfig.model_fields[field].annotation is bool
+)
 
 #: Stack statuses whose outputs describe a working stack (an update that rolled back restored the
 #: previous, working resources and outputs).

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from sagemaker_stack.ops.processes import environment_without
+
 
 class ZenMLClientError(RuntimeError):
     """The client folder could not be logged in; the message has ZenML's reason."""
@@ -37,7 +39,7 @@ def configure_client(
     the project and stack given active."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
-    clean = {key: value for key, value in env.items() if not key.startswith("ZENML_")}
+    clean = environment_without(env, ("ZENML_",))
     clean.update({"ZENML_CONFIG_PATH": str(folder), "ZENML_ANALYTICS_OPT_IN": "false"})
     ids = [project_id or "", stack_id or ""] if project_id or stack_id else []
     completed = subprocess.run(

@@ -48,6 +48,7 @@ from types import TracebackType
 from typing import Any
 
 from sagemaker_stack.config import SecretKey
+from sagemaker_stack.ops.processes import environment_without
 
 #: Seconds to wait for the server to answer /health (13 s measured here; slow CI machines vary).
 DEFAULT_START_TIMEOUT = 120.0
@@ -181,7 +182,7 @@ class LocalZenMLServer:
                 _write_private(self.secrets_key_file, secrets.token_hex(32), 0o600)
         _write_private(self.password_file, self._admin_password, 0o600)
         env = {
-            **_clean_zenml_environment(os.environ),
+            **environment_without(os.environ, ("ZENML_",)),
             "ZENML_CONFIG_PATH": str(server_dir),
             "ZENML_SERVER": "true",
             "ZENML_ANALYTICS_OPT_IN": "false",
@@ -481,11 +482,6 @@ def _is_zenml_server(pid: int) -> bool:
         return "zenml.zen_server.zen_server_api:app" in psutil.Process(pid).cmdline()
     except psutil.Error:
         return False
-
-
-def _clean_zenml_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
-    """The caller's environment minus ZENML_* settings that would point the server elsewhere."""
-    return {key: value for key, value in environ.items() if not key.startswith("ZENML_")}
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

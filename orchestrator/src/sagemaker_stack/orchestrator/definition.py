@@ -6,11 +6,7 @@ without the job name (SageMaker names jobs per execution), so `validation` can c
 botocore's own input shapes, and a unit test against what `sagemaker.workflow` emits.
 
 Choices, and why:
-- Step names: the ZenML invocation id when it already fits SageMaker's StepName shape
-  (`[A-Za-z0-9\\-_]*`, at most 64 characters, from botocore's model), otherwise a sanitized and
-  truncated form plus 8 hex characters of the original name's SHA-256. The mapping depends on
-  the name alone, so it is stable across runs and two different ZenML names never collide in
-  practice; `validation` still checks uniqueness.
+- Step and pipeline names: `names` (stable, collision-aware; `validation` checks uniqueness).
 - Order: steps are emitted in topological order, ties broken by step name; DependsOn is sorted;
   `to_json` sorts keys. The same pipeline therefore always yields byte-identical JSON, whatever
   order the caller listed the steps in, and UpdatePipeline sees no spurious change.
@@ -38,24 +34,18 @@ Choices, and why:
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from sagemaker_stack.orchestrator import job_request
+from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError, PipelineSpec, StepSpec
 
 DEFINITION_VERSION: Final = "2020-12-01"
 PROCESSING: Final = "Processing"
 TRAINING: Final = "Training"
-
-#: botocore sagemaker model: PipelineName max 256, pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}.
-PIPELINE_NAME_MAX: Final = 256
-#: botocore sagemaker model: StepName max 64, pattern [A-Za-z0-9\-_]*.
-STEP_NAME_MAX: Final = 64
-_HASH_CHARS: Final = 8
 
 #: Retry policy shape of SageMaker Pipelines (sagemaker/workflow/retry.py, SDK 2.x).
 STEP_EXCEPTION_TYPES: Final = ("Step.SERVICE_FAULT", "Step.THROTTLING")
@@ -66,35 +56,6 @@ JOB_EXCEPTION_TYPES: Final = (
 )
 RETRY_INTERVAL_SECONDS: Final = 10
 RETRY_BACKOFF_RATE: Final = 2.0
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:_HASH_CHARS]
-
-
-def sagemaker_pipeline_name(resource_prefix: str, zenml_pipeline_name: str) -> str:
-    """`<prefix>-<name>` in CreatePipeline's PipelineName form, deterministic and collision-aware.
-
-    Characters outside `[A-Za-z0-9-]` become '-', leading/trailing '-' go; when that changed
-    anything or the name had to be cut to 256 characters, `-<8 hex of sha256(original)>` is
-    appended so that `my_pipe` and `my-pipe` stay two pipelines.
-    """
-    raw = f"{resource_prefix}-{zenml_pipeline_name}"
-    clean = re.sub(r"[^A-Za-z0-9-]+", "-", raw).strip("-")
-    if clean == raw and len(clean) <= PIPELINE_NAME_MAX:
-        return clean
-    suffix = _short_hash(raw)
-    head = clean[: PIPELINE_NAME_MAX - _HASH_CHARS - 1].rstrip("-")
-    return f"{head}-{suffix}" if head else suffix
-
-
-def sagemaker_step_name(zenml_step_name: str) -> str:
-    """The SageMaker step name of a ZenML step (see the module docstring)."""
-    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", zenml_step_name)
-    if clean == zenml_step_name and 0 < len(clean) <= STEP_NAME_MAX:
-        return clean
-    head = clean[: STEP_NAME_MAX - _HASH_CHARS - 1]
-    return f"{head}-{_short_hash(zenml_step_name)}"
 
 
 def step_names(spec: PipelineSpec) -> dict[str, str]:
@@ -155,11 +116,6 @@ def step_type(step: StepSpec) -> str:
     return TRAINING if step.settings.use_training_step else PROCESSING
 
 
-def training_output_path(output_s3_uri: str, step: StepSpec) -> str:
-    """Where a training step's OutputDataConfig points."""
-    return f"{output_s3_uri.rstrip('/')}/{sagemaker_step_name(step.name)}"
-
-
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     """Tags as the SageMaker APIs take them (CreatePipeline, job Tags), sorted by key."""
     return [{"Key": key, "Value": tags[key]} for key in sorted(tags)]
@@ -172,8 +128,6 @@ def step_arguments(step: StepSpec, output_s3_uri: str | None = None) -> dict[str
     members the APIs forbid empty (ContainerEntrypoint/ContainerArguments have a minimum of one
     entry) are left out when empty, as the SDK does.
     """
-    from sagemaker_stack.orchestrator import job_request
-
     return job_request.build(step, output_s3_uri).body
 
 

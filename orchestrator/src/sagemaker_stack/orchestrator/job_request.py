@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.sdk_arguments import Assignment, Path, map_arguments
 from sagemaker_stack.orchestrator.spec import DataLocation, StepSpec
 from sagemaker_stack.step.environment_parts import split_value
@@ -268,8 +269,6 @@ def _processing_data(request: JobRequest, step: StepSpec) -> None:
 
 
 def _training_data(request: JobRequest, step: StepSpec, output_s3_uri: str | None) -> None:
-    from sagemaker_stack.orchestrator.definition import training_output_path
-
     settings = step.settings
     inputs = [
         {
@@ -313,6 +312,11 @@ def _training_data(request: JobRequest, step: StepSpec, output_s3_uri: str | Non
             "checkpoint_s3_uri",
             spread=False,
         )
+
+
+def training_output_path(output_s3_uri: str, step: StepSpec) -> str:
+    """Where a training step's OutputDataConfig points."""
+    return f"{output_s3_uri.rstrip('/')}/{sagemaker_step_name(step.name)}"
 
 
 def _plain(value: Any) -> Any:

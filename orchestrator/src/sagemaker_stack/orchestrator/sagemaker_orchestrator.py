@@ -41,8 +41,8 @@ from sagemaker_stack.orchestrator import execution, run_metadata
 from sagemaker_stack.orchestrator.environment import credential_problems, is_connection_variable
 from sagemaker_stack.orchestrator.outage_log_filter import OutageFilter
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
-from sagemaker_stack.orchestrator.user_errors import UserError, WatchInterrupted
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN
+from sagemaker_stack.user_errors import UserError, WatchInterrupted
 
 if TYPE_CHECKING:
     from uuid import UUID

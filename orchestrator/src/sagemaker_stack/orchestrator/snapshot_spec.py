@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from sagemaker_stack.config import ZENML_PIPELINE_TAG
-from sagemaker_stack.flavor import DEFAULT_INSTANCE_TYPE
+from sagemaker_stack.defaults import DEFAULT_INSTANCE_TYPE
 from sagemaker_stack.orchestrator import definition as definitions
-from sagemaker_stack.orchestrator import instance_types
+from sagemaker_stack.orchestrator import instance_types, names
 from sagemaker_stack.orchestrator.environment import step_environment
 from sagemaker_stack.orchestrator.spec import (
     ArgumentValue,
     PipelineSpec,
+    ResolvedStepSettings,
     StepSpec,
     execution_variable,
     pipeline_parameter,
-    resolve_step_settings,
 )
 from sagemaker_stack.orchestrator.step_images import image_problems
 
@@ -148,7 +148,7 @@ def default_checkpoint_uri(bucket: str, pipeline_name: str, step_name: str) -> d
     starts: a shared prefix would hand one run's checkpoints to the next.
     """
     prefix = f"s3://{bucket}/sagemaker-pipelines/{pipeline_name}/checkpoints"
-    values = [prefix, execution_variable("PipelineExecutionId"), definitions.sagemaker_step_name(step_name)]
+    values = [prefix, execution_variable("PipelineExecutionId"), names.sagemaker_step_name(step_name)]
     return {"Std:Join": {"On": "/", "Values": values}}
 
 
@@ -173,7 +173,7 @@ def build(
 
     zenml_name = str(snapshot.pipeline_configuration.name)
     snapshot_id = str(snapshot.id)
-    pipeline_name = definitions.sagemaker_pipeline_name(config.resource_prefix, zenml_name)
+    pipeline_name = names.sagemaker_pipeline_name(config.resource_prefix, zenml_name)
     steps: list[StepSpec] = []
     stripped: set[str] = set()
     problems: list[str] = []
@@ -235,14 +235,14 @@ def build(
     )
     validate_spec(spec, [*image_problems(images, config.region), *problems])
     document = definitions.build_definition(spec)
-    names = definitions.step_names(spec)
+    step_names = definitions.step_names(spec)
     return BuiltPipeline(
         spec=spec,
         definition=document,
         definition_json=definitions.to_json(document),
         sagemaker_pipeline_name=pipeline_name,
-        step_names=names,
-        use_training={names[step.name]: step.settings.use_training_step for step in steps},
+        step_names=step_names,
+        use_training={step_names[step.name]: step.settings.use_training_step for step in steps},
         max_parallel_steps=spec.max_parallel_steps,
         tags=tags,
         description=description,
@@ -250,4 +250,46 @@ def build(
         warnings=warnings,
         pipeline_tags=dict(pipeline_settings.pipeline_tags),
         pipeline_parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
+    )
+
+
+def resolve_step_settings(
+    settings: SagemakerPipelinesOrchestratorSettings,
+    execution_role_arn: str,
+    instance_type: str | None = None,
+    checkpoint_s3_uri: str | Mapping[str, Any] | None = None,
+) -> ResolvedStepSettings:
+    """One step's settings as the definition needs them, with the role and instance type picked.
+
+    `settings` are `orchestrator.get_settings(step)`: ZenML has already merged the component's,
+    the pipeline's and the step's settings (step fields winning, dicts merged key by key).
+    `instance_type` is the one chosen for the step (`choose_instance_type`: the
+    setting, or what its ResourceSettings ask for; by default the setting or
+    `DEFAULT_INSTANCE_TYPE`); `checkpoint_s3_uri` the default checkpoint location of a spot
+    training step when the settings name none.
+    """
+    training = bool(settings.use_training_step)
+    return ResolvedStepSettings(
+        instance_type=instance_type or settings.instance_type or DEFAULT_INSTANCE_TYPE,
+        role_arn=settings.execution_role or execution_role_arn,
+        volume_size_in_gb=settings.volume_size_in_gb,
+        max_runtime_in_seconds=settings.max_runtime_in_seconds,
+        tags=dict(settings.tags),
+        use_training_step=training,
+        keep_alive_period_in_seconds=settings.keep_alive_period_in_seconds,
+        retries=settings.retries,
+        input_data_s3_uri=settings.input_data_s3_uri,
+        input_data_s3_mode=settings.input_data_s3_mode,
+        output_data_s3_uri=settings.output_data_s3_uri,
+        output_data_s3_mode=settings.output_data_s3_mode,
+        sdk_arguments=dict(settings.estimator_args if training else settings.processor_args),
+        job_arguments=dict(settings.job_arguments),
+        use_spot_instances=settings.use_spot_instances,
+        max_wait_time_in_seconds=settings.max_wait_time_in_seconds,
+        checkpoint_s3_uri=settings.checkpoint_s3_uri or checkpoint_s3_uri,
+        subnets=tuple(settings.subnets or ()),
+        security_group_ids=tuple(settings.security_group_ids or ()),
+        inter_container_traffic_encryption=settings.enable_inter_container_traffic_encryption,
+        volume_kms_key_id=settings.volume_kms_key_id,
+        output_kms_key_id=settings.output_kms_key_id,
     )

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from sagemaker_stack.orchestrator.user_errors import UserError
-
-if TYPE_CHECKING:
-    from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
+from sagemaker_stack.user_errors import UserError
 
 #: An environment value is a string or a SageMaker Pipelines expression such as
 #: `{"Get": "Execution.PipelineExecutionArn"}` that SageMaker resolves when the execution starts.
@@ -147,47 +144,3 @@ class PipelineSpec:
     parameters: Mapping[str, str] = field(default_factory=dict)
     #: The stack's region: a KMS key ARN of another region is refused.
     region: str | None = None
-
-
-def resolve_step_settings(
-    settings: SagemakerPipelinesOrchestratorSettings,
-    execution_role_arn: str,
-    instance_type: str | None = None,
-    checkpoint_s3_uri: str | Mapping[str, Any] | None = None,
-) -> ResolvedStepSettings:
-    """One step's settings as the definition needs them, with the role and instance type picked.
-
-    `settings` are `orchestrator.get_settings(step)`: ZenML has already merged the component's,
-    the pipeline's and the step's settings (step fields winning, dicts merged key by key).
-    `instance_type` is the one chosen for the step (`snapshot_spec.choose_instance_type`: the
-    setting, or what its ResourceSettings ask for; by default the setting or
-    `DEFAULT_INSTANCE_TYPE`); `checkpoint_s3_uri` the default checkpoint location of a spot
-    training step when the settings name none.
-    """
-    from sagemaker_stack.flavor import DEFAULT_INSTANCE_TYPE
-
-    training = bool(settings.use_training_step)
-    return ResolvedStepSettings(
-        instance_type=instance_type or settings.instance_type or DEFAULT_INSTANCE_TYPE,
-        role_arn=settings.execution_role or execution_role_arn,
-        volume_size_in_gb=settings.volume_size_in_gb,
-        max_runtime_in_seconds=settings.max_runtime_in_seconds,
-        tags=dict(settings.tags),
-        use_training_step=training,
-        keep_alive_period_in_seconds=settings.keep_alive_period_in_seconds,
-        retries=settings.retries,
-        input_data_s3_uri=settings.input_data_s3_uri,
-        input_data_s3_mode=settings.input_data_s3_mode,
-        output_data_s3_uri=settings.output_data_s3_uri,
-        output_data_s3_mode=settings.output_data_s3_mode,
-        sdk_arguments=dict(settings.estimator_args if training else settings.processor_args),
-        job_arguments=dict(settings.job_arguments),
-        use_spot_instances=settings.use_spot_instances,
-        max_wait_time_in_seconds=settings.max_wait_time_in_seconds,
-        checkpoint_s3_uri=settings.checkpoint_s3_uri or checkpoint_s3_uri,
-        subnets=tuple(settings.subnets or ()),
-        security_group_ids=tuple(settings.security_group_ids or ()),
-        inter_container_traffic_encryption=settings.enable_inter_container_traffic_encryption,
-        volume_kms_key_id=settings.volume_kms_key_id,
-        output_kms_key_id=settings.output_kms_key_id,
-    )

@@ -12,7 +12,7 @@ into every step, so a pipeline with both kinds of steps and a pipeline-wide
 
 from __future__ import annotations
 
-from sagemaker_stack.flavor import DEFAULT_OUTPUT_DATA_S3_MODE
+from sagemaker_stack.defaults import DEFAULT_OUTPUT_DATA_S3_MODE
 from sagemaker_stack.orchestrator.job_request import JOB_ARGUMENTS, JobRequest
 from sagemaker_stack.orchestrator.spec import StepSpec
 

@@ -8,15 +8,10 @@ says so at once, naming each step and what to do.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
-_ECR_IMAGE: Final = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repository>[a-z0-9._/-]+)(:(?P<tag>[\w.-]{1,128})|@(?P<digest>sha256:[0-9a-f]{64}))?$"
-)
+from sagemaker_stack import aws
 
 _FIX: Final = (
     "let ZenML build it on the stack's image builder (no DockerSettings, or DockerSettings without "
@@ -24,45 +19,19 @@ _FIX: Final = (
 )
 
 
-@dataclass(frozen=True)
-class EcrImage:
-    """An image reference in Amazon ECR, split as DescribeImages takes it."""
-
-    account: str
-    region: str
-    repository: str
-    tag: str | None
-    digest: str | None
-
-
-def ecr_image(image: str) -> EcrImage | None:
-    """The parts of an ECR image reference (no tag means `latest`), None for any other registry."""
-    found = _ECR_IMAGE.match(image)
-    if found is None:
-        return None
-    tag, digest = found.group("tag"), found.group("digest")
-    return EcrImage(
-        account=found.group("account"),
-        region=found.group("region"),
-        repository=found.group("repository"),
-        tag=tag or (None if digest else "latest"),
-        digest=digest,
-    )
-
-
 def image_problems(images: Mapping[str, str], region: str) -> list[str]:
     """One sentence per step whose image (ZenML step name -> image) SageMaker could not pull."""
     problems = []
     for step, image in sorted(images.items()):
-        found = _ECR_IMAGE.match(image)
+        found = aws.ecr_image(image)
         if found is None:
             problems.append(
                 f"step {step!r}: image {image!r} is not in Amazon ECR, and SageMaker pulls step images "
                 f"from ECR only: {_FIX}"
             )
-        elif found.group("region") != region:
+        elif found.region != region:
             problems.append(
-                f"step {step!r}: image {image!r} is in ECR in {found.group('region')}, but SageMaker "
+                f"step {step!r}: image {image!r} is in ECR in {found.region}, but SageMaker "
                 f"pulls images only from the job's own region ({region}): {_FIX}"
             )
     return problems

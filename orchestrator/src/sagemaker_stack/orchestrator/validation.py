@@ -38,10 +38,10 @@ from sagemaker_stack.orchestrator.definition import (
     TRAINING,
     dag_problems,
     parallelism_configuration,
-    sagemaker_step_name,
     tag_list,
 )
 from sagemaker_stack.orchestrator.environment import KNOWN_CREDENTIALS
+from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.network_rules import network_problems
 from sagemaker_stack.orchestrator.sdk_arguments import map_arguments
 from sagemaker_stack.orchestrator.spec import (

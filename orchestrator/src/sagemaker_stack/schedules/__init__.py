@@ -36,7 +36,7 @@ the IANA zone of an aware `ZoneInfo` datetime, else in UTC.
 
 from __future__ import annotations
 
-from sagemaker_stack.orchestrator.user_errors import UserError
+from sagemaker_stack.user_errors import UserError
 
 
 class ScheduleError(UserError, ValueError):

@@ -16,10 +16,10 @@ from zenml.orchestrators.exceptions import PipelineSubmissionError
 
 from sagemaker_stack import aws
 from sagemaker_stack.config import schedule_group_name
-from sagemaker_stack.orchestrator.user_errors import UserError
 from sagemaker_stack.schedules import ScheduleError, scheduler
 from sagemaker_stack.schedules.plan import SchedulePlan, StackLike, parse_owner, schedule_name, translate
 from sagemaker_stack.schedules.timing import ScheduleLike, as_utc, schedule_timing
+from sagemaker_stack.user_errors import UserError
 
 if TYPE_CHECKING:
     from zenml.orchestrators import SubmissionResult
@@ -29,7 +29,7 @@ class ScheduleRefused(UserError, PipelineSubmissionError):
     """A schedule refused before any AWS call: one message, and ZenML deletes the schedule it stored.
 
     ZenML deletes its stored schedule only for a PipelineSubmissionError; as a UserError it ends
-    the user's script with its message alone (`orchestrator.user_errors`).
+    the user's script with its message alone (`sagemaker_stack.user_errors`).
     """
 
 
