@@ -1,7 +1,7 @@
 """Where S3 server access logs of the artifact bucket go with `access_logs`.
 
 `access_logs=true` makes a logs bucket; `access_logs=<bucket name>` uses one the user has, whose
-bucket policy must let `logging.s3.amazonaws.com` write to it (README). The stack's logs bucket:
+bucket policy must let `logging.s3.amazonaws.com` write to it (docs/stack.md). The stack's logs bucket:
 
 - is encrypted with SSE-S3 even when the stack has a KMS key: S3 delivers server access logs only
   to buckets whose default encryption is SSE-S3;

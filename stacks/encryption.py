@@ -88,7 +88,7 @@ class Encryption(Construct):
     def allow_log_groups(self, *log_group_names: str) -> None:
         """Let CloudWatch Logs encrypt the stack's log groups (call once, with all of them).
 
-        A key the stack does not own keeps its policy: its owner allows CloudWatch Logs (README).
+        A key the stack does not own keeps its policy: its owner allows CloudWatch Logs (docs/security.md).
         """
         if not self.owned:
             return

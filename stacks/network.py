@@ -6,11 +6,12 @@ in the first zone, give the private subnets a way out). Everything a ZenML step 
 reached through VPC endpoints instead: S3 (a gateway endpoint: artifacts, code, ECR's image
 layers), and interface endpoints for ECR (API and registry), SageMaker's API, Secrets Manager (the
 ZenML credentials), CloudWatch Logs, STS and CodeBuild. The ZenML server is the one destination
-the stack cannot provide: it needs a private endpoint in the VPC or another VPC path (README).
+the stack cannot provide: it needs a private endpoint in the VPC or another VPC path
+(docs/security.md).
 
 With an existing VPC (`vpc=<vpc id>:<subnet ids>`) the stack makes only the security groups: the
 VPC's owner already decides its routes and endpoints (an interface endpoint with private DNS
-cannot be added twice for one service in a VPC), and the README lists what the subnets need.
+cannot be added twice for one service in a VPC), and docs/security.md lists what the subnets need.
 
 Security groups, all without ingress from anywhere:
 - jobs: HTTPS (443) out. Every destination of a step speaks HTTPS: the endpoints, S3 and the

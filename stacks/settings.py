@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 
 from sagemaker_stack import config
 
-#: Our context keys, in the order the README's settings table lists them.
+#: Our context keys, in the order docs/stack.md's settings table lists them.
 SETTING_KEYS: Final = (
     "stack_name",
     "resource_prefix",

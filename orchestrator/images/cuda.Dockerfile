@@ -3,7 +3,7 @@
 #
 # `sagemaker-stack image build --variant cuda` builds it on the stack's CodeBuild project from the
 # same context as the CPU variant. The emulator cannot build it: it has no GPU and stands in only
-# for Python base images (see the README's differences).
+# for Python base images (see docs/emulator.md's differences from AWS).
 FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
 
 ENV PYTHONUNBUFFERED=1 \

@@ -42,7 +42,7 @@ class SagemakerPipelinesOrchestratorSettings(BaseSettings):
     is here with the same name and meaning, including its deprecated aliases; the fields after
     `processor_tags` are ours. Where a default differs from the built-in flavor's
     (`use_training_step`, `keep_alive_period_in_seconds`, the training `instance_type`) ours is
-    deliberate and the README's settings table marks it.
+    deliberate and the settings table in docs/settings.md marks it.
 
     Ranges are deliberately not encoded here: validation reads them from botocore's SageMaker
     service model and reports every problem of a pipeline at once, naming the step. So is the
@@ -252,11 +252,11 @@ def config_kwargs_from_stack_config(config: StackConfig) -> dict[str, Any]:
 
 
 class PackageFlavor:
-    """What every ZenML flavor of this package shares: no hosted docs, the README describes it."""
+    """What every ZenML flavor of this package shares: no hosted docs, docs/settings.md describes it."""
 
     @property
     def docs_url(self) -> str | None:
-        """No hosted docs: the package README describes the flavor."""
+        """No hosted docs: the repository's docs/settings.md describes the flavor."""
         return None
 
     @property

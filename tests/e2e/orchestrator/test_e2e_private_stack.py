@@ -5,7 +5,7 @@ stack `up` registers carries its subnets, security group and key, a pipeline wit
 runs on it, every step of its definition (read back from SageMaker) and every job it ran names
 the subnets, the security group and the key for both volume and outputs, and `down` removes the
 VPC and its endpoints and schedules the key's deletion (retain_data=false). The emulator records
-these fields; it does not enforce network rules or key policies (README).
+these fields; it does not enforce network rules or key policies (docs/emulator.md).
 """
 
 from __future__ import annotations

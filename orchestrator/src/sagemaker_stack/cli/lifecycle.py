@@ -35,7 +35,9 @@ def _context(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--stack-name", default=None, help="CloudFormation stack name (default: cdk.json's stack_name)."
 )
-@click.option("-c", "--context", "context_pairs", multiple=True, help="CDK context key=value (see README).")
+@click.option(
+    "-c", "--context", "context_pairs", multiple=True, help="CDK context key=value (see docs/stack.md)."
+)
 @click.option(
     "--endpoint-url",
     default=lambda: os.environ.get("AWS_ENDPOINT_URL"),

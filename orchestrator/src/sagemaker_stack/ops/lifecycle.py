@@ -250,7 +250,7 @@ def down(
         ]
         echo(
             f"    kept {' and '.join(adopted)}: adopted, not made by this stack, so never emptied or "
-            "deleted by it (delete them yourself if you no longer need them: README, retain_data)"
+            "deleted by it (delete them yourself if you no longer need them: docs/stack.md, retain_data)"
         )
     if config.retain_data and owns_bucket and owns_repository:
         echo(

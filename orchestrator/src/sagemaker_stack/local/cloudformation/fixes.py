@@ -17,8 +17,8 @@ moto made (tests/integration/local/cloudformation/test_local_cdk_deploy.py check
   `VersioningConfiguration`: the stack's versioned bucket was unversioned, so an overwritten or
   deleted artifact was gone at once instead of kept as a noncurrent version.
 
-What moto still skips is listed in the README's differences (bucket policies and a bucket's
-access logging configuration among them).
+What moto still skips is listed in docs/emulator.md's differences from AWS (bucket policies and
+a bucket's access logging configuration among them).
 """
 
 from __future__ import annotations
