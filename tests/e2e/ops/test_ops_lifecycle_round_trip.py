@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.local.process.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
-from tests.support.deployed import CLI, run, user_env
+from tests.support.deployed import CLI, client_of, run, user_env
 
 pytestmark = pytest.mark.e2e
 
@@ -41,13 +40,7 @@ class Life:
     seen: dict[str, Any] = field(default_factory=dict)
 
     def aws(self, service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
+        return client_of(self.env, service)
 
     def cli(self, *args: str) -> Any:
         return run(self.env, CLI, *args, "--config", str(self.config_path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -11,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +52,6 @@ SCHEDULE_TARGET = {
     "RoleArn": "arn:aws:iam::123456789012:role/kept-role",
 }
 SLEEPER = "import os, time; open(os.environ['PID_FILE'], 'w').write(str(os.getpid())); time.sleep(120)"
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "state"
-    if (tmp_path / "state" / "emulator.pid").exists():  # a test that failed half-way: leave nothing running
-        with contextlib.suppress(EmulatorError):
-            Emulator.attach(tmp_path / "state").stop()
 
 
 def _ended(pid: int, timeout: float = 30.0) -> bool:

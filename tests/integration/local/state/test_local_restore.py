@@ -7,18 +7,16 @@ each restart everything read back through the APIs is what it was before.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from sagemaker_stack.local import Emulator, EmulatorError
+from sagemaker_stack.local import Emulator
 from tests.support.codebuild import Builds
 from tests.support.emulator import ROLE_ARN, Pipelines, clean, definition, python_step, saved
 from tests.support.images import step_image
@@ -51,14 +49,6 @@ BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo built\
 MANIFEST = json.dumps(
     {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
 )
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "state"
-    if (tmp_path / "state" / "emulator.pid").exists():  # a test that failed half-way: leave nothing running
-        with contextlib.suppress(EmulatorError):
-            Emulator.attach(tmp_path / "state").stop()
 
 
 def _manifest(tag: str) -> str:
