@@ -30,6 +30,7 @@ from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
 
 from sagemaker_stack.local.sagemaker.moto_fixes import pipeline_named
+from sagemaker_stack.local.sagemaker.paging import page, present
 
 #: Held while a pipeline is created, updated or deleted (re-entrant: the wrappers nest).
 PIPELINES_LOCK = threading.RLock()
@@ -142,11 +143,13 @@ def _describe_response(self: Any) -> ActionResult:
     if version_id is not None:
         version = version_of(pipeline_named(backend.pipelines, name), version_id)
         described["PipelineDefinition"] = version.definition
-        optional = {
-            "PipelineVersionDisplayName": version.display_name,
-            "PipelineVersionDescription": version.description,
-        }
-        described.update({key: value for key, value in optional.items() if value is not None})
+        present(
+            described,
+            {
+                "PipelineVersionDisplayName": version.display_name,
+                "PipelineVersionDescription": version.description,
+            },
+        )
     return ActionResult(described)
 
 
@@ -168,28 +171,25 @@ def _list_versions(
     ]
     if (sort_order or "Descending") == "Descending":
         versions.reverse()
-    try:
-        start = int(next_token or 0)
-    except ValueError:
-        raise ValidationError(f"NextToken {next_token!r} is not one this API returned") from None
-    size = int(max_results or _DEFAULT_PAGE)
-    summaries = []
-    for version in versions[start : start + size]:
-        summary: dict[str, Any] = {
-            "PipelineArn": pipeline.arn,
-            "PipelineVersionId": version.version_id,
-            "CreationTime": version.creation_time,
-        }
-        optional = {
-            "PipelineVersionDisplayName": version.display_name,
-            "PipelineVersionDescription": version.description,
-            "LastExecutionPipelineExecutionArn": version.last_execution_arn,
-        }
-        summary.update({key: value for key, value in optional.items() if value is not None})
-        summaries.append(summary)
+    listed, following = page(versions, next_token, max_results, _DEFAULT_PAGE)
+    summaries = [
+        present(
+            {
+                "PipelineArn": pipeline.arn,
+                "PipelineVersionId": version.version_id,
+                "CreationTime": version.creation_time,
+            },
+            {
+                "PipelineVersionDisplayName": version.display_name,
+                "PipelineVersionDescription": version.description,
+                "LastExecutionPipelineExecutionArn": version.last_execution_arn,
+            },
+        )
+        for version in listed
+    ]
     result: dict[str, Any] = {"PipelineVersionSummaries": summaries}
-    if start + size < len(versions):
-        result["NextToken"] = str(start + size)
+    if following:
+        result["NextToken"] = following
     return result
 
 

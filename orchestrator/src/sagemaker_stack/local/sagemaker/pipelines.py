@@ -44,6 +44,7 @@ from sagemaker_stack.local.sagemaker.engine import (
 )
 from sagemaker_stack.local.sagemaker.job_recorder import MotoJobRecorder
 from sagemaker_stack.local.sagemaker.moto_fixes import pipeline_named
+from sagemaker_stack.local.sagemaker.paging import page, present
 from sagemaker_stack.local.sagemaker.pipeline_definition import (
     DefinitionError,
     PipelineSpec,
@@ -346,33 +347,29 @@ def _list_steps(
     run = _runs.get(pipeline_execution_arn)
     steps = list(run.steps.values()) if run is not None else []
     steps.sort(key=lambda step: step.start_time, reverse=(sort_order or "Descending") == "Descending")
-    try:
-        start = int(next_token or 0)
-    except ValueError:
-        raise ValidationError(f"NextToken {next_token!r} is not one this API returned") from None
-    size = int(max_results or 50)
-    page = steps[start : start + size]
+    listed, following = page(steps, next_token, max_results, 50)
     entries = []
-    for step in page:
-        entry: dict[str, Any] = {
-            "StepName": step.name,
-            "StartTime": step.start_time,
-            "StepStatus": step.status,
-            "AttemptCount": step.attempt_count,
-        }
-        optional = {
-            "StepDisplayName": step.display_name,
-            "StepDescription": step.description,
-            "EndTime": step.end_time,
-            "FailureReason": step.failure_reason,
-        }
-        entry.update({key: value for key, value in optional.items() if value is not None})
+    for step in listed:
+        entry = present(
+            {
+                "StepName": step.name,
+                "StartTime": step.start_time,
+                "StepStatus": step.status,
+                "AttemptCount": step.attempt_count,
+            },
+            {
+                "StepDisplayName": step.display_name,
+                "StepDescription": step.description,
+                "EndTime": step.end_time,
+                "FailureReason": step.failure_reason,
+            },
+        )
         if step.job_type and step.job_arn:
             entry["Metadata"] = {step.job_type: {"Arn": step.job_arn}}
         entries.append(entry)
     result: dict[str, Any] = {"PipelineExecutionSteps": entries}
-    if start + size < len(steps):
-        result["NextToken"] = str(start + size)
+    if following:
+        result["NextToken"] = following
     return result
 
 
