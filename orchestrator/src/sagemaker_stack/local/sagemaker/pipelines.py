@@ -276,7 +276,8 @@ def _wrap_start(original: Any) -> Any:
             with STATE.shared():
                 execution.pipeline_execution_status = run.status
                 execution.pipeline_execution_failure_reason = run.failure_reason  # type: ignore[assignment]
-                execution.last_modified_time = datetime.now(UTC)
+                # An ended run's time is its end time, the one a restored execution gets back.
+                execution.last_modified_time = run.end_time or datetime.now(UTC)
 
         run = ExecutionRun(spec, context, MotoJobRecorder(self, _settings["image_store"]), on_change)
         with _runs_lock:
