@@ -79,11 +79,11 @@ def test_a_lower_emulator_package_importing_a_higher_one_breaks_a_contract(tmp_p
 
 def test_the_two_emulated_services_stay_independent(tmp_path: Path) -> None:
     root = _copy_project(tmp_path)
-    builds = root / "src" / "sagemaker_stack" / "local" / "codebuild" / "builds.py"
+    builds = root / "src" / "sagemaker_stack" / "local" / "codebuild" / "models.py"
     builds.write_text(builds.read_text() + "\nimport sagemaker_stack.local.sagemaker.moto_fixes  # noqa\n")
     result = _lint(root)
     assert result.returncode != 0
-    assert "sagemaker_stack.local.codebuild.builds -> sagemaker_stack.local.sagemaker.moto_fixes" in " ".join(
+    assert "sagemaker_stack.local.codebuild.models -> sagemaker_stack.local.sagemaker.moto_fixes" in " ".join(
         result.stdout.split()
     )
 

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sagemaker_stack.local import Emulator
-from sagemaker_stack.local.codebuild.builds import SECONDS_PER_MINUTE_VARIABLE
+from sagemaker_stack.local.codebuild.models import SECONDS_PER_MINUTE_VARIABLE
 from tests.support.codebuild import Builds, phase, phases, running
 
 pytestmark = pytest.mark.integration

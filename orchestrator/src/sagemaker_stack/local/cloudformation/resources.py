@@ -1,9 +1,11 @@
-"""What the emulator's CloudFormation resource types share (`secretsmanager`, `kms`, `codebuild.cfn`).
+"""What the emulator's CloudFormation resource types share (`secretsmanager`, `kms`, `codebuild.cfn`,
+and moto's own types subclassed in `fixes`), and their registration in moto's type map.
 
 moto finds resource types among `CloudFormationModel.__subclasses__()` (its *direct* subclasses,
-cached in `moto.cloudformation.parsing`): so a type lists `BackendResource` before
-`CloudFormationModel` in its bases, and `register()` clears those caches once the types are
-defined. The resource itself lives in a moto backend; the model only remembers its name and ARN.
+the last one that names a type winning, cached in `moto.cloudformation.parsing`): so a type lists
+`BackendResource` (or moto's class it corrects) before `CloudFormationModel` in its bases, and
+`register()` clears those caches once the types are defined and checks that each won. The
+resource itself lives in a moto backend; a `BackendResource` only remembers its name and ARN.
 moto calls a type with its template's whole resource JSON; a type here implements `create`,
 `update` and `remove` on the resource's properties.
 """
@@ -14,8 +16,7 @@ from typing import Any, ClassVar
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-from sagemaker_stack.local.cloudformation import fixes, rollback
+from moto.core.common_models import CloudFormationModel
 
 
 class BackendResource:
@@ -110,10 +111,12 @@ def flag(value: Any) -> bool:
     return str(value).lower() == "true" if isinstance(value, str) else bool(value)
 
 
-def register() -> None:
-    """Make moto's CloudFormation see our resource types even if it already built its type map,
-    keep what its own types drop (`fixes`) and roll a failed creation back (`rollback`)."""
-    fixes.install()
-    rollback.install()
+def register(types: tuple[type[CloudFormationModel], ...]) -> None:
+    """Make moto's CloudFormation see `types` (defined by now) even if it already built its type map."""
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+    lost = [
+        kind.__name__ for kind in types if parsing.get_model_map().get(kind.cloudformation_type()) is not kind
+    ]
+    if lost:
+        raise RuntimeError(f"moto's CloudFormation type map does not hold {', '.join(lost)}")

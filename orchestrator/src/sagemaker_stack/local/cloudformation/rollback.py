@@ -10,48 +10,55 @@ CloudFormation instead accepts the CreateStack, marks the resource `CREATE_FAILE
 service's message, rolls back (deletes what it made, keeping what a `DeletionPolicy: Retain`
 keeps) and ends `ROLLBACK_COMPLETE`, a stack with no resources and no outputs that answers every
 Describe call and can be deleted (the cdk CLI deletes it before deploying the stack again).
-This does the same; `DisableRollback` (moto records it) stops at `CREATE_FAILED` with the
-resources made so far, as on AWS.
+This does the same, in `CloudFormationBackend` (moto's backend, which moto_registry puts in
+moto's place): CreateStack creates the stack as moto does and, when a resource's creation fails,
+ends it as above instead of answering the error. A stack whose `disable_rollback` is set stops
+at `CREATE_FAILED` with the resources made so far, as on AWS (moto's CreateStack does not read
+`DisableRollback` yet, so today every failed stack rolls back). The failed resource is the one moto
+was creating, innermost: a resource's reference to another parses that one first, inside.
 """
 
 from __future__ import annotations
 
+import traceback
+import types
 from typing import Any
 
+from moto.cloudformation import models as moto_models
+from moto.cloudformation import parsing, urls
 from moto.cloudformation.models import Event, Stack
-from moto.cloudformation.parsing import OutputMap, ResourceMap
-
-_FAILED_RESOURCE = "_emulator_failed_logical_id"
-_INSTALLED: dict[str, bool] = {}
+from moto.cloudformation.parsing import OutputMap
 
 
-def install() -> None:
-    """Patch moto's stack creation in this process (the emulator's server); idempotent."""
-    if _INSTALLED:
-        return
-    _INSTALLED["done"] = True
-    create_resources = Stack.create_resources
-    getitem = ResourceMap.__getitem__
+class CloudFormationBackend(moto_models.CloudFormationBackend):
+    """moto's CloudFormation, whose CreateStack rolls a failed creation back."""
 
-    def get_resource(self: ResourceMap, key: str) -> Any:
+    @property
+    def _url_module(self) -> types.ModuleType:
+        """moto's own `urls` (moto looks for them beside the backend's module)."""
+        return urls
+
+    def create_stack(self, name: str, *args: Any, **kwargs: Any) -> Stack:
+        known = set(self.stacks)
         try:
-            return getitem(self, key)
-        except KeyError:
-            raise
+            return super().create_stack(name, *args, **kwargs)
         except Exception as error:
-            # The innermost resource that failed (a reference parses the resource it names first).
-            if not hasattr(error, _FAILED_RESOURCE):
-                setattr(error, _FAILED_RESOURCE, key)
-            raise
+            # moto adds the stack, then creates its resources; an error before that (a bad
+            # template, a name in use, an export taken) stays the request's answer, as on AWS.
+            made = [stack for key, stack in self.stacks.items() if key not in known]
+            if not made or made[0].status != "CREATE_IN_PROGRESS":
+                raise
+            _fail(made[0], error)
+            return made[0]
 
-    def create(self: Stack) -> None:
-        try:
-            create_resources(self)
-        except Exception as error:
-            _fail(self, error)
 
-    ResourceMap.__getitem__ = get_resource  # type: ignore[method-assign]
-    Stack.create_resources = create  # type: ignore[method-assign]
+def failed_resource(error: BaseException) -> str | None:
+    """The logical id of the resource whose creation raised `error` (the innermost one)."""
+    found = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        if frame.f_code is parsing.parse_and_create_resource.__code__:
+            found = frame.f_locals.get("logical_id")
+    return found
 
 
 def reason(error: Exception) -> str:
@@ -62,7 +69,7 @@ def reason(error: Exception) -> str:
 
 
 def _fail(stack: Stack, error: Exception) -> None:
-    logical_id = getattr(error, _FAILED_RESOURCE, None)
+    logical_id = failed_resource(error)
     why = reason(error)
     if logical_id is not None:
         resource = stack.template_dict.get("Resources", {}).get(logical_id, {})

@@ -31,7 +31,7 @@ from typing import Any
 
 from moto.core.base_backend import BackendDict
 
-from sagemaker_stack.local.codebuild import builds as codebuild
+from sagemaker_stack.local.codebuild import models as codebuild
 from sagemaker_stack.local.sagemaker import pipelines as sagemaker_pipelines
 from sagemaker_stack.local.services import s3_objects
 from sagemaker_stack.local.state.lock import STATE

@@ -1,6 +1,6 @@
 """The emulator's server process: `python -m sagemaker_stack.local.process.server --port P --state-dir DIR`.
 
-moto's WSGI app on 127.0.0.1 with our additions installed, plus `/_emulator/health` for
+moto's WSGI app on 127.0.0.1 with our additions installed (moto_registry), plus `/_emulator/health` for
 readiness checks (with what the restore found and the last save, see persistence). It restores
 the state folder's snapshot (`state/`), ends what a killed predecessor left running, writes
 `emulator.pid` and `emulator.port` once it listens, saves its state while it serves, and removes
@@ -127,22 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
-    from sagemaker_stack.local.cloudformation import (  # kms, secretsmanager: resource types
-        kms,  # noqa: F401
-        resources,
-        secretsmanager,  # noqa: F401
-    )
-    from sagemaker_stack.local.codebuild import builds, cfn  # noqa: F401 (cfn: AWS::CodeBuild::Project)
+    from sagemaker_stack.local import moto_registry
     from sagemaker_stack.local.process.leftovers import kill_leftovers
     from sagemaker_stack.local.process.persistence import STOPPED_CAUSE, Persistence
     from sagemaker_stack.local.sagemaker import moto_fixes, pipelines
-    from sagemaker_stack.local.services import secret_versions
+    from sagemaker_stack.local.services import moto_api
 
+    moto_registry.install(endpoint_url, state_dir)
     moto_fixes.install()
-    secret_versions.install()
-    resources.register()
     pipelines.install(endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER)
-    builds.install(endpoint_url, state_dir)
     killed = kill_leftovers([state_dir / WORK_FOLDER, state_dir / BUILDS_FOLDER])
     if killed:
         print(f"ended {killed} step or build process(es) a killed emulator left", file=sys.stderr, flush=True)
@@ -150,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     print(persistence.restore(), file=sys.stderr, flush=True)
     details = {"pid": os.getpid(), "port": port, "endpoint_url": endpoint_url, "region": args.region}
     app = _health_app(
-        _state_app(DomainDispatcherApplication(create_backend_app)), details, persistence.health
+        _state_app(moto_api.stopping_on_reset(DomainDispatcherApplication(create_backend_app))),
+        details,
+        persistence.health,
     )
     server = make_server(
         args.host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
@@ -173,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         pipelines.interrupt_all(STOPPED_CAUSE)
-        builds.stop_all()
+        moto_api.stop_running()
         persistence.stop()
         for name in (PID_FILE, PORT_FILE):
             with contextlib.suppress(OSError):

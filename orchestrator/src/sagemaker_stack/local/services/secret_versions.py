@@ -2,31 +2,31 @@
 
 AWS reports when each version was created; moto says "now" for every version, and for when it
 was last read, which it does not track: AWS leaves that out until a version is read.
+`SecretsManagerBackend` is moto's backend with that answer corrected; moto_registry puts it in
+moto's place.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import types
 
-from moto.secretsmanager.models import SecretsManagerBackend
-
-
-def install() -> None:
-    """Patch moto in this process (the emulator's server); idempotent."""
-    secrets: Any = SecretsManagerBackend
-    if not getattr(secrets, "_sagemaker_stack_installed", False):
-        secrets._sagemaker_stack_installed = True
-        secrets.list_secret_version_ids = _version_dates(secrets.list_secret_version_ids)
+from moto.secretsmanager import models as moto_models
+from moto.secretsmanager import urls
 
 
-def _version_dates(original: Any) -> Any:
-    def list_secret_version_ids(self: Any, secret_id: str) -> str:
-        listed = json.loads(original(self, secret_id))
+class SecretsManagerBackend(moto_models.SecretsManagerBackend):
+    """moto's Secrets Manager, with each version's own creation date."""
+
+    @property
+    def _url_module(self) -> types.ModuleType:
+        """moto's own `urls` (moto looks for them beside the backend's module)."""
+        return urls
+
+    def list_secret_version_ids(self, secret_id: str) -> str:
+        listed = json.loads(super().list_secret_version_ids(secret_id))
         versions = self.secrets[secret_id].versions
         for item in listed["Versions"]:
             item.pop("LastAccessedDate", None)
             item["CreatedDate"] = versions[item["VersionId"]].get("createdate", item["CreatedDate"])
         return json.dumps(listed)
-
-    return list_secret_version_ids
