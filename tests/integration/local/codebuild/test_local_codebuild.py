@@ -390,6 +390,22 @@ def test_a_project_from_cloudformation_runs_and_goes_with_its_stack(
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+def test_a_reset_stops_running_builds_before_it_forgets_them(builds: Builds, emulator: Emulator) -> None:
+    project = builds.project()
+    buildspec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo up; sleep 421\n"
+    build_id = builds.start(project, buildspecOverride=buildspec)["id"]
+    builds.wait_for_line(build_id, "up")
+    deadline = time.monotonic() + 60
+    while not running("sleep 421") and time.monotonic() < deadline:
+        time.sleep(0.1)  # the line is out a moment before `sleep` starts
+    assert running("sleep 421")
+
+    emulator.reset()  # answers once the build has ended
+
+    assert not running("sleep 421")
+    assert builds.codebuild.list_builds()["ids"] == []
+
+
 def test_stopping_the_emulator_stops_running_builds(tmp_path: Path) -> None:
     with Emulator(state_dir=tmp_path) as server:
         builds = Builds(server)
