@@ -12,6 +12,9 @@ Laid out the way moto lays out its own services, one package per AWS service or 
 - `process/`: the server process, the `Emulator` handle that starts it, its port, persistence
   and what a killed emulator left running.
 Each package's docstring names its modules; a contract in pyproject.toml keeps them layered.
+moto is extended the way moto extends itself: a service's backend and response classes are
+subclassed (e.g. `sagemaker/models.py`, `responses.py`, `urls.py`), and `moto_registry` puts the
+subclasses where moto's server looks, one line per service.
 
 This package emulates AWS and knows nothing of the product: it imports none of its modules.
 

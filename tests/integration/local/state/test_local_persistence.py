@@ -428,7 +428,7 @@ def _damage(snapshot: Path, how: str) -> None:
         ("truncated", "corrupt", "it is truncated or damaged (its checksum does not match)"),
         ("not-a-snapshot", "corrupt", "it is not an emulator snapshot"),
         ("other-version", "other-version", "it was written with moto 4.0.0 (this emulator: "),
-        ("old-format", "other-version", "it was written with format 1 (this emulator: 2)"),
+        ("old-format", "other-version", "it was written with format 1 (this emulator: 3)"),
     ],
 )
 def test_a_snapshot_that_cannot_be_restored_is_kept_aside_and_said_in_one_line(

@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
+    from sagemaker_stack.local import moto_registry
     from sagemaker_stack.local.cloudformation import (  # kms, secretsmanager: resource types
         kms,  # noqa: F401
         resources,
@@ -135,13 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     from sagemaker_stack.local.codebuild import builds, cfn  # noqa: F401 (cfn: AWS::CodeBuild::Project)
     from sagemaker_stack.local.process.leftovers import kill_leftovers
     from sagemaker_stack.local.process.persistence import STOPPED_CAUSE, Persistence
-    from sagemaker_stack.local.sagemaker import moto_fixes, pipelines
+    from sagemaker_stack.local.sagemaker import models as sagemaker
     from sagemaker_stack.local.services import secret_versions
 
-    moto_fixes.install()
+    moto_registry.install()
+    sagemaker.configure(
+        sagemaker.JobSettings(endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER)
+    )
     secret_versions.install()
     resources.register()
-    pipelines.install(endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER)
     builds.install(endpoint_url, state_dir)
     killed = kill_leftovers([state_dir / WORK_FOLDER, state_dir / BUILDS_FOLDER])
     if killed:
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit:
         pass
     finally:
-        pipelines.interrupt_all(STOPPED_CAUSE)
+        sagemaker.interrupt_all(STOPPED_CAUSE)
         builds.stop_all()
         persistence.stop()
         for name in (PID_FILE, PORT_FILE):

@@ -17,6 +17,7 @@ uploaded to S3):
 - the job records are moto's, so the emulator's snapshot saves them; a job the emulator's end
   cut off ends Failed with the reason (`interrupt_all` at a stop, `restore_jobs` after a kill),
   so nothing is ever reported Completed that did not run.
+The running jobs live on the backend (`StandaloneJobs.job_runs`), left out of its pickle.
 """
 
 from __future__ import annotations
@@ -30,18 +31,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from moto.core.responses import ActionResult, EmptyResult
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.sagemaker.models import SageMakerModelBackend
 
 from sagemaker_stack.local.images.container import kill_group, terminate
 from sagemaker_stack.local.sagemaker.execution_record import interruption_reason
 from sagemaker_stack.local.sagemaker.job_execution import JOB_KINDS, execute, setup
-from sagemaker_stack.local.sagemaker.job_recorder import MotoJobRecorder
+from sagemaker_stack.local.sagemaker.job_recorder import MotoJobRecorder, transition
 from sagemaker_stack.local.sagemaker.jobs.channels import ChannelError, job_data
 from sagemaker_stack.local.sagemaker.jobs.runner import JobKind, JobPlace, JobSetupError
 from sagemaker_stack.local.sagemaker.paging import page, present
 from sagemaker_stack.local.sagemaker.step_image import ImagePullError
-from sagemaker_stack.local.services.moto_api import before_reset
 
 #: Where standalone jobs' folders go, under the work root the server gives (its executions/).
 JOBS_FOLDER = "jobs"
@@ -148,9 +148,121 @@ class JobRun:
         return status, None if status == "Stopped" else result.failure_reason
 
 
-#: Every standalone job running in this process, by ARN.
-_jobs: dict[str, JobRun] = {}
-_jobs_lock = threading.Lock()
+class StandaloneJobs(SageMakerModelBackend):
+    """The standalone-job part of the emulator's SageMaker backend (see the module's docstring).
+
+    moto's own `create_processing_job` / `create_training_job` stay what they are, a record of a
+    job (the job recorder uses them for pipeline steps too); the API's Create* call `run_job`.
+    """
+
+    #: The server's endpoint and folders, the same for every account and region (set at start).
+    settings: JobSettings
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        #: The standalone jobs running in this process, by ARN (threads and processes: never pickled).
+        self.job_runs: dict[str, JobRun] = {}
+        self.job_runs_lock = threading.Lock()
+
+    def run_job(self, step_type: str, request: dict[str, Any]) -> str:
+        """CreateProcessingJob / CreateTrainingJob: refuse it as SageMaker would, or start it; its ARN."""
+        kind = JOB_KINDS[step_type]
+        name = str(request.get(f"{kind.job_type}Name") or "")
+        arguments = copy.deepcopy(request)
+        jobs = _jobs_of(self, kind)
+        if name in jobs:
+            what = "Job" if step_type == "Processing" else "Training job"
+            raise ResourceInUseException(
+                f"{what} names must be unique within an AWS account and region, and a job with this "
+                f"name already exists ({jobs[name].arn})"
+            )
+        try:
+            job_data(step_type, name, arguments)
+        except ChannelError as error:
+            raise ValidationError(_client_message(str(error))) from None
+        recorder = MotoJobRecorder(self, self.settings.image_store)
+        try:
+            recorder.pull_image(kind, arguments)
+        except ImagePullError as error:
+            if not error.job_created:
+                raise ValidationError(_client_message(error.reason)) from None
+        arn = recorder.job_started(kind, name, arguments, running=False)
+        if name not in jobs:
+            raise ValidationError(f"{kind.job_type} {name}: the request cannot be recorded")
+        run = JobRun(self, kind, name, arguments, self.settings)
+        with self.job_runs_lock:
+            self.job_runs[arn] = run
+        run.start()
+        return arn
+
+    def stop_processing_job(self, processing_job_name: str) -> None:
+        self.stop_job("Processing", processing_job_name)
+
+    def stop_training_job(self, training_job_name: str) -> None:
+        self.stop_job("Training", training_job_name)
+
+    def stop_job(self, step_type: str, name: str) -> None:
+        """StopProcessingJob / StopTrainingJob: a running job goes Stopping, then Stopped."""
+        kind = JOB_KINDS[step_type]
+        what = kind.job_type[: -len("Job")].lower()
+        job = _jobs_of(self, kind).get(name)
+        if job is None:
+            raise ValidationError(f"Could not find {what} job '{_arn(self, kind, name)}'.")
+        status = _status(job, kind)
+        if status not in _RUNNING:
+            raise ValidationError(f"The request was rejected because the {what} job is in status {status}.")
+        run = self.job_runs.get(job.arn)
+        if run is None:
+            raise ValidationError(
+                f"{kind.job_type} {name} runs a step of a pipeline execution: stop it with "
+                "StopPipelineExecution"
+            )
+        if status == "InProgress":
+            if kind.step_type == "Processing":
+                job.processing_job_status = "Stopping"
+            else:
+                job.training_job_status = "Stopping"
+                transition(job, "Stopping", "Stopping the training job")
+            job.last_modified_time = datetime.now(UTC)
+        run.stop()
+
+    def list_jobs(self, step_type: str, params: dict[str, Any]) -> dict[str, Any]:
+        """ListProcessingJobs / ListTrainingJobs: filtered, sorted, then paged."""
+        return _listed(self, JOB_KINDS[step_type], params)
+
+    def running_jobs(self) -> list[JobRun]:
+        with self.job_runs_lock:
+            return [run for run in self.job_runs.values() if run.running]
+
+    def forget_jobs(self) -> list[JobRun]:
+        with self.job_runs_lock:
+            runs = list(self.job_runs.values())
+            self.job_runs.clear()
+        return runs
+
+
+def _backends() -> list[StandaloneJobs]:
+    from moto.sagemaker.models import sagemaker_backends
+
+    return [
+        backend for _, _, backend in sagemaker_backends.iter_backends() if isinstance(backend, StandaloneJobs)
+    ]
+
+
+def stop_all(timeout: float = 15.0) -> None:
+    """Stop every running job and forget them (moto's reset)."""
+    runs = [run for backend in _backends() for run in backend.forget_jobs()]
+    for run in runs:
+        run.kill(timeout)
+
+
+def interrupt_all(cause: str, timeout: float = 15.0) -> None:
+    """The emulator stops: every running job ends Failed by `cause`."""
+    runs = [run for backend in _backends() for run in backend.running_jobs()]
+    for run in runs:
+        run.interrupt(cause)
+    for run in runs:
+        run.kill(timeout)
 
 
 def _jobs_of(backend: Any, kind: JobKind) -> dict[str, Any]:
@@ -165,69 +277,7 @@ def _client_message(reason: str) -> str:
     return reason.removeprefix("ClientError: ")
 
 
-def create_job(backend: Any, step_type: str, request: dict[str, Any], settings: JobSettings) -> str:
-    """CreateProcessingJob / CreateTrainingJob: refuse it as SageMaker would, or start it; its ARN."""
-    kind = JOB_KINDS[step_type]
-    name = str(request.get(f"{kind.job_type}Name") or "")
-    arguments = copy.deepcopy(request)
-    jobs = _jobs_of(backend, kind)
-    if name in jobs:
-        what = "Job" if step_type == "Processing" else "Training job"
-        raise ResourceInUseException(
-            f"{what} names must be unique within an AWS account and region, and a job with this name "
-            f"already exists ({jobs[name].arn})"
-        )
-    try:
-        job_data(step_type, name, arguments)
-    except ChannelError as error:
-        raise ValidationError(_client_message(str(error))) from None
-    recorder = MotoJobRecorder(backend, settings.image_store)
-    try:
-        recorder.pull_image(kind, arguments)
-    except ImagePullError as error:
-        if not error.job_created:
-            raise ValidationError(_client_message(error.reason)) from None
-    arn = recorder.job_started(kind, name, arguments, running=False)
-    if name not in jobs:
-        raise ValidationError(f"{kind.job_type} {name}: the request cannot be recorded")
-    run = JobRun(backend, kind, name, arguments, settings)
-    with _jobs_lock:
-        _jobs[arn] = run
-    run.start()
-    return arn
-
-
-def stop_job(backend: Any, step_type: str, name: str) -> None:
-    """StopProcessingJob / StopTrainingJob: a running job goes Stopping, then Stopped."""
-    kind = JOB_KINDS[step_type]
-    job = _jobs_of(backend, kind).get(name)
-    if job is None:
-        raise ValidationError(
-            f"Could not find {kind.job_type[:-3].lower()} job '{_arn(backend, kind, name)}'."
-        )
-    status = _status(job, kind)
-    run = _jobs.get(job.arn)
-    if status not in _RUNNING:
-        raise ValidationError(
-            f"The request was rejected because the {kind.job_type[:-3].lower()} job is in status {status}."
-        )
-    if run is None:
-        raise ValidationError(
-            f"{kind.job_type} {name} runs a step of a pipeline execution: stop it with StopPipelineExecution"
-        )
-    if status == "InProgress":
-        if kind.step_type == "Processing":
-            job.processing_job_status = "Stopping"
-        else:
-            job.training_job_status = "Stopping"
-            MotoJobRecorder(backend, Path()).job_phase(kind, name, "Stopping", "Stopping the training job")
-        job.last_modified_time = datetime.now(UTC)
-    run.stop()
-
-
-def list_jobs(backend: Any, step_type: str, params: dict[str, Any]) -> dict[str, Any]:
-    """ListProcessingJobs / ListTrainingJobs: filtered, sorted, then paged."""
-    kind = JOB_KINDS[step_type]
+def _listed(backend: Any, kind: JobKind, params: dict[str, Any]) -> dict[str, Any]:
     prefix = kind.job_type
 
     def stamp(name: str) -> datetime | None:
@@ -284,25 +334,6 @@ def list_jobs(backend: Any, step_type: str, params: dict[str, Any]) -> dict[str,
     return result
 
 
-def stop_all(timeout: float = 15.0) -> None:
-    """Stop every running job and forget them (moto's reset)."""
-    with _jobs_lock:
-        runs = list(_jobs.values())
-        _jobs.clear()
-    for run in runs:
-        run.kill(timeout)
-
-
-def interrupt_all(cause: str, timeout: float = 15.0) -> None:
-    """The emulator stops: every running job ends Failed by `cause`."""
-    with _jobs_lock:
-        runs = [run for run in _jobs.values() if run.running]
-    for run in runs:
-        run.interrupt(cause)
-    for run in runs:
-        run.kill(timeout)
-
-
 def restore_jobs(cause: str) -> int:
     """After a restore: end Failed by `cause` every job still InProgress or Stopping; how many."""
     from moto.sagemaker.models import sagemaker_backends
@@ -330,47 +361,3 @@ def _status(job: Any, kind: JobKind) -> str:
 def _arn(backend: Any, kind: JobKind, name: str) -> str:
     resource = "processing-job" if kind.step_type == "Processing" else "training-job"
     return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:{resource}/{name}"
-
-
-# -- the API (moto's response class calls these; see pipelines.install) --------------------------
-_settings: list[JobSettings] = []
-
-
-def install(response: Any, settings: JobSettings) -> None:
-    """Answer the job operations with these functions (called once by pipelines.install)."""
-    _settings[:] = [settings]
-    response.create_processing_job = _create_processing_response
-    response.create_training_job = _create_training_response
-    response.stop_processing_job = _stop_processing_response
-    response.stop_training_job = _stop_training_response
-    response.list_processing_jobs = _list_processing_response
-    response.list_training_jobs = _list_training_response
-    before_reset(stop_all)
-
-
-def _create_processing_response(self: Any) -> ActionResult:
-    arn = create_job(self.sagemaker_backend, "Processing", dict(self.params), _settings[0])
-    return ActionResult({"ProcessingJobArn": arn})
-
-
-def _create_training_response(self: Any) -> ActionResult:
-    arn = create_job(self.sagemaker_backend, "Training", dict(self.params), _settings[0])
-    return ActionResult({"TrainingJobArn": arn})
-
-
-def _stop_processing_response(self: Any) -> EmptyResult:
-    stop_job(self.sagemaker_backend, "Processing", self._get_param("ProcessingJobName"))
-    return EmptyResult()
-
-
-def _stop_training_response(self: Any) -> EmptyResult:
-    stop_job(self.sagemaker_backend, "Training", self._get_param("TrainingJobName"))
-    return EmptyResult()
-
-
-def _list_processing_response(self: Any) -> ActionResult:
-    return ActionResult(list_jobs(self.sagemaker_backend, "Processing", dict(self.params)))
-
-
-def _list_training_response(self: Any) -> ActionResult:
-    return ActionResult(list_jobs(self.sagemaker_backend, "Training", dict(self.params)))

@@ -56,8 +56,9 @@ from sagemaker_stack.local.state.layout import BLOBS_FOLDER, SNAPSHOT_FILE, STAT
 #: Bump when what the snapshot holds changes shape (ours, not moto's: moto's version is checked),
 #: or when a class of ours it pickles (by reference: module and name) moves. 2: the emulator's
 #: modules moved into packages (`local/sagemaker/`, `local/codebuild/`, ...), so a format 1
-#: snapshot names modules that are gone and is set aside as another version's.
-FORMAT = 2
+#: snapshot names modules that are gone and is set aside as another version's. 3: SageMaker's
+#: backends are the emulator's subclass (`sagemaker.models`), saved under its own BackendDict.
+FORMAT = 3
 MAGIC = b"sagemaker-stack emulator state\n"
 _BLOB_ATTRIBUTE = "_emulator_snapshot_blob"  # set on a FakeKey: the blob that holds its content
 _LOCK_TYPES = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
