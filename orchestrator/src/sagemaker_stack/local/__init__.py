@@ -12,8 +12,9 @@ Laid out the way moto lays out its own services, one package per AWS service or 
 - `process/`: the server process, the `Emulator` handle that starts it, its port, persistence
   and what a killed emulator left running.
 Each package's docstring names its modules; a contract in pyproject.toml keeps them layered.
-moto is extended by subclassing its backends, responses and CloudFormation types, registered in
-one place: `moto_registry` (between `process/` and the services in the layers).
+moto is extended by subclassing its backends, responses (e.g. `sagemaker/models.py`,
+`responses.py`, `urls.py`) and CloudFormation types, registered in one place: `moto_registry`
+(between `process/` and the services in the layers).
 
 This package emulates AWS and knows nothing of the product: it imports none of its modules.
 

@@ -11,7 +11,6 @@ are registered in moto's own type map of resource types.
 What is not here, and why:
 - moto's reset is seen by the server's WSGI stack (services.moto_api: moto's API has no
   BackendDict, and nothing of it needs to change but the moment of its reset);
-- SageMaker (local/sagemaker) is installed by its own `install` until it is registered here too.
 No function of ours is assigned onto a class of moto's (tests/unit/local/test_local_moto_registry.py).
 """
 
@@ -26,12 +25,15 @@ from moto.core.common_models import CloudFormationModel
 
 from sagemaker_stack.local.cloudformation import fixes, kms, resources, rollback, secretsmanager
 from sagemaker_stack.local.codebuild import cfn, models
+from sagemaker_stack.local.sagemaker import models as sagemaker
 from sagemaker_stack.local.services import secret_versions
+from sagemaker_stack.local.state.layout import IMAGES_FOLDER, WORK_FOLDER
 
 #: (moto's module, its BackendDict, our backend subclass), one line per service.
 BACKENDS: tuple[tuple[str, str, type[Any]], ...] = (
     ("moto.cloudformation.models", "cloudformation_backends", rollback.CloudFormationBackend),
     ("moto.codebuild.models", "codebuild_backends", models.CodeBuildBackend),
+    ("moto.sagemaker.models", "sagemaker_backends", sagemaker.SageMakerBackend),
     ("moto.secretsmanager.models", "secretsmanager_backends", secret_versions.SecretsManagerBackend),
 )
 
@@ -48,6 +50,9 @@ def install(endpoint_url: str, state_dir: Path) -> None:
     """Extend moto in this process (the emulator's server) before it answers; `endpoint_url` is
     where builds reach the emulator, `state_dir` the state folder."""
     models.CodeBuildBackend.configure(endpoint_url, state_dir)
+    sagemaker.configure(
+        sagemaker.JobSettings(endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER)
+    )
     for module, attribute, subclass in BACKENDS:
         backends: BackendDict[Any] = getattr(importlib.import_module(module), attribute)
         made = [backend for _, _, backend in backends.iter_backends() if not isinstance(backend, subclass)]

@@ -19,7 +19,15 @@ from botocore.exceptions import ClientError
 
 from sagemaker_stack.local import Emulator, EmulatorError
 from tests.support.codebuild import Builds
-from tests.support.emulator import Pipelines, clean, python_step, saved, wait_for_file
+from tests.support.emulator import (
+    Pipelines,
+    clean,
+    job_request,
+    python_step,
+    saved,
+    wait_for_file,
+    wait_for_job,
+)
 from tests.support.images import STEP_REPOSITORY, step_image
 
 pytestmark = pytest.mark.integration
@@ -339,6 +347,65 @@ def test_a_clean_stop_ends_a_running_execution_failed_with_the_reason(
         )
 
 
+def test_standalone_jobs_survive_a_restart_and_one_a_kill_cut_off_ends_failed(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    emulator = Emulator(state_dir).start()
+    emulator.client("s3").create_bucket(Bucket="kept-bucket")
+    step_image(emulator)
+    sagemaker = Pipelines(emulator).sagemaker
+    sagemaker.create_processing_job(**job_request("Processing", "done", "pass"))
+    assert wait_for_job(sagemaker, "Processing", "done")["ProcessingJobStatus"] == "Completed"
+    pid_file = tmp_path / "job.pid"
+    sagemaker.create_training_job(
+        **job_request("Training", "cut", SLEEPER, Environment={"PID_FILE": str(pid_file)})
+    )
+    job_pid = int(wait_for_file(pid_file))
+    _saved_from_now(emulator, "kept-bucket")  # the running job is on disk
+    assert emulator.pid is not None
+    os.kill(emulator.pid, signal.SIGKILL)
+    assert _ended(emulator.pid)
+
+    restarted = Emulator(state_dir).start()
+    try:
+        assert _ended(job_pid)
+        assert restarted.state_notice is not None
+        assert "1 running processing or training job(s)" in restarted.state_notice
+        sagemaker = restarted.client("sagemaker")
+        assert (
+            sagemaker.describe_processing_job(ProcessingJobName="done")["ProcessingJobStatus"] == "Completed"
+        )
+        cut = sagemaker.describe_training_job(TrainingJobName="cut")
+        assert cut["TrainingJobStatus"] == "Failed"
+        assert cut["FailureReason"] == (
+            "InternalServerError: the emulator ended unexpectedly (killed or crashed) "
+            "while this job was running"
+        )
+        listed = sagemaker.list_training_jobs(StatusEquals="InProgress")["TrainingJobSummaries"]
+        assert listed == []
+    finally:
+        restarted.stop()
+
+
+def test_a_clean_stop_ends_a_running_standalone_job_failed_with_the_reason(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    with Emulator(state_dir) as emulator:
+        step_image(emulator)
+        pid_file = tmp_path / "job.pid"
+        request = job_request("Processing", "cut", SLEEPER, Environment={"PID_FILE": str(pid_file)})
+        emulator.client("sagemaker").create_processing_job(**request)
+        job_pid = int(wait_for_file(pid_file))
+    assert _ended(job_pid)
+
+    with Emulator(state_dir) as emulator:
+        described = emulator.client("sagemaker").describe_processing_job(ProcessingJobName="cut")
+        assert described["ProcessingJobStatus"] == "Failed"
+        assert described["FailureReason"] == (
+            "InternalServerError: the emulator was stopped while this job was running"
+        )
+
+
 def _damage(snapshot: Path, how: str) -> None:
     data = snapshot.read_bytes()
     magic, header, payload = data.split(b"\n", 2)
@@ -361,7 +428,7 @@ def _damage(snapshot: Path, how: str) -> None:
         ("truncated", "corrupt", "it is truncated or damaged (its checksum does not match)"),
         ("not-a-snapshot", "corrupt", "it is not an emulator snapshot"),
         ("other-version", "other-version", "it was written with moto 4.0.0 (this emulator: "),
-        ("old-format", "other-version", "it was written with format 1 (this emulator: 2)"),
+        ("old-format", "other-version", "it was written with format 1 (this emulator: 3)"),
     ],
 )
 def test_a_snapshot_that_cannot_be_restored_is_kept_aside_and_said_in_one_line(

@@ -30,7 +30,6 @@ from typing import Any
 from sagemaker_stack.local.process.port import PortInUse, listen
 from sagemaker_stack.local.state.layout import (
     BUILDS_FOLDER,
-    IMAGES_FOLDER,
     PID_FILE,
     PORT_FILE,
     WORK_FOLDER,
@@ -130,12 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     from sagemaker_stack.local import moto_registry
     from sagemaker_stack.local.process.leftovers import kill_leftovers
     from sagemaker_stack.local.process.persistence import STOPPED_CAUSE, Persistence
-    from sagemaker_stack.local.sagemaker import moto_fixes, pipelines
+    from sagemaker_stack.local.sagemaker import models as sagemaker
     from sagemaker_stack.local.services import moto_api
 
     moto_registry.install(endpoint_url, state_dir)
-    moto_fixes.install()
-    pipelines.install(endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER)
     killed = kill_leftovers([state_dir / WORK_FOLDER, state_dir / BUILDS_FOLDER])
     if killed:
         print(f"ended {killed} step or build process(es) a killed emulator left", file=sys.stderr, flush=True)
@@ -167,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit:
         pass
     finally:
-        pipelines.interrupt_all(STOPPED_CAUSE)
+        sagemaker.interrupt_all(STOPPED_CAUSE)
         moto_api.stop_running()
         persistence.stop()
         for name in (PID_FILE, PORT_FILE):

@@ -1,15 +1,14 @@
 """moto's SageMaker answering as AWS does where it does not, so the product's code needs no emulator branch.
 
 A SageMaker pipeline that does not exist is `ResourceNotFound` on AWS (DescribePipeline,
-UpdatePipeline, StartPipelineExecution, ...); moto says `ValidationException`.
+UpdatePipeline, StartPipelineExecution, ...); moto says `ValidationException`. The backend's
+operations (pipelines.Pipelines) look the pipeline up with `pipeline_named` before moto does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import moto.sagemaker.models as sagemaker_models
-import moto.sagemaker.utils as sagemaker_utils
 from moto.sagemaker.exceptions import ResourceNotFound
 
 
@@ -19,9 +18,3 @@ def pipeline_named(pipelines: dict[str, Any], pipeline_name: str) -> Any:
         return pipelines[pipeline_name]
     except KeyError:
         raise ResourceNotFound(f"Pipeline '{pipeline_name}' does not exist.") from None
-
-
-def install() -> None:
-    """Patch moto in this process (the emulator's server); idempotent."""
-    sagemaker_models.get_pipeline_from_name = pipeline_named
-    sagemaker_utils.get_pipeline_from_name = pipeline_named

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+from moto.sagemaker.models import SageMakerModelBackend
 
 from sagemaker_stack.local.sagemaker.moto_fixes import pipeline_named
 from sagemaker_stack.local.sagemaker.paging import page, present
 
-#: Held while a pipeline is created, updated or deleted (re-entrant: the wrappers nest).
+#: Held while a pipeline is created, updated or deleted (re-entrant: the calls nest).
 PIPELINES_LOCK = threading.RLock()
 _ATTRIBUTE = "pipeline_versions"
 _DEFAULT_PAGE = 50
@@ -82,19 +82,10 @@ def _new_version(pipeline: Any) -> PipelineVersion:
     return version
 
 
-def install(backend: Any, response: Any) -> None:
-    """Wrap moto's SageMaker backend and response classes (called once by pipelines)."""
-    backend.create_pipeline = _wrap_create(backend.create_pipeline)
-    backend.update_pipeline = _wrap_locked(backend.update_pipeline)
-    backend.delete_pipeline = _wrap_locked(backend.delete_pipeline)
-    backend.list_pipeline_versions = _list_versions
-    response.update_pipeline = _update_response
-    response.describe_pipeline = _describe_response
-    response.list_pipeline_versions = _list_versions_response
+class PipelineVersions(SageMakerModelBackend):
+    """The pipeline-version part of the emulator's SageMaker backend (see the module's docstring)."""
 
-
-def _wrap_create(original: Any) -> Any:
-    def create_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def create_pipeline(self, *args: Any, **kwargs: Any) -> Any:
         name = kwargs.get("pipeline_name", args[0] if args else None)
         with PIPELINES_LOCK:
             if name in self.pipelines:
@@ -102,109 +93,80 @@ def _wrap_create(original: Any) -> Any:
                     "Pipeline names must be unique within an AWS account and region. "
                     f"Pipeline with name ({name}) already exists."
                 )
-            pipeline = original(self, *args, **kwargs)
+            pipeline = super().create_pipeline(*args, **kwargs)
             setattr(pipeline, _ATTRIBUTE, [])
             _new_version(pipeline)
             return pipeline
 
-    return create_pipeline
-
-
-def _wrap_locked(original: Any) -> Any:
-    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def update_pipeline(self, pipeline_name: str, **kwargs: Any) -> str:
+        """The pipeline's ARN; its new version is `latest_version` (hold PIPELINES_LOCK for both)."""
         with PIPELINES_LOCK:
-            return original(self, *args, **kwargs)
+            arn = super().update_pipeline(pipeline_name, **kwargs)
+            _new_version(pipeline_named(self.pipelines, pipeline_name))
+            return arn
 
-    return locked
+    def latest_version(self, pipeline_name: str) -> PipelineVersion:
+        return versions_of(pipeline_named(self.pipelines, pipeline_name))[-1]
 
+    def delete_pipeline(self, pipeline_name: str) -> str:
+        with PIPELINES_LOCK:
+            return super().delete_pipeline(pipeline_name)
 
-def _update_response(self: Any) -> ActionResult:
-    name = self._get_param("PipelineName")
-    backend = self.sagemaker_backend
-    with PIPELINES_LOCK:
-        arn = backend.update_pipeline(
-            pipeline_name=name,
-            pipeline_display_name=self._get_param("PipelineDisplayName"),
-            pipeline_definition=self._get_param("PipelineDefinition"),
-            pipeline_definition_s3_location=self._get_param("PipelineDefinitionS3Location"),
-            pipeline_description=self._get_param("PipelineDescription"),
-            role_arn=self._get_param("RoleArn"),
-            parallelism_configuration=self._get_param("ParallelismConfiguration"),
-        )
-        version = _new_version(pipeline_named(backend.pipelines, name))
-    return ActionResult({"PipelineArn": arn, "PipelineVersionId": version.version_id})
+    def describe_pipeline_version(self, pipeline_name: str, version_id: Any) -> dict[str, Any]:
+        """DescribePipeline, of the version `version_id` when it is not None."""
+        described: dict[str, Any] = self.describe_pipeline(pipeline_name)
+        if version_id is not None:
+            version = version_of(pipeline_named(self.pipelines, pipeline_name), version_id)
+            described["PipelineDefinition"] = version.definition
+            present(
+                described,
+                {
+                    "PipelineVersionDisplayName": version.display_name,
+                    "PipelineVersionDescription": version.description,
+                },
+            )
+        return described
 
-
-def _describe_response(self: Any) -> ActionResult:
-    name = self._get_param("PipelineName")
-    backend = self.sagemaker_backend
-    described: dict[str, Any] = backend.describe_pipeline(name)
-    version_id = self._get_param("PipelineVersionId")
-    if version_id is not None:
-        version = version_of(pipeline_named(backend.pipelines, name), version_id)
-        described["PipelineDefinition"] = version.definition
-        present(
-            described,
-            {
-                "PipelineVersionDisplayName": version.display_name,
-                "PipelineVersionDescription": version.description,
-            },
-        )
-    return ActionResult(described)
-
-
-def _list_versions(
-    self: Any,
-    pipeline_name: str,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    sort_order: str | None = None,
-    next_token: str | None = None,
-    max_results: int | None = None,
-) -> dict[str, Any]:
-    pipeline = pipeline_named(self.pipelines, pipeline_name.rpartition("pipeline/")[2] or pipeline_name)
-    versions = [
-        version
-        for version in versions_of(pipeline)
-        if (created_after is None or version.creation_time > created_after)
-        and (created_before is None or version.creation_time < created_before)
-    ]
-    if (sort_order or "Descending") == "Descending":
-        versions.reverse()
-    listed, following = page(versions, next_token, max_results, _DEFAULT_PAGE)
-    summaries = [
-        present(
-            {
-                "PipelineArn": pipeline.arn,
-                "PipelineVersionId": version.version_id,
-                "CreationTime": version.creation_time,
-            },
-            {
-                "PipelineVersionDisplayName": version.display_name,
-                "PipelineVersionDescription": version.description,
-                "LastExecutionPipelineExecutionArn": version.last_execution_arn,
-            },
-        )
-        for version in listed
-    ]
-    result: dict[str, Any] = {"PipelineVersionSummaries": summaries}
-    if following:
-        result["NextToken"] = following
-    return result
+    def list_pipeline_versions(
+        self,
+        pipeline_name: str,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        sort_order: str | None = None,
+        next_token: str | None = None,
+        max_results: int | None = None,
+    ) -> dict[str, Any]:
+        pipeline = pipeline_named(self.pipelines, pipeline_name.rpartition("pipeline/")[2] or pipeline_name)
+        versions = [
+            version
+            for version in versions_of(pipeline)
+            if (created_after is None or version.creation_time > created_after)
+            and (created_before is None or version.creation_time < created_before)
+        ]
+        if (sort_order or "Descending") == "Descending":
+            versions.reverse()
+        listed, following = page(versions, next_token, max_results, _DEFAULT_PAGE)
+        summaries = [
+            present(
+                {
+                    "PipelineArn": pipeline.arn,
+                    "PipelineVersionId": version.version_id,
+                    "CreationTime": version.creation_time,
+                },
+                {
+                    "PipelineVersionDisplayName": version.display_name,
+                    "PipelineVersionDescription": version.description,
+                    "LastExecutionPipelineExecutionArn": version.last_execution_arn,
+                },
+            )
+            for version in listed
+        ]
+        result: dict[str, Any] = {"PipelineVersionSummaries": summaries}
+        if following:
+            result["NextToken"] = following
+        return result
 
 
-def _timestamp(value: Any) -> datetime | None:
+def timestamp(value: Any) -> datetime | None:
+    """A request's timestamp (epoch seconds, as boto3 sends it) as a datetime."""
     return None if value is None else datetime.fromtimestamp(float(value), UTC)
-
-
-def _list_versions_response(self: Any) -> ActionResult:
-    return ActionResult(
-        self.sagemaker_backend.list_pipeline_versions(
-            self._get_param("PipelineName"),
-            _timestamp(self._get_param("CreatedAfter")),
-            _timestamp(self._get_param("CreatedBefore")),
-            self._get_param("SortOrder"),
-            self._get_param("NextToken"),
-            self._get_param("MaxResults"),
-        )
-    )

@@ -1,8 +1,8 @@
 """SageMaker Pipelines on moto, completed: definitions are checked, executions really run.
 
 moto stores pipelines and marks every execution Succeeded at once; it has no
-ListPipelineExecutionSteps or StopPipelineExecution. `install()` (called once by the server
-process) wraps moto's backend methods so that:
+ListPipelineExecutionSteps or StopPipelineExecution. `Pipelines`, a part of the emulator's
+SageMaker backend (models.SageMakerBackend, a subclass of moto's), extends moto's methods so that:
 - CreatePipeline / UpdatePipeline / StartPipelineExecution reject a definition that is not JSON
   or names an unknown step with a ValidationException (the server keeps serving);
 - a definition given as PipelineDefinitionS3Location is read from the emulated S3 and kept as
@@ -15,9 +15,14 @@ process) wraps moto's backend methods so that:
 - DeletePipeline deletes the pipeline's executions with it, as SageMaker documents ("When you
   delete a pipeline, all instances of the pipeline are deleted"): running ones are stopped, and
   their records are neither answered nor saved any more;
+- a pipeline that does not exist is AWS's ResourceNotFound (moto says ValidationException);
 - moto's own reset (`POST /moto-api/reset`) also stops every running execution;
 - the emulator's snapshot saves what the engine reports (`saved_executions`), a restart brings
   it back (`restore_executions`), and an execution the emulator's end cut off ends Failed.
+
+The running executions live on the backend (`execution_runs`); they hold threads and step
+processes, which cannot be pickled, so the backend's own pickle leaves them out (see
+models.SageMakerBackend.__getstate__) and the snapshot saves what they report instead.
 """
 
 from __future__ import annotations
@@ -25,14 +30,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakePipelineExecution, SageMakerModelBackend
-from moto.sagemaker.responses import SageMakerResponse
-from moto.sagemaker.utils import get_pipeline_execution_from_arn
+from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_name_from_execution_arn
 
 from sagemaker_stack.local.sagemaker import pipeline_versions
 from sagemaker_stack.local.sagemaker.engine import (
@@ -51,43 +53,219 @@ from sagemaker_stack.local.sagemaker.pipeline_definition import (
     parameter_values,
     parse_definition,
 )
-from sagemaker_stack.local.services.moto_api import before_reset
+from sagemaker_stack.local.sagemaker.standalone import JobSettings
 from sagemaker_stack.local.state.lock import STATE
 
-#: Every execution the engine knows: running ones, and the records of those a restart brought back.
-_runs: dict[str, ExecutionRun | ExecutionRecord] = {}
-_runs_lock = threading.Lock()
-_settings: dict[str, Any] = {}
+
+class Pipelines(SageMakerModelBackend):
+    """The pipeline operations of the emulator's SageMaker backend (see the module's docstring)."""
+
+    #: The server's endpoint and folders, the same for every account and region (set at start).
+    settings: JobSettings
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        #: Every execution the engine knows: running ones, and the records a restart brought back.
+        self.execution_runs: dict[str, ExecutionRun | ExecutionRecord] = {}
+        self.execution_runs_lock = threading.Lock()
+
+    # -- moto's operations, completed --------------------------------------------------------------
+    def create_pipeline(self, *args: Any, **kwargs: Any) -> Any:
+        _definition_from_s3(self, kwargs, "CreatePipeline")
+        if kwargs.get("pipeline_definition"):
+            _checked(kwargs["pipeline_definition"], "CreatePipeline")
+        pipeline = super().create_pipeline(*args, **kwargs)
+        try:
+            _checked(pipeline.pipeline_definition, "CreatePipeline")
+        except ValidationError:
+            del self.pipelines[pipeline.pipeline_name]
+            raise
+        return pipeline
+
+    def update_pipeline(self, pipeline_name: str, **kwargs: Any) -> str:
+        pipeline_named(self.pipelines, pipeline_name)
+        _definition_from_s3(self, kwargs, "UpdatePipeline")
+        if kwargs.get("pipeline_definition"):
+            _checked(kwargs["pipeline_definition"], "UpdatePipeline")
+        return super().update_pipeline(pipeline_name, **kwargs)
+
+    def describe_pipeline(self, pipeline_name: str) -> dict[str, Any]:
+        pipeline_named(self.pipelines, pipeline_name)
+        return super().describe_pipeline(pipeline_name)
+
+    def start_pipeline_execution(
+        self,
+        pipeline_name: str,
+        pipeline_execution_display_name: str,
+        pipeline_parameters: list[dict[str, Any]],
+        pipeline_execution_description: str,
+        parallelism_configuration: dict[str, int],
+        client_request_token: str,
+        pipeline_version_id: int | None = None,
+    ) -> dict[str, str]:
+        pipeline = pipeline_named(self.pipelines, pipeline_name)
+        version = pipeline_versions.version_of(pipeline, pipeline_version_id)
+        spec = _checked(version.definition, "StartPipelineExecution")
+        try:
+            values = parameter_values(spec, pipeline_parameters)
+        except DefinitionError as error:
+            raise ValidationError(f"StartPipelineExecution: {error}") from None
+        response: dict[str, str] = super().start_pipeline_execution(
+            pipeline_name,
+            pipeline_execution_display_name,
+            pipeline_parameters,
+            pipeline_execution_description,
+            parallelism_configuration,
+            client_request_token,
+        )
+        arn = response["PipelineExecutionArn"]
+        execution: FakePipelineExecution = pipeline.pipeline_executions[arn]
+        execution.pipeline_execution_status = "Executing"
+        execution.pipeline_definition_for_execution = version.definition
+        execution.pipeline_version_id = version.version_id  # type: ignore[attr-defined]
+        version.last_execution_arn = arn
+        parallelism = execution.parallelism_configuration or {}
+        context = ExecutionContext(
+            execution_arn=arn,
+            pipeline_name=pipeline.pipeline_name,
+            pipeline_arn=pipeline.arn,
+            region=self.region_name,
+            endpoint_url=self.settings.endpoint_url,
+            work_root=self.settings.work_root,
+            parameters=values,
+            max_parallel_steps=int(
+                parallelism.get("MaxParallelExecutionSteps") or DEFAULT_MAX_PARALLEL_STEPS
+            ),
+        )
+
+        def on_change(run: ExecutionRun) -> None:
+            with STATE.shared():
+                execution.pipeline_execution_status = run.status
+                execution.pipeline_execution_failure_reason = run.failure_reason  # type: ignore[assignment]
+                # An ended run's time is its end time, the one a restored execution gets back.
+                execution.last_modified_time = run.end_time or datetime.now(UTC)
+
+        run = ExecutionRun(spec, context, MotoJobRecorder(self, self.settings.image_store), on_change)
+        with self.execution_runs_lock:
+            self.execution_runs[arn] = run
+        run.start()
+        return response
+
+    def describe_pipeline_execution(self, pipeline_execution_arn: str) -> dict[str, Any]:
+        execution = _execution(self, pipeline_execution_arn)
+        result: dict[str, Any] = super().describe_pipeline_execution(pipeline_execution_arn)
+        run = self.execution_runs.get(pipeline_execution_arn)
+        result.pop("FailureReason", None)
+        version_id = getattr(execution, "pipeline_version_id", None)
+        if version_id is not None:
+            result["PipelineVersionId"] = version_id
+        if run is not None:
+            result["PipelineExecutionStatus"] = run.status
+            if run.failure_reason:
+                result["FailureReason"] = run.failure_reason
+        return result
+
+    def describe_pipeline_definition_for_execution(self, pipeline_execution_arn: str) -> dict[str, Any]:
+        _execution(self, pipeline_execution_arn)
+        return super().describe_pipeline_definition_for_execution(pipeline_execution_arn)
+
+    def list_pipeline_parameters_for_execution(self, pipeline_execution_arn: str) -> dict[str, Any]:
+        _execution(self, pipeline_execution_arn)
+        return super().list_pipeline_parameters_for_execution(pipeline_execution_arn)
+
+    def list_pipeline_executions(self, pipeline_name: str) -> dict[str, Any]:
+        pipeline_named(self.pipelines, pipeline_name)
+        result: dict[str, Any] = super().list_pipeline_executions(pipeline_name)
+        summaries = result["PipelineExecutionSummaries"]
+        for summary in summaries:
+            run = self.execution_runs.get(summary["PipelineExecutionArn"])
+            summary.pop("PipelineExecutionFailureReason", None)
+            if run is not None:
+                summary["PipelineExecutionStatus"] = run.status
+                if run.failure_reason:
+                    summary["PipelineExecutionFailureReason"] = run.failure_reason
+        summaries.sort(key=lambda summary: summary["StartTime"], reverse=True)
+        return result
+
+    def delete_pipeline(self, pipeline_name: str) -> str:
+        pipeline = pipeline_named(self.pipelines, pipeline_name)
+        arn: str = super().delete_pipeline(pipeline_name)
+        with self.execution_runs_lock:
+            runs = [self.execution_runs.pop(execution, None) for execution in pipeline.pipeline_executions]
+        for run in runs:
+            if isinstance(run, ExecutionRun):
+                run.stop()
+        return arn
+
+    # -- what moto lacks --------------------------------------------------------------------------
+    def list_pipeline_execution_steps(
+        self,
+        pipeline_execution_arn: str,
+        next_token: str | None = None,
+        max_results: int | None = None,
+        sort_order: str | None = None,
+    ) -> dict[str, Any]:
+        _execution(self, pipeline_execution_arn)
+        run = self.execution_runs.get(pipeline_execution_arn)
+        steps = list(run.steps.values()) if run is not None else []
+        steps.sort(key=lambda step: step.start_time, reverse=(sort_order or "Descending") == "Descending")
+        listed, following = page(steps, next_token, max_results, 50)
+        entries = []
+        for step in listed:
+            entry = present(
+                {
+                    "StepName": step.name,
+                    "StartTime": step.start_time,
+                    "StepStatus": step.status,
+                    "AttemptCount": step.attempt_count,
+                },
+                {
+                    "StepDisplayName": step.display_name,
+                    "StepDescription": step.description,
+                    "EndTime": step.end_time,
+                    "FailureReason": step.failure_reason,
+                },
+            )
+            if step.job_type and step.job_arn:
+                entry["Metadata"] = {step.job_type: {"Arn": step.job_arn}}
+            entries.append(entry)
+        result: dict[str, Any] = {"PipelineExecutionSteps": entries}
+        if following:
+            result["NextToken"] = following
+        return result
+
+    def stop_pipeline_execution(
+        self, pipeline_execution_arn: str, client_request_token: str | None = None
+    ) -> dict[str, str]:
+        execution = _execution(self, pipeline_execution_arn)
+        run = self.execution_runs.get(pipeline_execution_arn)
+        status = run.status if run is not None else execution.pipeline_execution_status
+        if not isinstance(run, ExecutionRun) or status in ("Succeeded", "Failed"):
+            raise ValidationError(
+                f"Pipeline execution {pipeline_execution_arn} cannot be stopped: its status is {status}"
+            )
+        run.stop()
+        return {"PipelineExecutionArn": pipeline_execution_arn}
+
+    # -- the emulator's life ----------------------------------------------------------------------
+    def running_executions(self) -> list[ExecutionRun]:
+        with self.execution_runs_lock:
+            return [run for run in self.execution_runs.values() if isinstance(run, ExecutionRun)]
 
 
-def install(endpoint_url: str, work_root: Path, image_store: Path) -> None:
-    """Patch moto in this process; `endpoint_url` is what step processes use to reach us."""
-    _settings.update(endpoint_url=endpoint_url, work_root=work_root, image_store=image_store)
-    if getattr(SageMakerModelBackend, "_sagemaker_stack_installed", False):
-        return
-    backend: Any = SageMakerModelBackend
-    backend._sagemaker_stack_installed = True
-    backend.create_pipeline = _wrap_create(backend.create_pipeline)
-    backend.update_pipeline = _wrap_update(backend.update_pipeline)
-    backend.start_pipeline_execution = _wrap_start(backend.start_pipeline_execution)
-    backend.describe_pipeline_execution = _wrap_describe(backend.describe_pipeline_execution)
-    backend.list_pipeline_executions = _wrap_list(backend.list_pipeline_executions)
-    backend.delete_pipeline = _wrap_delete(backend.delete_pipeline)
-    backend.list_pipeline_execution_steps = _list_steps
-    backend.stop_pipeline_execution = _stop
-    response: Any = SageMakerResponse
-    response.list_pipeline_execution_steps = _list_steps_response
-    response.stop_pipeline_execution = _stop_response
-    response.start_pipeline_execution = _start_response
-    pipeline_versions.install(backend, response)
-    before_reset(stop_all)
+def _backends() -> list[Pipelines]:
+    from moto.sagemaker.models import sagemaker_backends
+
+    return [backend for _, _, backend in sagemaker_backends.iter_backends() if isinstance(backend, Pipelines)]
 
 
 def stop_all(timeout: float = 15.0) -> None:
     """Stop every running execution and its step processes, and forget them all (reset)."""
-    with _runs_lock:
-        runs = [run for run in _runs.values() if isinstance(run, ExecutionRun)]
-        _runs.clear()
+    runs: list[ExecutionRun] = []
+    for backend in _backends():
+        runs += backend.running_executions()
+        with backend.execution_runs_lock:
+            backend.execution_runs.clear()
     for run in runs:
         run.stop()
     for run in runs:
@@ -96,8 +274,7 @@ def stop_all(timeout: float = 15.0) -> None:
 
 def interrupt_all(cause: str, timeout: float = 15.0) -> None:
     """The emulator stops: running executions and their steps end Failed by `cause`, and are kept."""
-    with _runs_lock:
-        runs = [run for run in _runs.values() if isinstance(run, ExecutionRun)]
+    runs = [run for backend in _backends() for run in backend.running_executions()]
     for run in runs:
         run.interrupt(cause)
     for run in runs:
@@ -106,11 +283,13 @@ def interrupt_all(cause: str, timeout: float = 15.0) -> None:
 
 def saved_executions() -> dict[str, dict[str, Any]]:
     """What the engine reports of every execution, for the snapshot (called while nothing changes)."""
-    with _runs_lock:
-        runs = dict(_runs)
-    return {
-        arn: (run.record() if isinstance(run, ExecutionRun) else run).saved() for arn, run in runs.items()
-    }
+    saved: dict[str, dict[str, Any]] = {}
+    for backend in _backends():
+        with backend.execution_runs_lock:
+            runs = dict(backend.execution_runs)
+        for arn, run in runs.items():
+            saved[arn] = (run.record() if isinstance(run, ExecutionRun) else run).saved()
+    return saved
 
 
 @dataclass(frozen=True)
@@ -146,12 +325,12 @@ def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> Restored
         if record.status not in ("Succeeded", "Failed", "Stopped"):
             record = record.interrupted(cause)
             interrupted += 1
-        with _runs_lock:
-            _runs[arn] = record
+        with backend.execution_runs_lock:
+            backend.execution_runs[arn] = record
         execution.pipeline_execution_status = record.status
         execution.pipeline_execution_failure_reason = record.failure_reason
         execution.last_modified_time = record.end_time or execution.last_modified_time
-        recorder = MotoJobRecorder(backend, _settings["image_store"])
+        recorder = MotoJobRecorder(backend, backend.settings.image_store)
         for step in record.steps.values():
             kind = next((kind for kind in JOB_KINDS.values() if kind.job_type == step.job_type), None)
             if (
@@ -162,6 +341,12 @@ def restore_executions(saved: dict[str, dict[str, Any]], cause: str) -> Restored
                 status = {"Succeeded": "Completed"}.get(step.status, step.status)
                 recorder.job_ended(kind, step.job_name, status, step.failure_reason)
     return Restored(interrupted, dropped)
+
+
+def _execution(backend: Any, pipeline_execution_arn: str) -> Any:
+    """The execution, AWS's ResourceNotFound if its pipeline does not exist (moto: Validation)."""
+    pipeline_named(backend.pipelines, get_pipeline_name_from_execution_arn(pipeline_execution_arn))
+    return get_pipeline_execution_from_arn(backend.pipelines, pipeline_execution_arn)
 
 
 def _checked(definition: Any, operation: str) -> PipelineSpec:
@@ -197,223 +382,3 @@ def _definition_from_s3(backend: Any, kwargs: dict[str, Any], operation: str) ->
         ) from None
     kwargs["pipeline_definition"] = text
     kwargs["pipeline_definition_s3_location"] = None
-
-
-def _wrap_create(original: Any) -> Any:
-    def create_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _definition_from_s3(self, kwargs, "CreatePipeline")
-        if kwargs.get("pipeline_definition"):
-            _checked(kwargs["pipeline_definition"], "CreatePipeline")
-        pipeline = original(self, *args, **kwargs)
-        try:
-            _checked(pipeline.pipeline_definition, "CreatePipeline")
-        except ValidationError:
-            del self.pipelines[pipeline.pipeline_name]
-            raise
-        return pipeline
-
-    return create_pipeline
-
-
-def _wrap_update(original: Any) -> Any:
-    def update_pipeline(self: Any, pipeline_name: str, **kwargs: Any) -> Any:
-        _definition_from_s3(self, kwargs, "UpdatePipeline")
-        if kwargs.get("pipeline_definition"):
-            _checked(kwargs["pipeline_definition"], "UpdatePipeline")
-        return original(self, pipeline_name, **kwargs)
-
-    return update_pipeline
-
-
-def _wrap_start(original: Any) -> Any:
-    def start_pipeline_execution(
-        self: Any,
-        pipeline_name: str,
-        pipeline_execution_display_name: str,
-        pipeline_parameters: list[dict[str, Any]],
-        pipeline_execution_description: str,
-        parallelism_configuration: dict[str, int],
-        client_request_token: str,
-        pipeline_version_id: int | None = None,
-    ) -> dict[str, str]:
-        pipeline = pipeline_named(self.pipelines, pipeline_name)
-        version = pipeline_versions.version_of(pipeline, pipeline_version_id)
-        spec = _checked(version.definition, "StartPipelineExecution")
-        try:
-            values = parameter_values(spec, pipeline_parameters)
-        except DefinitionError as error:
-            raise ValidationError(f"StartPipelineExecution: {error}") from None
-        response: dict[str, str] = original(
-            self,
-            pipeline_name,
-            pipeline_execution_display_name,
-            pipeline_parameters,
-            pipeline_execution_description,
-            parallelism_configuration,
-            client_request_token,
-        )
-        arn = response["PipelineExecutionArn"]
-        execution: FakePipelineExecution = pipeline.pipeline_executions[arn]
-        execution.pipeline_execution_status = "Executing"
-        execution.pipeline_definition_for_execution = version.definition
-        execution.pipeline_version_id = version.version_id  # type: ignore[attr-defined]
-        version.last_execution_arn = arn
-        parallelism = execution.parallelism_configuration or {}
-        context = ExecutionContext(
-            execution_arn=arn,
-            pipeline_name=pipeline.pipeline_name,
-            pipeline_arn=pipeline.arn,
-            region=self.region_name,
-            endpoint_url=_settings["endpoint_url"],
-            work_root=_settings["work_root"],
-            parameters=values,
-            max_parallel_steps=int(
-                parallelism.get("MaxParallelExecutionSteps") or DEFAULT_MAX_PARALLEL_STEPS
-            ),
-        )
-
-        def on_change(run: ExecutionRun) -> None:
-            with STATE.shared():
-                execution.pipeline_execution_status = run.status
-                execution.pipeline_execution_failure_reason = run.failure_reason  # type: ignore[assignment]
-                # An ended run's time is its end time, the one a restored execution gets back.
-                execution.last_modified_time = run.end_time or datetime.now(UTC)
-
-        run = ExecutionRun(spec, context, MotoJobRecorder(self, _settings["image_store"]), on_change)
-        with _runs_lock:
-            _runs[arn] = run
-        run.start()
-        return response
-
-    return start_pipeline_execution
-
-
-def _wrap_describe(original: Any) -> Any:
-    def describe_pipeline_execution(self: Any, pipeline_execution_arn: str) -> dict[str, Any]:
-        result: dict[str, Any] = original(self, pipeline_execution_arn)
-        run = _runs.get(pipeline_execution_arn)
-        result.pop("FailureReason", None)
-        execution = get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
-        version_id = getattr(execution, "pipeline_version_id", None)
-        if version_id is not None:
-            result["PipelineVersionId"] = version_id
-        if run is not None:
-            result["PipelineExecutionStatus"] = run.status
-            if run.failure_reason:
-                result["FailureReason"] = run.failure_reason
-        return result
-
-    return describe_pipeline_execution
-
-
-def _wrap_list(original: Any) -> Any:
-    def list_pipeline_executions(self: Any, pipeline_name: str) -> dict[str, Any]:
-        result: dict[str, Any] = original(self, pipeline_name)
-        summaries = result["PipelineExecutionSummaries"]
-        for summary in summaries:
-            run = _runs.get(summary["PipelineExecutionArn"])
-            summary.pop("PipelineExecutionFailureReason", None)
-            if run is not None:
-                summary["PipelineExecutionStatus"] = run.status
-                if run.failure_reason:
-                    summary["PipelineExecutionFailureReason"] = run.failure_reason
-        summaries.sort(key=lambda summary: summary["StartTime"], reverse=True)
-        return result
-
-    return list_pipeline_executions
-
-
-def _wrap_delete(original: Any) -> Any:
-    def delete_pipeline(self: Any, pipeline_name: str) -> str:
-        pipeline = pipeline_named(self.pipelines, pipeline_name)
-        arn: str = original(self, pipeline_name)
-        with _runs_lock:
-            runs = [_runs.pop(execution, None) for execution in pipeline.pipeline_executions]
-        for run in runs:
-            if isinstance(run, ExecutionRun):
-                run.stop()
-        return arn
-
-    return delete_pipeline
-
-
-def _list_steps(
-    self: Any,
-    pipeline_execution_arn: str,
-    next_token: str | None = None,
-    max_results: int | None = None,
-    sort_order: str | None = None,
-) -> dict[str, Any]:
-    get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
-    run = _runs.get(pipeline_execution_arn)
-    steps = list(run.steps.values()) if run is not None else []
-    steps.sort(key=lambda step: step.start_time, reverse=(sort_order or "Descending") == "Descending")
-    listed, following = page(steps, next_token, max_results, 50)
-    entries = []
-    for step in listed:
-        entry = present(
-            {
-                "StepName": step.name,
-                "StartTime": step.start_time,
-                "StepStatus": step.status,
-                "AttemptCount": step.attempt_count,
-            },
-            {
-                "StepDisplayName": step.display_name,
-                "StepDescription": step.description,
-                "EndTime": step.end_time,
-                "FailureReason": step.failure_reason,
-            },
-        )
-        if step.job_type and step.job_arn:
-            entry["Metadata"] = {step.job_type: {"Arn": step.job_arn}}
-        entries.append(entry)
-    result: dict[str, Any] = {"PipelineExecutionSteps": entries}
-    if following:
-        result["NextToken"] = following
-    return result
-
-
-def _stop(self: Any, pipeline_execution_arn: str, client_request_token: str | None = None) -> dict[str, str]:
-    execution = get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
-    run = _runs.get(pipeline_execution_arn)
-    status = run.status if run is not None else execution.pipeline_execution_status
-    if not isinstance(run, ExecutionRun) or status in ("Succeeded", "Failed"):
-        raise ValidationError(
-            f"Pipeline execution {pipeline_execution_arn} cannot be stopped: its status is {status}"
-        )
-    run.stop()
-    return {"PipelineExecutionArn": pipeline_execution_arn}
-
-
-def _list_steps_response(self: Any) -> ActionResult:
-    return ActionResult(
-        self.sagemaker_backend.list_pipeline_execution_steps(
-            self._get_param("PipelineExecutionArn"),
-            self._get_param("NextToken"),
-            self._get_param("MaxResults"),
-            self._get_param("SortOrder"),
-        )
-    )
-
-
-def _start_response(self: Any) -> ActionResult:
-    return ActionResult(
-        self.sagemaker_backend.start_pipeline_execution(
-            self._get_param("PipelineName"),
-            self._get_param("PipelineExecutionDisplayName"),
-            self._get_param("PipelineParameters"),
-            self._get_param("PipelineExecutionDescription"),
-            self._get_param("ParallelismConfiguration"),
-            self._get_param("ClientRequestToken"),
-            self._get_param("PipelineVersionId"),
-        )
-    )
-
-
-def _stop_response(self: Any) -> ActionResult:
-    return ActionResult(
-        self.sagemaker_backend.stop_pipeline_execution(
-            self._get_param("PipelineExecutionArn"), self._get_param("ClientRequestToken")
-        )
-    )

@@ -57,8 +57,8 @@ from sagemaker_stack.local.state.layout import BLOBS_FOLDER, SNAPSHOT_FILE, STAT
 #: or when a class of ours it pickles (by reference: module and name) moves. 2: the emulator's
 #: modules moved into packages (`local/sagemaker/`, `local/codebuild/`, ...), so a format 1
 #: snapshot names modules that are gone and is set aside as another version's. 3: the backends of
-#: CloudFormation, CodeBuild and Secrets Manager are the emulator's subclasses of moto's
-#: (moto_registry); a format 2 snapshot's are moto's own, which would not run a build.
+#: CloudFormation, CodeBuild, Secrets Manager and SageMaker are the emulator's subclasses of moto's
+#: (moto_registry); a format 2 snapshot's are moto's own, which would not run a build or a job.
 FORMAT = 3
 MAGIC = b"sagemaker-stack emulator state\n"
 _BLOB_ATTRIBUTE = "_emulator_snapshot_blob"  # set on a FakeKey: the blob that holds its content
@@ -101,8 +101,7 @@ def backend_name(backends: BackendDict[Any]) -> str:
     found = _backend_names.get(id(backends))
     if found is not None:
         return found
-    # moto's module that defines the service's backend (the class in it may be a subclass of ours).
-    home = next(kind.__module__ for kind in backends.backend.__mro__ if kind.__module__.startswith("moto."))
+    home = backends.backend.__module__
     modules = [home, *(name for name in list(sys.modules) if name.startswith("moto.") and name != home)]
     for module_name in modules:
         for attribute, value in list(vars(sys.modules[module_name]).items()):
