@@ -190,7 +190,10 @@ def test_an_isolated_step_with_an_invalid_setting_is_refused_naming_it(
     make_orchestrator: Any, recorder: Recorder
 ) -> None:
     info = _step_run_info(settings={"max_runtime_in_seconds": 0})
-    with recorder.stubber, pytest.raises(InvalidPipelineError, match="step 'square'.*max_runtime_in_seconds"):
+    with (
+        recorder.stubber,
+        pytest.raises(InvalidPipelineError, match=r"step 'square'.*max_runtime_in_seconds"),
+    ):
         make_orchestrator().submit_isolated_step(info, environment={})
     assert recorder.requests == []
 
