@@ -332,3 +332,15 @@ def test_a_failed_orchestration_job_names_its_reason(
         make_orchestrator()._wait_for_job(
             dynamic_run.JobRef("processing", "smstack-fan-out-0123abcd"), None, 60
         )
+
+
+def test_job_names_fit_sagemaker_and_never_collide() -> None:
+    from sagemaker_stack.orchestrator import service_model, standalone_jobs
+
+    long_step = "a_step_with_a_very_long_name_that_goes_on.and_on" * 2
+    names = {standalone_jobs.job_name("smstack", "fan_out", long_step) for _ in range(50)}
+    assert len(names) == 50  # a retried or resumed step gets a job of its own
+    shape = service_model.input_shape("CreateProcessingJob").members["ProcessingJobName"]
+    for name in names:
+        assert name.startswith("smstack-fan-out-a-step-with")
+        assert list(service_model.shape_problems(name, shape, "ProcessingJobName")) == []
