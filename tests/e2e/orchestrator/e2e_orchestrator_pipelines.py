@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from zenml import pipeline, step
-from zenml.config import DockerSettings
+from zenml.config import DockerSettings, ResourceSettings
 
 from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 
@@ -128,7 +128,52 @@ def valued() -> None:
     echo_value()
 
 
+# -- a dynamic pipeline: steps decided while it runs ---------------------------------------------
+
+
+@step
+def numbers_up_to(n: int) -> Annotated[list[int], "numbers"]:
+    return list(range(1, n + 1))
+
+
+@step
+def square_of(x: int) -> Annotated[int, "square"]:
+    return x * x
+
+
+@step
+def add_up(values: list[int]) -> Annotated[int, "total"]:
+    return sum(values)
+
+
+@step(settings={"resources": ResourceSettings(cpu_count=2)})
+def add_up_isolated(values: list[int], pause: int = 0) -> Annotated[int, "isolated_total"]:
+    """Its ResourceSettings make it an isolated step: a standalone SageMaker job of its own."""
+    time.sleep(pause)  # a run to stop pauses here
+    return sum(values)
+
+
+@step
+def verdict(label: str) -> Annotated[str, "verdict"]:
+    return label
+
+
+@pipeline(dynamic=True, enable_cache=False)
+def fan_out(n: int = 4, pause: int = 0) -> None:
+    """A fan-out decided at run time (`.submit()` in a loop and `.map()`), fan-ins, a branch."""
+    numbers = numbers_up_to(n)
+    squares = [square_of.submit(x) for x in numbers.load()]
+    mapped = square_of.map(numbers)
+    total = add_up(squares)
+    add_up_isolated(mapped, pause=pause)
+    if total.load() > 20:
+        verdict("big")
+    else:
+        verdict("small")
+
+
 PIPELINES = {
+    "fan_out": fan_out,
     "diamond": diamond,
     "failing": failing,
     "single": single,
@@ -335,6 +380,56 @@ def run_and_stop() -> dict[str, Any]:
     return _run_report(run_id)
 
 
+def run_dynamic(n: int) -> dict[str, Any]:
+    """Run `fan_out`; report the run, each step's single output and each isolated step's job."""
+    from zenml.client import Client
+
+    error: BaseException | None = None
+    try:
+        fan_out.with_options(settings=_settings(True))(n=n)
+    except Exception as caught:
+        error = caught
+    run_id = _latest_run_id("fan_out")
+    report = _run_report(run_id, error)
+    run = Client().get_pipeline_run(run_id)
+    report["outputs"] = {
+        name: step_run.outputs[next(iter(step_run.outputs))][0].load()
+        for name, step_run in run.steps.items()
+        if step_run.status.value == "completed" and len(step_run.outputs) == 1
+    }
+    report["jobs"] = {
+        name: str(step_run.run_metadata["sagemaker_job_name"])
+        for name, step_run in run.steps.items()
+        if "sagemaker_job_name" in step_run.run_metadata
+    }
+    return report
+
+
+def run_dynamic_and_stop() -> dict[str, Any]:
+    """Start `fan_out` without waiting, stop it while its isolated step pauses; report the jobs."""
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+    from zenml.utils.run_utils import stop_run
+
+    fan_out.with_options(settings=_settings(synchronous=False))(n=2, pause=300)
+    run_id = _latest_run_id("fan_out")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        step_run = Client().get_pipeline_run(run_id).steps.get("add_up_isolated")
+        if step_run is not None and step_run.status == ExecutionStatus.RUNNING:
+            break
+        time.sleep(1)
+    else:
+        return {**_run_report(run_id), "error": "the isolated step never started"}
+    run = Client().get_pipeline_run(run_id)
+    stop_run(run, graceful=False)
+    return {
+        "run_id": str(run_id),
+        "orchestration_job": str(run.run_metadata["orchestration_job_name"]),
+        "jobs": {"add_up_isolated": str(step_run.run_metadata["sagemaker_job_name"])},
+    }
+
+
 def schedule(name: str, cron: str) -> dict[str, Any]:
     """Schedule a pipeline with a cron expression; report the ZenML schedule and its snapshot."""
     from uuid import uuid4
@@ -379,6 +474,10 @@ def main(argv: list[str]) -> None:
             result = run_config(argv[1], argv[2])
         elif command == "run-with-value":
             result = run_with_value(argv[1])
+        elif command == "run-dynamic":
+            result = run_dynamic(int(argv[1]))
+        elif command == "run-dynamic-and-stop":
+            result = run_dynamic_and_stop()
         elif command == "stop":
             result = run_and_stop()
         elif command == "report":

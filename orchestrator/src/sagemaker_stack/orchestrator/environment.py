@@ -123,16 +123,22 @@ def public_environment(environment: Mapping[str, str]) -> tuple[dict[str, str], 
 
 
 def step_environment(
-    zenml_environment: Mapping[str, str], extra: Mapping[str, str], secret_arn: str
+    zenml_environment: Mapping[str, str],
+    extra: Mapping[str, str],
+    secret_arn: str,
+    run_id: EnvironmentValue | None = PIPELINE_EXECUTION_ARN,
 ) -> tuple[dict[str, EnvironmentValue], list[str]]:
     """A step container's environment: ZenML's and the `environment` setting, minus secrets, plus ours.
 
     Values already split into parts are joined first, so the policy always judges whole values
-    (the definition splits long values again, after the policy).
+    (the definition splits long values again, after the policy). `run_id` is what the container
+    reads as `ENV_EXECUTION_ARN` (the execution ARN a pipeline step gets from SageMaker); a
+    standalone job of a dynamic pipeline has no execution and passes None.
     """
     merged = joined({**zenml_environment, **extra})
     kept, dropped = public_environment(merged)
     environment: dict[str, EnvironmentValue] = dict(kept)
     environment[ENV_SECRET_ARN] = secret_arn
-    environment[ENV_EXECUTION_ARN] = PIPELINE_EXECUTION_ARN
+    if run_id is not None:
+        environment[ENV_EXECUTION_ARN] = run_id
     return environment, dropped

@@ -23,6 +23,14 @@ from urllib.parse import quote
 
 from sagemaker_stack import aws
 from sagemaker_stack.orchestrator.definition import parallelism_configuration, tag_list
+from sagemaker_stack.orchestrator.watch import (  # noqa: F401  (re-exported: the orchestrator's names)
+    MAX_BACKOFF_SECONDS,
+    THROTTLING_CODES,
+    WATCH_CLIENT_CONFIG,
+    ContactLost,
+    poll_until,
+    transient_reason,
+)
 
 #: Terminal SageMaker pipeline execution statuses.
 FINISHED_EXECUTION_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
@@ -321,57 +329,6 @@ def progress(state: ExecutionState, total: int) -> Progress:
     return Progress(total=max(total, len(state.steps)), done=done, running=running, failed=failed)
 
 
-#: Error codes AWS answers with when it throttles a caller (retried by the watch, as a 5xx is).
-THROTTLING_CODES: Final = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "SlowDown",
-    }
-)
-#: Longest pause between two attempts while contact is lost.
-MAX_BACKOFF_SECONDS: Final = 30.0
-#: The watch's client: one quick retry inside botocore (a blip), then the watch's own loop, which
-#: says that contact is lost; short timeouts, so a hung endpoint counts as lost within a minute.
-WATCH_CLIENT_CONFIG: Final = {
-    "retries": {"max_attempts": 2, "mode": "standard"},
-    "connect_timeout": 10,
-    "read_timeout": 30,
-}
-
-
-class ContactLost(RuntimeError):
-    """SageMaker could not be reached for longer than the watch's bound; the run may go on."""
-
-    def __init__(self, execution_arn: str, seconds: float, reason: str) -> None:
-        super().__init__(f"lost contact with SageMaker for {seconds:.0f} s ({reason})")
-        self.execution_arn = execution_arn
-        self.seconds = seconds
-        self.reason = reason
-
-
-def transient_reason(error: BaseException) -> str | None:
-    """Why a call failed when trying again later may succeed, else None (a real answer).
-
-    Transient: the endpoint refused, reset or timed out the connection (botocore's connection
-    and HTTP client errors), AWS throttled the caller, or answered with a server error (5xx).
-    """
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
-    if isinstance(error, ConnectionError | HTTPClientError):
-        return str(error) or type(error).__name__
-    if isinstance(error, ClientError):
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        code = aws.error_code(error)
-        if code in THROTTLING_CODES or status == 429 or status >= 500:
-            return f"{code} (HTTP {status})" if status else code
-    return None
-
-
 def watch(
     sagemaker: Any,
     execution_arn: str,
@@ -385,51 +342,27 @@ def watch(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ExecutionState:
-    """Poll until the execution finishes, reporting progress whenever it changes.
+    """Poll the execution until it finishes, reporting progress whenever it changes.
 
-    A transient failure (`transient_reason`) does not end the watch: it says once (`warn`, else
-    `report`) that contact is lost, tries again with a growing pause (from `interval` up to 30 s),
-    and says once that contact is back; after `outage_limit` seconds without an answer it raises
-    ContactLost. Any other error is raised as it is.
+    The outage-tolerant loop is `watch.poll_until` (shared with a dynamic pipeline's jobs).
     """
-    warn = warn or report
-    deadline = None if timeout is None else clock() + timeout
-    last: str | None = None
-    lost_since: float | None = None
-    pause = interval
-    while True:
-        try:
-            state = describe(sagemaker, execution_arn)
-        except Exception as error:
-            reason = transient_reason(error)
-            if reason is None:
-                if lost_since is not None:  # an answer, if not the one hoped for
-                    warn(f"Contact with SageMaker is back after {clock() - lost_since:.0f} s")
-                raise
-            now = clock()
-            if lost_since is None:
-                lost_since = now
-                warn(f"Lost contact with SageMaker ({reason}); retrying for up to {outage_limit:.0f} s")
-            elif now - lost_since >= outage_limit:
-                raise ContactLost(execution_arn, now - lost_since, reason) from None
-            sleep(min(pause, max(outage_limit - (now - lost_since), 0.1)))
-            pause = min(pause * 2, MAX_BACKOFF_SECONDS)
-            continue
-        if lost_since is not None:
-            warn(f"Contact with SageMaker is back after {clock() - lost_since:.0f} s")
-            lost_since, pause = None, interval
-        line = f"{state.status}: {progress(state, total_steps)}"
-        if line != last:
-            report(line)
-            last = line
-        if state.finished:
-            return state
-        if deadline is not None and clock() > deadline:
-            raise TimeoutError(
-                f"SageMaker execution {execution_arn} still {state.status} after {timeout:.0f} s; "
-                "it keeps running: watch it in the console or stop it with `zenml pipeline runs stop`"
-            )
-        sleep(interval)
+    return poll_until(
+        lambda: describe(sagemaker, execution_arn),
+        target=execution_arn,
+        finished=lambda state: state.finished,
+        line=lambda state: f"{state.status}: {progress(state, total_steps)}",
+        report=report,
+        warn=warn,
+        interval=interval,
+        timeout=timeout,
+        outage_limit=outage_limit,
+        sleep=sleep,
+        clock=clock,
+        still_running=lambda state: (
+            f"SageMaker execution {execution_arn} still {state.status} after {timeout or 0:.0f} s; "
+            "it keeps running: watch it in the console or stop it with `zenml pipeline runs stop`"
+        ),
+    )
 
 
 def execution_id(execution_arn: str) -> str:

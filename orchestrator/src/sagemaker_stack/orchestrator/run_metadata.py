@@ -1,4 +1,5 @@
-"""What a run records in ZenML (links, the execution ARN, step names) and how it is read back.
+"""What a run records in ZenML (links, the execution ARN or a dynamic run's jobs, step names) and
+how it is read back.
 
 ZenML stores run metadata as JSON, so a dict written at submission may come back as a string;
 the readers here accept both. Statuses map SageMaker's execution and step statuses to ZenML's.
@@ -7,8 +8,8 @@ the readers here accept both. Statuses map SageMaker's execution and step status
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from zenml.constants import (
     METADATA_ORCHESTRATOR_LOGS_URL,
@@ -18,7 +19,8 @@ from zenml.constants import (
 from zenml.enums import ExecutionStatus
 from zenml.metadata.metadata_types import MetadataType, Uri
 
-from sagemaker_stack.orchestrator import execution
+from sagemaker_stack.orchestrator import execution, standalone_jobs
+from sagemaker_stack.orchestrator.standalone_jobs import JobRef
 
 if TYPE_CHECKING:
     from zenml.models import PipelineRunResponse
@@ -116,3 +118,73 @@ def step_names_of(run: PipelineRunResponse) -> dict[str, str]:
         except ValueError:
             value = None
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+# -- dynamic pipelines: an orchestration job and standalone jobs for isolated steps -----------
+
+#: Run metadata of a dynamic run: its orchestration job (the newest, when the run was resumed).
+METADATA_ORCHESTRATION_JOB_NAME: Final = "orchestration_job_name"
+METADATA_ORCHESTRATION_JOB_KIND: Final = "orchestration_job_kind"
+METADATA_ORCHESTRATION_JOB_ARN: Final = "orchestration_job_arn"
+#: Step run metadata of an isolated step: its standalone job and the job's links.
+METADATA_JOB_NAME: Final = "sagemaker_job_name"
+METADATA_JOB_KIND: Final = "sagemaker_job_kind"
+METADATA_JOB_ARN: Final = "sagemaker_job_arn"
+METADATA_JOB_URL: Final = "sagemaker_job_url"
+METADATA_JOB_LOGS_URL: Final = "sagemaker_job_logs_url"
+
+_JOB_STATUS: Final = {
+    "InProgress": ExecutionStatus.RUNNING,
+    "Stopping": ExecutionStatus.STOPPING,
+    "Stopped": ExecutionStatus.STOPPED,
+    "Failed": ExecutionStatus.FAILED,
+    "Completed": ExecutionStatus.COMPLETED,
+}
+
+
+def job_status(sagemaker_status: str) -> ExecutionStatus:
+    """ZenML's status for a processing or training job's status."""
+    try:
+        return _JOB_STATUS[sagemaker_status]
+    except KeyError:
+        raise ValueError(f"unknown SageMaker job status {sagemaker_status!r}") from None
+
+
+def orchestration_job(region: str, ref: JobRef, arn: str) -> dict[str, MetadataType]:
+    """A dynamic run's metadata: its orchestration job, the job's console page and logs."""
+    return {
+        METADATA_ORCHESTRATION_JOB_NAME: ref.name,
+        METADATA_ORCHESTRATION_JOB_KIND: ref.kind,
+        METADATA_ORCHESTRATION_JOB_ARN: arn,
+        METADATA_ORCHESTRATOR_URL: Uri(standalone_jobs.console_url(region, ref)),
+        METADATA_ORCHESTRATOR_LOGS_URL: Uri(standalone_jobs.job_logs_url(region, ref)),
+    }
+
+
+def step_job(region: str, ref: JobRef, arn: str) -> dict[str, MetadataType]:
+    """An isolated step's metadata: its standalone job, the job's console page and logs."""
+    return {
+        METADATA_JOB_NAME: ref.name,
+        METADATA_JOB_KIND: ref.kind,
+        METADATA_JOB_ARN: arn,
+        METADATA_JOB_URL: Uri(standalone_jobs.console_url(region, ref)),
+        METADATA_JOB_LOGS_URL: Uri(standalone_jobs.job_logs_url(region, ref)),
+    }
+
+
+def _job_ref(metadata: Mapping[str, Any] | None, name_key: str, kind_key: str) -> JobRef | None:
+    metadata = metadata or {}
+    name, kind = metadata.get(name_key), metadata.get(kind_key)
+    if isinstance(name, str) and name and kind in (standalone_jobs.PROCESSING, standalone_jobs.TRAINING):
+        return JobRef(str(kind), name)
+    return None
+
+
+def orchestration_job_of(run: PipelineRunResponse) -> JobRef | None:
+    """The orchestration job a dynamic run recorded, or None (a static run, or not submitted)."""
+    return _job_ref(run.run_metadata, METADATA_ORCHESTRATION_JOB_NAME, METADATA_ORCHESTRATION_JOB_KIND)
+
+
+def step_job_of(step_run: Any) -> JobRef | None:
+    """The standalone job an isolated step recorded, or None (an inline step, or not submitted)."""
+    return _job_ref(step_run.run_metadata, METADATA_JOB_NAME, METADATA_JOB_KIND)

@@ -22,27 +22,29 @@ execution status reports it failed).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from zenml.constants import METADATA_ORCHESTRATOR_URL
-from zenml.enums import ExecutionStatus, StackComponentType
+from zenml.enums import ExecutionStatus
 from zenml.logger import get_logger
 from zenml.metadata.metadata_types import MetadataType
-from zenml.orchestrators import ContainerizedOrchestrator, SubmissionResult
+from zenml.orchestrators import SubmissionResult
 from zenml.stack import StackValidator
 
-from sagemaker_stack import aws
 from sagemaker_stack.flavor import (
-    SagemakerPipelinesOrchestratorConfig,
     SagemakerPipelinesOrchestratorSettings,
 )
 from sagemaker_stack.orchestrator import execution, run_metadata
+from sagemaker_stack.orchestrator.dynamic_run import (
+    DynamicRunOrchestrator,
+    RunStopped,
+    refresh_zenml_run,
+)
 from sagemaker_stack.orchestrator.environment import credential_problems, is_connection_variable
 from sagemaker_stack.orchestrator.outage_log_filter import OutageFilter
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
-from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN
-from sagemaker_stack.user_errors import UserError, WatchInterrupted
+from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN, ENV_ORCHESTRATION_JOB
+from sagemaker_stack.user_errors import WatchInterrupted
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -62,20 +64,13 @@ if TYPE_CHECKING:
 logger = get_logger(__name__)
 
 
-class RunStopped(UserError):
-    """The watched run was stopped (`zenml pipeline runs stop`, the console): said in one line."""
-
-
 #: Seconds between polls while a synchronous run is watched (SAGEMAKER_STACK_POLL_SECONDS overrides).
 DEFAULT_POLL_SECONDS: Final = 10.0
 
 
-class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
-    """Runs each ZenML pipeline as one SageMaker pipeline, updated in place, one execution per run."""
-
-    @property
-    def config(self) -> SagemakerPipelinesOrchestratorConfig:
-        return cast(SagemakerPipelinesOrchestratorConfig, self._config)
+class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
+    """Runs each ZenML pipeline as one SageMaker pipeline, updated in place, one execution per run;
+    a dynamic pipeline as an orchestration job and standalone jobs (`dynamic_run`)."""
 
     @property
     def settings_class(self) -> type[SagemakerPipelinesOrchestratorSettings]:
@@ -137,14 +132,15 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
     # -- inside a step ---------------------------------------------------------------------------
 
     def get_orchestrator_run_id(self) -> str:
-        """The SageMaker execution ARN, the same for every step of a run."""
-        arn = os.environ.get(ENV_EXECUTION_ARN)
-        if not arn:
+        """The SageMaker execution ARN, the same for every step of a run; in a dynamic pipeline's
+        orchestration job, that job's name."""
+        run_id = os.environ.get(ENV_EXECUTION_ARN) or os.environ.get(ENV_ORCHESTRATION_JOB)
+        if not run_id:
             raise RuntimeError(
-                f"{ENV_EXECUTION_ARN} is not set: this code is not running in a step submitted by the "
-                "sagemaker_pipelines orchestrator"
+                f"neither {ENV_EXECUTION_ARN} nor {ENV_ORCHESTRATION_JOB} is set: this code is not running "
+                "in a step or orchestration job submitted by the sagemaker_pipelines orchestrator"
             )
-        return arn
+        return run_id
 
     def get_pipeline_run_metadata(self, run_id: UUID) -> dict[str, MetadataType]:
         """Links for runs created from a step (scheduled runs have no placeholder run)."""
@@ -318,7 +314,7 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
                 f"stopped watching SageMaker execution {execution_arn}: the run goes on ({stop} stops it)"
             ) from None
         if run_id is not None:
-            _refresh_zenml_run(run_id)
+            refresh_zenml_run(run_id)
         if state.status == "Succeeded":
             logger.info("SageMaker execution succeeded.")
             return
@@ -357,6 +353,9 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         self, run: PipelineRunResponse, include_steps: bool = False
     ) -> tuple[ExecutionStatus | None, dict[str, ExecutionStatus] | None]:
         """The run's status from SageMaker, and with `include_steps` each ZenML step's status."""
+        job = run_metadata.orchestration_job_of(run)
+        if job is not None:
+            return self._dynamic_status(run, job, include_steps)
         arn = run_metadata.execution_arn_of(run)
         if arn is None:
             raise ValueError(
@@ -382,7 +381,12 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         return status, steps
 
     def _stop_run(self, run: PipelineRunResponse, graceful: bool = False) -> None:
-        """StopPipelineExecution; SageMaker stops running jobs and starts no more (graceful or not)."""
+        """StopPipelineExecution; SageMaker stops running jobs and starts no more (graceful or not).
+        A dynamic run: its orchestration job and every isolated job still going."""
+        job = run_metadata.orchestration_job_of(run)
+        if job is not None:
+            self._stop_dynamic_run(run, job)
+            return
         arn = run_metadata.execution_arn_of(run)
         if arn is None:
             raise ValueError(f"run {run.name!r} has no SageMaker execution ARN: nothing to stop")
@@ -392,18 +396,9 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
     # -- helpers -------------------------------------------------------------------------------
 
     @property
-    def _region(self) -> str:
-        return str(self.config.region)
-
-    @property
     def _definition_store(self) -> execution.DefinitionStore:
         """The stack's bucket, for definitions too long to send inline."""
         return execution.DefinitionStore(bucket=self.config.bucket, s3=lambda: self._client("s3"))
-
-    def _client(self, service: str, config: Mapping[str, Any] | None = None) -> Any:
-        return aws.client(
-            service, region=self.config.region, endpoint_url=self.config.endpoint_url, config=config
-        )
 
 
 def _on_base_image(build: BuildConfiguration, base_image: str | None) -> BuildConfiguration:
@@ -420,20 +415,3 @@ def _on_base_image(build: BuildConfiguration, base_image: str | None) -> BuildCo
             ]
         )
     return build.model_copy(update={"settings": settings.model_copy(update={"parent_image": base_image})})
-
-
-def _refresh_zenml_run(run_id: UUID) -> None:
-    """Bring the ZenML run's status in line with SageMaker's once the execution ended.
-
-    Needed when a step died before ZenML's code ran: nothing else would move the run out of
-    `provisioning`. Best effort: the watch result is reported either way.
-    """
-    try:
-        from zenml.client import Client
-        from zenml.utils.run_utils import refresh_run_status
-
-        run = Client().get_pipeline_run(run_id)
-        if run.stack is not None and run.stack.components.get(StackComponentType.ORCHESTRATOR):
-            refresh_run_status(run, include_step_updates=True)
-    except Exception as error:
-        logger.debug("Could not refresh the ZenML run's status: %s", error)

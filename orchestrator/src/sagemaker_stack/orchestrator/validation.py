@@ -52,7 +52,7 @@ from sagemaker_stack.orchestrator.spec import (
 )
 from sagemaker_stack.orchestrator.spec_rules import settings_problems
 
-__all__ = ["InvalidPipelineError", "validate_spec"]
+__all__ = ["InvalidPipelineError", "job_problems", "validate_spec"]
 
 #: sagemaker/workflow/retry.py MAX_ATTEMPTS_CAP (not in botocore's model: the definition schema isn't).
 MAX_RETRIES: Final = 20
@@ -262,6 +262,12 @@ def _pipeline_problems(spec: PipelineSpec) -> list[str]:
             )
     problems.extend(dag_problems(spec.steps))
     return problems
+
+
+def job_problems(step: StepSpec, spec: PipelineSpec) -> list[str]:
+    """The problems of one step's job request: the same checks a pipeline step's job gets, for the
+    standalone jobs of a dynamic pipeline (`dynamic_spec`), each naming the step."""
+    return _step_problems(step, spec)
 
 
 def validate_spec(spec: PipelineSpec, problems: list[str] | None = None) -> None:

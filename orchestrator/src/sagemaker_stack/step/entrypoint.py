@@ -38,6 +38,9 @@ ENV_SECRET_ARN: Final = "SAGEMAKER_STACK_SECRET_ARN"
 #: Environment variable holding the SageMaker pipeline execution ARN (a `Get` expression in the
 #: definition that SageMaker resolves when the execution starts); the ZenML orchestrator run id.
 ENV_EXECUTION_ARN: Final = "SAGEMAKER_STACK_EXECUTION_ARN"
+#: Environment variable holding the name of a dynamic pipeline's orchestration job (set in its
+#: request): the run's ZenML orchestrator run id, as the execution ARN is a static run's.
+ENV_ORCHESTRATION_JOB: Final = "SAGEMAKER_STACK_ORCHESTRATION_JOB"
 
 #: ZenML's `ENV_ZENML_DISABLE_CREDENTIALS_DISK_CACHING` (sic, no prefix): its credentials store
 #: then neither reads nor writes `credentials.yaml`, so the API key is never on disk.
@@ -48,6 +51,14 @@ ENTRYPOINT_COMMAND: Final = ("python", "-m", "sagemaker_stack.step.entrypoint")
 #: Where ZenML finds our entrypoint configuration (an import path, so it resolves in any image).
 ENTRYPOINT_CONFIGURATION_SOURCE: Final = (
     "sagemaker_stack.step.configuration.SagemakerStackStepEntrypointConfiguration"
+)
+#: The same for an isolated step of a dynamic pipeline (it runs the step run ZenML created).
+ISOLATED_STEP_CONFIGURATION_SOURCE: Final = (
+    "sagemaker_stack.step.configuration.SagemakerStackIsolatedStepConfiguration"
+)
+#: The same for a dynamic pipeline's orchestration job (ZenML's dynamic pipeline runner).
+DYNAMIC_PIPELINE_CONFIGURATION_SOURCE: Final = (
+    "sagemaker_stack.step.configuration.SagemakerStackDynamicPipelineConfiguration"
 )
 
 
