@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The CDK app: validated settings from the context -> the stack, with cdk-nag checks -> synth.
 
-The only user of the `stacks` package: `build_app` composes its parts (settings, the stack, the
-accepted cdk-nag findings) here, so that the package's modules never import one another in a
-circle and `stacks/` stays a library of constructs.
+A user of the `sagemaker_stack_cdk` construct library (stacks/): `build_app` composes its parts
+(settings, the stack, the accepted cdk-nag findings) here, so that the package's modules never
+import one another in a circle and `stacks/` stays a library of constructs.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 from aws_cdk import App
 
-from stacks import nag
-from stacks.sagemaker_stack import SageMakerStack
-from stacks.settings import Settings, SettingsError
+from sagemaker_stack_cdk import nag
+from sagemaker_stack_cdk.sagemaker_stack import SageMakerStack
+from sagemaker_stack_cdk.settings import Settings, SettingsError
 
 
 def build_app(
@@ -26,7 +26,7 @@ def build_app(
     """The app with its one stack and the cdk-nag checks, from validated settings.
 
     `context=None` reads the context the cdk CLI hands the app; tests pass a dict instead.
-    Raises `stacks.settings.SettingsError` (one line for the user) for a bad or unknown setting.
+    Raises `sagemaker_stack_cdk.settings.SettingsError` (one line for the user) for a bad or unknown setting.
     `suppress_findings=False` leaves out stacks/nag.py's suppressions (tests use it to see the checks bite).
     """
     app = App(context=dict(context), **app_kwargs) if context is not None else App(**app_kwargs)

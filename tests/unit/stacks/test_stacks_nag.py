@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from app import build_app
-from stacks.sagemaker_stack import SageMakerStack
+from sagemaker_stack_cdk.sagemaker_stack import SageMakerStack
 
 ACKNOWLEDGED = {
     "AwsSolutions-SMG4",

@@ -20,7 +20,7 @@ from sagemaker_stack.config import (
     StackConfig,
 )
 from sagemaker_stack.ops.outputs import config_from_outputs
-from stacks.sagemaker_stack import STACK_TAG_KEY
+from sagemaker_stack_cdk.sagemaker_stack import STACK_TAG_KEY
 
 #: The fixtures' type (defined in this folder's conftest.py, which is not importable by name).
 Synthesized = Any

@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.settings import Settings
+from sagemaker_stack_cdk.settings import Settings
 
 #: What a SageMaker job's role needs (SageMaker's "CreateProcessingJob/CreateTrainingJob API:
 #: execution role permissions"): Decrypt to read SSE-KMS objects and the secret, GenerateDataKey

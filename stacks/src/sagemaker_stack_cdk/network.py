@@ -39,7 +39,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.settings import Settings
+from sagemaker_stack_cdk.settings import Settings
 
 #: The interface endpoints a pipeline step, its image pull and the image builder need.
 INTERFACE_ENDPOINTS = {

@@ -22,8 +22,8 @@ from constructs import IConstruct
 from sagemaker_stack import config
 
 if TYPE_CHECKING:
-    from stacks.image_builder import ImageBuilder
-    from stacks.sagemaker_stack import SageMakerStack
+    from sagemaker_stack_cdk.image_builder import ImageBuilder
+    from sagemaker_stack_cdk.sagemaker_stack import SageMakerStack
 
 
 #: How cdk-nag 3 prefixes the ids of its findings (the pack name).

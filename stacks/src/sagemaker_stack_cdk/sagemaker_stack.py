@@ -17,16 +17,16 @@ from constructs import Construct
 
 from sagemaker_stack import config
 from sagemaker_stack.config import ARTIFACT_FOLDER, OutputName
-from stacks.access_logs import AccessLogs
-from stacks.artifact_store import ArtifactStore
-from stacks.credentials import ZenmlCredentials
-from stacks.encryption import Encryption
-from stacks.execution_role import ExecutionRole
-from stacks.image_builder import ImageBuilder
-from stacks.image_registry import ImageRegistry
-from stacks.network import Network
-from stacks.scheduler_role import SchedulerRole
-from stacks.settings import Settings
+from sagemaker_stack_cdk.access_logs import AccessLogs
+from sagemaker_stack_cdk.artifact_store import ArtifactStore
+from sagemaker_stack_cdk.credentials import ZenmlCredentials
+from sagemaker_stack_cdk.encryption import Encryption
+from sagemaker_stack_cdk.execution_role import ExecutionRole
+from sagemaker_stack_cdk.image_builder import ImageBuilder
+from sagemaker_stack_cdk.image_registry import ImageRegistry
+from sagemaker_stack_cdk.network import Network
+from sagemaker_stack_cdk.scheduler_role import SchedulerRole
+from sagemaker_stack_cdk.settings import Settings
 
 #: Tag put on every resource so that a stack's resources can be found (and told apart) by tag.
 STACK_TAG_KEY = "sagemaker-stack:stack"
