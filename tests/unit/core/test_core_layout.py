@@ -127,8 +127,8 @@ CYCLE_VIOLATIONS = {
         "No cycles are allowed in sagemaker_stack.",
     ),
     "cdk_constructs": (
-        "src/sagemaker_stack_cdk/sagemaker_stack.py",
-        "import sagemaker_stack_cdk.nag",
+        "src/sagemaker_stack_cdk/network.py",
+        "import sagemaker_stack_cdk.construct",
         "No cycles are allowed in sagemaker_stack_cdk.",
     ),
     "pure_spec_reaching_zenml": (

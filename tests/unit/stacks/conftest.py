@@ -23,8 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from app import build_app  # noqa: E402
-from sagemaker_stack_cdk.sagemaker_stack import SageMakerStack  # noqa: E402
+from app import SageMakerStack, build_app  # noqa: E402
 
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/TeamBoundary"
 #: A stack that differs from the default in every setting.
