@@ -64,7 +64,7 @@ class SecretKey:
 class StackOutput:
     """One CloudFormation output of the stack: the StackConfig field it carries, and why it is there.
 
-    The stack (`stacks/sagemaker_stack.py`) makes one output per row it has a value for, and
+    The construct (`sagemaker_stack_cdk.construct`) makes one output per row it has a value for, and
     `sagemaker-stack export` (`ops/outputs.py`) reads the same rows back into a StackConfig.
     """
 
@@ -130,6 +130,20 @@ STACK_OUTPUTS: Final = (
         required=False,
     ),
 )
+#: The id of the construct whose outputs keep the plain names of the table (the app's own, and
+#: what stacks deployed before the construct library have): CDK leaves this id out of logical ids.
+DEFAULT_CONSTRUCT_ID: Final = "Default"
+
+
+def output_key(output_prefix: str, name: str) -> str:
+    """The output key of one construct's row `name`: its output prefix ('' for the default) + the name.
+
+    Several constructs share a stack this way (`TeamAExecutionRoleArn`, `TeamBExecutionRoleArn`);
+    `export --construct` finds a construct's rows again by its prefix.
+    """
+    return f"{output_prefix}{name}"
+
+
 #: Outputs every deployed stack must have.
 REQUIRED_OUTPUTS: Final = tuple(output.name for output in STACK_OUTPUTS if output.required)
 #: Outputs a stack has only with some settings.

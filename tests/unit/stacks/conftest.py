@@ -17,14 +17,13 @@ import pytest
 from aws_cdk.assertions import Template
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-# `stacks` is the CDK app's package at the repository root, not an installed distribution; `cdk`
-# runs app.py from there. Make it importable here the same way (a no-op when pytest's
-# `pythonpath` setting already does it).
+# `app` is the repository's CDK app (app.py at the root, not an installed distribution); `cdk`
+# runs it from there. Make it importable here the same way (a no-op when pytest's `pythonpath`
+# setting already does it).
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from app import build_app  # noqa: E402
-from stacks.sagemaker_stack import SageMakerStack  # noqa: E402
+from app import SageMakerStack, build_app  # noqa: E402
 
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/TeamBoundary"
 #: A stack that differs from the default in every setting.

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from sagemaker_stack.config import OutputName, StackConfig
-from stacks.settings import Settings, SettingsError
+from sagemaker_stack_cdk.settings import Settings, SettingsError
 
 #: The fixtures' type (defined in this folder's conftest.py, which is not importable by name).
 Synthesized = Any

@@ -3,7 +3,7 @@
 checkov is run as its own pinned tool (`uv tool run`, its dependencies locked by
 checkov-constraints.txt), not from the project's environment: every checkov release pins an old
 boto3 exactly, which the runtime package's `boto3>=1.40` excludes.
-The accepted findings are in each resource's `Metadata.checkov.skip` (written by stacks/nag.py),
+The accepted findings are in each resource's `Metadata.checkov.skip` (written by sagemaker_stack_cdk/nag.py),
 so a scan by anyone else shows the same reasons.
 """
 

@@ -12,8 +12,7 @@ from aws_cdk import App
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-from app import build_app
-from stacks.sagemaker_stack import SageMakerStack
+from app import SageMakerStack, build_app
 
 ACKNOWLEDGED = {
     "AwsSolutions-SMG4",
@@ -96,8 +95,8 @@ def test_dropping_the_acknowledgments_reports_each_finding_as_an_error(
     violations = _failing_synth(app, tmp_path)
     assert set(violations) >= ACKNOWLEDGED | NO_ACCESS_LOGS_ACKNOWLEDGED | IMAGE_BUILDER_ACKNOWLEDGED
     assert violations["AwsSolutions-IAM5[Resource::*]"] == [
-        f"{stack.stack_name}/ExecutionRole/StackResourcesPolicy/Resource",
-        f"{stack.stack_name}/ImageBuilder/BuildPolicy/Resource",
+        f"{stack.zenml.node.path}/ExecutionRole/StackResourcesPolicy/Resource",
+        f"{stack.zenml.node.path}/ImageBuilder/BuildPolicy/Resource",
     ]
     assert (
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:pipeline/nagtest-*]"
@@ -126,7 +125,7 @@ def test_acknowledgments_do_not_cover_a_widened_scheduler_role(
 ) -> None:
     """`Resource::*` is accepted for the execution role's registry login, not anywhere else."""
     app, stack = build()
-    stack.scheduler_role.role.add_to_principal_policy(
+    stack.zenml.scheduler_role.add_to_principal_policy(
         iam.PolicyStatement(actions=["iam:PassRole"], resources=["*"])
     )
     violations = _failing_synth(app, tmp_path)

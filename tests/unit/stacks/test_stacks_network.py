@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from sagemaker_stack.config import OutputName
-from stacks.encryption import BUILDER_KEY_ACTIONS, JOB_KEY_ACTIONS
-from stacks.network import INTERFACE_ENDPOINTS
+from sagemaker_stack_cdk.encryption import BUILDER_KEY_ACTIONS, JOB_KEY_ACTIONS
+from sagemaker_stack_cdk.network import INTERFACE_ENDPOINTS
 from tests.unit.stacks.conftest import EXISTING_KEY, EXISTING_SUBNETS, EXISTING_VPC
 from tests.unit.stacks.test_stacks_template import _logical_id, _only, _policy_of, _resource, _role
 

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from sagemaker_stack.config import StackConfig
-from stacks.settings import RESOURCE_PREFIX_MAX, SETTING_KEYS, ExistingVpc, Settings, SettingsError
+from sagemaker_stack_cdk.settings import (
+    RESOURCE_PREFIX_MAX,
+    SETTING_KEYS,
+    ExistingVpc,
+    Settings,
+    SettingsError,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LONGEST_REGION = "ap-southeast-1"

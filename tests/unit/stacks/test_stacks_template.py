@@ -20,7 +20,7 @@ from sagemaker_stack.config import (
     StackConfig,
 )
 from sagemaker_stack.ops.outputs import config_from_outputs
-from stacks.sagemaker_stack import STACK_TAG_KEY
+from sagemaker_stack_cdk import STACK_TAG_KEY
 
 #: The fixtures' type (defined in this folder's conftest.py, which is not importable by name).
 Synthesized = Any
@@ -514,11 +514,11 @@ def test_cdks_own_grants_to_the_project_never_reach_its_role(
     An empty context means the default settings, which are cdk.json's (test_stacks_settings).
     """
     _, stack = build_app({}, outdir=str(tmp_path))
-    assert stack.image_builder is not None
-    project = stack.image_builder.project
+    project = stack.zenml.image_builder_project
+    assert project is not None
     project.add_to_role_policy(iam.PolicyStatement(actions=["s3:*"], resources=["*"]))
-    stack.artifact_store.bucket.grant_read_write(project)
-    stack.image_registry.repository.grant_pull_push(project)
+    stack.zenml.bucket.grant_read_write(project)
+    stack.zenml.repository.grant_pull_push(project)
     assert Template.from_stack(stack).to_json() == default_stack.json
 
 

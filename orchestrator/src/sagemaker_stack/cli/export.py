@@ -20,6 +20,11 @@ from sagemaker_stack.config import DEFAULT_CONFIG_FILE
     "--stack-name",
     help="The deployed stack's name (default: cdk.json's `stack_name` context, else sagemaker-stack).",
 )
+@click.option(
+    "--construct",
+    help="Which sagemaker-stack construct of the stack, by its id or resource prefix (needed only "
+    "when the stack holds several; see docs/stack.md, 'Use it in your own CDK app').",
+)
 @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region of the stack.")
 @click.option(
     "--endpoint-url",
@@ -36,6 +41,7 @@ from sagemaker_stack.config import DEFAULT_CONFIG_FILE
 def export(
     outputs_file: Path | None,
     stack_name: str | None,
+    construct: str | None,
     region: str | None,
     endpoint_url: str | None,
     output: Path,
@@ -59,13 +65,16 @@ def export(
                 default = default_stack_name()
                 name = default if default in stacks or len(stacks) != 1 else None
             config = outputs.config_from_outputs_file(
-                outputs_file, stack_name=name, endpoint_url=endpoint_url
+                outputs_file, stack_name=name, endpoint_url=endpoint_url, construct=construct
             )
         else:
             assert region is not None
             require_endpoint(endpoint_url)
             config = outputs.config_from_cloudformation(
-                stack_name or default_stack_name(), region=region, endpoint_url=endpoint_url
+                stack_name or default_stack_name(),
+                region=region,
+                endpoint_url=endpoint_url,
+                construct=construct,
             )
         written = outputs.keep_local_fields(config, output).save(output)
     click.echo(f"Wrote the config of stack {config.stack_name!r} ({config.region}) to {written}")

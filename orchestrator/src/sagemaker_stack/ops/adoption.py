@@ -26,7 +26,7 @@ import botocore.exceptions
 from sagemaker_stack.config import artifact_bucket_name, image_repository_name
 from sagemaker_stack.ops.target import Target
 
-#: The context keys of the CDK app (stacks/settings.py) that name what the stack adopts.
+#: The context keys of the CDK app (sagemaker_stack_cdk/settings.py) that name what the stack adopts.
 BUCKET_SETTING = "artifact_bucket"
 REPOSITORY_SETTING = "image_repository"
 _OWNED_TYPES = frozenset({"AWS::S3::Bucket", "AWS::ECR::Repository"})

@@ -19,13 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sagemaker_stack.config import (
+    DEFAULT_CONSTRUCT_ID,
     LOCAL_FIELDS,
     OPTIONAL_OUTPUTS,
     OUTPUT_FIELDS,
     REQUIRED_OUTPUTS,
+    STACK_OUTPUTS,
     ConfigError,
     OutputName,
     StackConfig,
+    StackOutput,
+    output_key,
     read_json_file,
 )
 
@@ -115,6 +119,67 @@ def config_from_outputs(
     return StackConfig.from_dict(data, source=f"stack {stack_name!r} ({source})")
 
 
+def construct_outputs(
+    outputs: Mapping[str, str],
+    *,
+    stack_name: str,
+    construct: str | None = None,
+    source: str = "stack outputs",
+) -> dict[str, str]:
+    """The outputs of one `ZenmlSageMaker` construct of the stack, under the table's plain names.
+
+    A stack may hold several constructs, each with its rows under its own output prefix
+    (`config.output_key`), found by their `StackConfigJson` outputs. `construct` names one by its
+    output prefix (its construct id; "Default" for the plain names) or its resource prefix;
+    without it the stack must hold exactly one. A stack without any `StackConfigJson` (deployed
+    before it existed) is one construct with the plain names.
+    """
+    found = {
+        key[: -len(OutputName.STACK_CONFIG_JSON)]: _resource_prefix_of(value)
+        for key, value in outputs.items()
+        if key.endswith(OutputName.STACK_CONFIG_JSON)
+    }
+    if not found:
+        found = {"": None}
+    if construct is None:
+        if len(found) > 1:
+            raise OutputsError(
+                f"stack {stack_name!r} ({source}) holds {len(found)} sagemaker-stack constructs: "
+                f"{_constructs(found)}; pick one with --construct <id or resource prefix>"
+            )
+        prefix = next(iter(found))
+    else:
+        wanted = "" if construct == DEFAULT_CONSTRUCT_ID else construct
+        matches = [prefix for prefix, resource_prefix in found.items() if wanted in (prefix, resource_prefix)]
+        if len(matches) != 1:
+            raise OutputsError(
+                f"stack {stack_name!r} ({source}) has no sagemaker-stack construct {construct!r}; "
+                f"it holds: {_constructs(found)}. Pass one of those to --construct"
+            )
+        prefix = matches[0]
+    rows: tuple[StackOutput | None, ...] = (*STACK_OUTPUTS, None)
+    names = [row.name if row else OutputName.STACK_CONFIG_JSON for row in rows]
+    return {name: outputs[output_key(prefix, name)] for name in names if output_key(prefix, name) in outputs}
+
+
+def _resource_prefix_of(config_json: str) -> str | None:
+    try:
+        value = json.loads(config_json)
+    except json.JSONDecodeError:
+        return None
+    prefix = value.get("resource_prefix") if isinstance(value, dict) else None
+    return prefix if isinstance(prefix, str) else None
+
+
+def _constructs(found: Mapping[str, str | None]) -> str:
+    """Each construct as its --construct id, with its resource prefix."""
+    return ", ".join(
+        f"{prefix or DEFAULT_CONSTRUCT_ID}"
+        + (f" (resource prefix {resource_prefix})" if resource_prefix else "")
+        for prefix, resource_prefix in sorted(found.items())
+    )
+
+
 def keep_local_fields(config: StackConfig, path: str | os.PathLike[str]) -> StackConfig:
     """`config` with what an existing file at `path` holds that no output carries (the base image).
 
@@ -158,8 +223,9 @@ def config_from_outputs_file(
     *,
     stack_name: str | None = None,
     endpoint_url: str | None = None,
+    construct: str | None = None,
 ) -> StackConfig:
-    """The StackConfig of `stack_name` in a `cdk deploy -O` file.
+    """The StackConfig of `stack_name` (and its `construct`) in a `cdk deploy -O` file.
 
     Without a stack name the file must hold exactly one stack (the usual `cdk deploy <stack>`).
     """
@@ -175,9 +241,10 @@ def config_from_outputs_file(
             f"stack {stack_name!r} is not in {path}; it holds: {_names(stacks)}. "
             "Pass the right --stack-name, or deploy that stack with `cdk deploy -O`"
         )
-    return config_from_outputs(
-        stacks[stack_name], stack_name=stack_name, endpoint_url=endpoint_url, source=str(path)
+    chosen = construct_outputs(
+        stacks[stack_name], stack_name=stack_name, construct=construct, source=str(path)
     )
+    return config_from_outputs(chosen, stack_name=stack_name, endpoint_url=endpoint_url, source=str(path))
 
 
 def describe_stack_outputs(
@@ -245,19 +312,18 @@ def config_from_cloudformation(
     region: str,
     endpoint_url: str | None = None,
     client: CloudFormationClient | None = None,
+    construct: str | None = None,
 ) -> StackConfig:
-    """The StackConfig of a deployed stack, read with DescribeStacks.
+    """The StackConfig of a deployed stack (of its `construct`, when it holds several), read with
+    DescribeStacks.
 
     An explicit `endpoint_url` (the emulator) is used for the call and recorded in the config;
     AWS_ENDPOINT_URL from the environment is honoured by boto3 but not recorded.
     """
     outputs = describe_stack_outputs(stack_name, region=region, endpoint_url=endpoint_url, client=client)
-    return config_from_outputs(
-        outputs,
-        stack_name=stack_name,
-        endpoint_url=endpoint_url,
-        source=f"CloudFormation, region {region}",
-    )
+    source = f"CloudFormation, region {region}"
+    chosen = construct_outputs(outputs, stack_name=stack_name, construct=construct, source=source)
+    return config_from_outputs(chosen, stack_name=stack_name, endpoint_url=endpoint_url, source=source)
 
 
 def _status_problem(stack_name: str, where: str, status: str) -> str:

@@ -9,8 +9,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from stacks.encryption import Encryption
-from stacks.image_registry import LOGIN_ACTION, PULL_ACTIONS, PUSH_ACTIONS
+from sagemaker_stack_cdk.encryption import Encryption
+from sagemaker_stack_cdk.image_registry import LOGIN_ACTION, PULL_ACTIONS, PUSH_ACTIONS
 
 SAGEMAKER_MANAGED_POLICY = "AmazonSageMakerFullAccess"
 

@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.access_logs import LOG_PREFIX
+from sagemaker_stack_cdk.access_logs import LOG_PREFIX
 
 #: Old versions of overwritten or deleted objects are kept this long, then expire: long enough to
 #: undo a mistake, short enough that versioning does not double the bill for ever.

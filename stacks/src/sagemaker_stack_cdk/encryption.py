@@ -1,4 +1,5 @@
-"""The customer managed KMS key of the stack (`kms=create`), or the user's own (`kms=<key ARN>`).
+"""The customer managed KMS key of the construct (`create_key`; the app's `kms=create`), or the
+user's own (`key`; the app's `kms=<key ARN>`).
 
 One key encrypts the artifact bucket (SSE-KMS with a bucket key), the credentials secret, the
 image repository, the image builder's project and log group, and the jobs' volumes and outputs.
@@ -15,7 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.settings import Settings
+from sagemaker_stack_cdk.props import ZenmlSageMakerProps
 
 #: What a SageMaker job's role needs (SageMaker's "CreateProcessingJob/CreateTrainingJob API:
 #: execution role permissions"): Decrypt to read SSE-KMS objects and the secret, GenerateDataKey
@@ -37,14 +38,14 @@ LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:Gener
 class Encryption(Construct):
     """The key and the statements that grant it; `key_arn` is what the stack exports."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, props: ZenmlSageMakerProps) -> None:
         super().__init__(scope, construct_id)
-        self.owned = settings.creates_key
-        if self.owned:
+        self.owned = props.key is None
+        if props.key is None:
             self.key: kms.IKey = kms.Key(
                 self,
                 "Key",
-                alias=settings.key_alias,
+                alias=props.key_alias,
                 description="Encrypts the ZenML artifacts, credentials, images, logs and job volumes "
                 "of this sagemaker-stack",
                 enable_key_rotation=True,
@@ -61,10 +62,10 @@ class Encryption(Construct):
                 ),
                 # With retained data the key stays: the bucket and repository it encrypts do too.
                 # Otherwise CloudFormation schedules its deletion (30 days' waiting period).
-                removal_policy=RemovalPolicy.RETAIN if settings.retain_data else RemovalPolicy.DESTROY,
+                removal_policy=RemovalPolicy.RETAIN if props.retain_data else RemovalPolicy.DESTROY,
             )
         else:
-            self.key = kms.Key.from_key_arn(self, "Key", settings.kms)
+            self.key = props.key
         self.key_arn = self.key.key_arn
 
     def job_statements(self) -> list[iam.PolicyStatement]:

@@ -9,7 +9,8 @@ ZenML credentials), CloudWatch Logs, STS and CodeBuild. The ZenML server is the 
 the stack cannot provide: it needs a private endpoint in the VPC or another VPC path
 (docs/security.md).
 
-With an existing VPC (`vpc=<vpc id>:<subnet ids>`) the stack makes only the security groups: the
+With an existing VPC (props `vpc` and `vpc_subnets`; the app's `vpc=<vpc id>:<subnet ids>`) the
+construct makes only the security groups: the
 VPC's owner already decides its routes and endpoints (an interface endpoint with private DNS
 cannot be added twice for one service in a VPC), and docs/security.md lists what the subnets need.
 
@@ -39,7 +40,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.settings import Settings
+from sagemaker_stack_cdk.props import ZenmlSageMakerProps
+from sagemaker_stack_cdk.rules import MAX_SUBNETS, SettingsError
 
 #: The interface endpoints a pipeline step, its image pull and the image builder need.
 INTERFACE_ENDPOINTS = {
@@ -72,18 +74,18 @@ class Network(Construct):
     """The subnets, security groups and endpoints; ids as tokens for the outputs and the project."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: Settings, key: kms.IKey | None = None
+        self, scope: Construct, construct_id: str, *, props: ZenmlSageMakerProps, key: kms.IKey | None = None
     ) -> None:
         super().__init__(scope, construct_id)
-        existing = settings.existing_vpc
-        self.has_nat = settings.nat
+        self.has_nat = props.nat
+        self.owned = props.vpc is None
         self.endpoints: dict[str, ec2.IVpcEndpoint] = {}
-        if existing is not None:
+        if props.vpc is not None:
             self.vpc: ec2.IVpc | None = None
-            self.vpc_id = existing.vpc_id
-            self.subnet_ids: list[str] = list(existing.subnet_ids)
+            self.vpc_id = props.vpc.vpc_id
+            self.subnet_ids: list[str] = _selected_subnet_ids(props.vpc, props.vpc_subnets)
         else:
-            self.vpc = self._create_vpc(settings)
+            self.vpc = self._create_vpc(props)
             self.vpc_id = self.vpc.vpc_id
             self.subnet_ids = self._private_subnets().subnet_ids
         self.jobs_security_group = self._security_group(
@@ -100,31 +102,29 @@ class Network(Construct):
                     (HTTP, "HTTP to the Debian package mirrors (apt_packages)"),
                 ],
             )
-            if settings.builds_in_vpc
+            if props.builds_in_vpc
             else None
         )
         self.flow_log_group: logs.LogGroup | None = None
         if self.vpc is not None:
             self._add_endpoints()
-            self._add_flow_log(settings, key)
+            self._add_flow_log(props, key)
 
-    def _create_vpc(self, settings: Settings) -> ec2.Vpc:
+    def _create_vpc(self, props: ZenmlSageMakerProps) -> ec2.Vpc:
         private = ec2.SubnetConfiguration(
             name="jobs",
-            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
-            if settings.nat
-            else ec2.SubnetType.PRIVATE_ISOLATED,
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if props.nat else ec2.SubnetType.PRIVATE_ISOLATED,
             cidr_mask=PRIVATE_SUBNET_MASK,
         )
         public = ec2.SubnetConfiguration(name="nat", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24)
         return ec2.Vpc(
             self,
             "Vpc",
-            vpc_name=f"{settings.resource_prefix}-vpc",
+            vpc_name=f"{props.resource_prefix}-vpc",
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
             max_azs=AVAILABILITY_ZONES,
-            nat_gateways=1 if settings.nat else 0,
-            subnet_configuration=[public, private] if settings.nat else [private],
+            nat_gateways=1 if props.nat else 0,
+            subnet_configuration=[public, private] if props.nat else [private],
             # A Lambda-backed custom resource otherwise (the emulator cannot run it): module docstring.
             restrict_default_security_group=False,
         )
@@ -186,13 +186,13 @@ class Network(Construct):
                 private_dns_enabled=True,
             )
 
-    def _add_flow_log(self, settings: Settings, key: kms.IKey | None) -> None:
+    def _add_flow_log(self, props: ZenmlSageMakerProps, key: kms.IKey | None) -> None:
         assert self.vpc is not None
         stack = Stack.of(self)
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogGroup",
-            log_group_name=settings.flow_log_group_name,
+            log_group_name=props.flow_log_group_name,
             retention=FLOW_LOG_RETENTION,
             encryption_key=key,
             removal_policy=RemovalPolicy.DESTROY,
@@ -200,7 +200,7 @@ class Network(Construct):
         self.flow_log_role = iam.Role(
             self,
             "FlowLogRole",
-            role_name=settings.flow_log_role_name(stack.region),
+            role_name=props.flow_log_role_name(stack.region),
             assumed_by=iam.ServicePrincipal(
                 "vpc-flow-logs.amazonaws.com",
                 conditions={
@@ -236,3 +236,41 @@ class Network(Construct):
             ),
         )
         flow_log.node.add_dependency(self.flow_log_policy)
+
+
+def _selected_subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[str]:
+    """The ids of the subnets `selection` picks in the user's `vpc` (its private ones by default).
+
+    Subnets named one by one are taken as they are (an imported subnet may not know its zone,
+    which `select_subnets` would ask for); a selection that finds none, or more than SageMaker
+    takes, is refused naming the prop.
+    """
+    how = (
+        "select 1 to 16 subnets of the VPC for the jobs, e.g. "
+        "ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS) or subnets=[...]"
+    )
+    chosen = selection or ec2.SubnetSelection()
+    if chosen.subnets is not None:
+        ids = [subnet.subnet_id for subnet in chosen.subnets]
+    else:
+        try:
+            ids = list(
+                vpc.select_subnets(
+                    availability_zones=chosen.availability_zones,
+                    one_per_az=chosen.one_per_az,
+                    subnet_filters=chosen.subnet_filters,
+                    subnet_group_name=chosen.subnet_group_name,
+                    subnet_type=chosen.subnet_type,
+                ).subnet_ids
+            )
+        except RuntimeError as error:  # jsii: e.g. "There are no 'Private' subnet groups in this VPC"
+            reason = str(error).split(": ", 1)[-1].splitlines()[0]
+            raise SettingsError(f"invalid vpc_subnets: {reason}; {how}") from None
+    if not ids:
+        raise SettingsError(f"invalid vpc_subnets: the selection finds no subnet in the VPC; {how}")
+    if len(ids) > MAX_SUBNETS:
+        raise SettingsError(
+            f"invalid vpc_subnets: it selects {len(ids)} subnets, SageMaker takes at most "
+            f"{MAX_SUBNETS}; {how}"
+        )
+    return ids

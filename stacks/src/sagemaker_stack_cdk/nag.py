@@ -12,7 +12,7 @@ the template itself: `explain_checkov_findings` writes each, with its reason, in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
 from aws_cdk import aws_s3 as s3
@@ -22,8 +22,38 @@ from constructs import IConstruct
 from sagemaker_stack import config
 
 if TYPE_CHECKING:
-    from stacks.image_builder import ImageBuilder
-    from stacks.sagemaker_stack import SageMakerStack
+    from sagemaker_stack_cdk.access_logs import AccessLogs
+    from sagemaker_stack_cdk.artifact_store import ArtifactStore
+    from sagemaker_stack_cdk.credentials import ZenmlCredentials
+    from sagemaker_stack_cdk.execution_role import ExecutionRole
+    from sagemaker_stack_cdk.image_builder import ImageBuilder
+    from sagemaker_stack_cdk.image_registry import ImageRegistry
+    from sagemaker_stack_cdk.network import Network
+    from sagemaker_stack_cdk.props import ZenmlSageMakerProps
+    from sagemaker_stack_cdk.scheduler_role import SchedulerRole
+
+
+class Parts(Protocol):
+    """What the findings are about: the parts of a `ZenmlSageMaker` (which imports this module)."""
+
+    @property
+    def props(self) -> ZenmlSageMakerProps: ...
+    @property
+    def execution_role_construct(self) -> ExecutionRole: ...
+    @property
+    def scheduler_role_construct(self) -> SchedulerRole: ...
+    @property
+    def artifact_store(self) -> ArtifactStore: ...
+    @property
+    def image_registry(self) -> ImageRegistry: ...
+    @property
+    def credentials(self) -> ZenmlCredentials: ...
+    @property
+    def image_builder_construct(self) -> ImageBuilder | None: ...
+    @property
+    def access_logs(self) -> AccessLogs | None: ...
+    @property
+    def network(self) -> Network | None: ...
 
 
 #: How cdk-nag 3 prefixes the ids of its findings (the pack name).
@@ -56,51 +86,53 @@ def _explain(construct: IConstruct, check: str, reason: str) -> None:
     resource.add_metadata("checkov", explained)
 
 
-def suppress_findings(stack: SageMakerStack) -> None:
-    """The accepted findings of this stack."""
-    explain_checkov_findings(stack)
-    settings = stack.settings
-    bucket_arn = _bucket_arn(stack, stack.artifact_store.bucket)
+def suppress_findings(parts: Parts) -> None:
+    """The accepted findings of one construct (`ZenmlSageMaker` calls this: they travel with it)."""
+    explain_checkov_findings(parts)
+    settings = parts.props
+    bucket_arn = _bucket_arn(Stack.of(parts.artifact_store), parts.artifact_store.bucket)
 
     _acknowledge(
-        stack.execution_role.role,
+        parts.execution_role_construct.role,
         f"{PACK}::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSageMakerFullAccess]",
         "The design requires AmazonSageMakerFullAccess: SageMaker processing and training jobs need "
         "its CloudWatch Logs, networking and job permissions, which AWS keeps current as the service "
         "changes. Access to this stack's own bucket, repository and secret is in the scoped policy.",
     )
     _acknowledge(
-        stack.execution_role.policy,
+        parts.execution_role_construct.policy,
         f"{PACK}::AwsSolutions-IAM5[Resource::{bucket_arn}/*]",
         "Object-level S3 actions are granted on the objects of this stack's bucket only: ZenML "
         "writes artifacts, logs and code archives under keys it chooses at run time.",
     )
     _acknowledge(
-        stack.execution_role.policy,
+        parts.execution_role_construct.policy,
         f"{PACK}::AwsSolutions-IAM5[Resource::*]",
         "Only ecr:GetAuthorizationToken is on '*': it is a registry-wide login action that AWS "
         "grants on no narrower resource; image pull and push are scoped to this stack's repository.",
     )
     _acknowledge(
-        stack.scheduler_role.policy,
+        parts.scheduler_role_construct.policy,
         f"{PACK}::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
         f"<AWS::AccountId>:pipeline/{settings.pipeline_name_prefix}*]",
         "EventBridge Scheduler may start only pipelines named with this stack's prefix: the "
         "orchestrator creates them later, so their names are unknown at deploy time and the prefix "
         "is the narrowest scope there is. The only action is sagemaker:StartPipelineExecution.",
     )
-    if stack.image_builder is not None:
-        _suppress_image_builder_findings(stack.image_builder, bucket_arn, encrypted=settings.encrypts)
-    if not settings.access_logs and stack.artifact_store.owned:
+    if parts.image_builder_construct is not None:
+        _suppress_image_builder_findings(
+            parts.image_builder_construct, bucket_arn, encrypted=settings.encrypts
+        )
+    if settings.access_logs is False and parts.artifact_store.owned:
         _acknowledge(
-            stack.artifact_store.bucket,
+            parts.artifact_store.bucket,
             f"{PACK}::AwsSolutions-S1",
             "Server access logs are off by default (access_logs=false): they need a second bucket "
             "that outlives the stack. Deploy with -c access_logs=true (or a bucket name) to turn "
             "them on; requests are also auditable with CloudTrail S3 data events.",
         )
     _acknowledge(
-        stack.credentials.secret,
+        parts.credentials.secret,
         f"{PACK}::AwsSolutions-SMG4",
         "The secret holds a ZenML server URL and API key that `sagemaker-stack register` writes; "
         "Secrets Manager has no rotation function for ZenML API keys (the ZenML server issues "
@@ -161,42 +193,42 @@ _NO_KEY = (
 )
 
 
-def explain_checkov_findings(stack: SageMakerStack) -> None:
-    """The checkov findings this stack accepts, with their reasons (each only where it applies)."""
-    settings = stack.settings
-    if stack.image_registry.owned:
+def explain_checkov_findings(parts: Parts) -> None:
+    """The checkov findings one construct accepts, with their reasons (each only where it applies)."""
+    settings = parts.props
+    if parts.image_registry.owned:
         _explain(
-            stack.image_registry.repository,
+            parts.image_registry.repository,
             "CKV_AWS_51",
             "Tags stay mutable: ZenML pushes every build of a pipeline under the same tag "
             "(<pipeline>-orchestrator), so immutable tags would fail every rebuild. Images are pulled "
             "by the tag the step's definition names, from a repository only the stack's roles may push to.",
         )
     if not settings.encrypts:
-        if stack.image_registry.owned:
-            _explain(stack.image_registry.repository, "CKV_AWS_136", _NO_KEY)
-        _explain(stack.credentials.secret, "CKV_AWS_149", _NO_KEY)
-        if stack.image_builder is not None:
-            _explain(stack.image_builder.log_group, "CKV_AWS_158", _NO_KEY)
-        if stack.network is not None and stack.network.flow_log_group is not None:
-            _explain(stack.network.flow_log_group, "CKV_AWS_158", _NO_KEY)
-    if not settings.access_logs and stack.artifact_store.owned:
+        if parts.image_registry.owned:
+            _explain(parts.image_registry.repository, "CKV_AWS_136", _NO_KEY)
+        _explain(parts.credentials.secret, "CKV_AWS_149", _NO_KEY)
+        if parts.image_builder_construct is not None:
+            _explain(parts.image_builder_construct.log_group, "CKV_AWS_158", _NO_KEY)
+        if parts.network is not None and parts.network.flow_log_group is not None:
+            _explain(parts.network.flow_log_group, "CKV_AWS_158", _NO_KEY)
+    if settings.access_logs is False and parts.artifact_store.owned:
         _explain(
-            stack.artifact_store.bucket,
+            parts.artifact_store.bucket,
             "CKV_AWS_18",
             "Server access logs are off by default (access_logs=false): they need a second bucket "
             "that outlives the stack. Deploy with -c access_logs=true (or a bucket name).",
         )
-    if stack.access_logs is not None and stack.access_logs.owned:
+    if parts.access_logs is not None and parts.access_logs.owned:
         _explain(
-            stack.access_logs.bucket,
+            parts.access_logs.bucket,
             "CKV_AWS_18",
             "This is the access logs bucket: logging it into itself would log every log delivery, "
             "without end; it is private, TLS-only, versioned and kept when the stack goes.",
         )
-    if stack.image_builder is not None and stack.image_builder.in_vpc:
+    if parts.image_builder_construct is not None and parts.image_builder_construct.in_vpc:
         _explain(
-            stack.image_builder.policy,
+            parts.image_builder_construct.policy,
             "CKV_AWS_111",
             "The network interface actions CodeBuild needs to put a build into the VPC (CodeBuild's "
             "VPC documentation): EC2 scopes them to no resource; the one that hands an interface "

@@ -28,11 +28,11 @@ LOG_PREFIX = "artifact-bucket/"
 class AccessLogs(Construct):
     """The logs bucket: the stack's own (`owned`) or the user's."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, access_logs: bool | str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, access_logs: bool | s3.IBucket) -> None:
         super().__init__(scope, construct_id)
         self.owned = access_logs is True
-        if isinstance(access_logs, str):
-            self.bucket: s3.IBucket = s3.Bucket.from_bucket_name(self, "Bucket", access_logs)
+        if not isinstance(access_logs, bool):
+            self.bucket: s3.IBucket = access_logs
             return
         self.bucket = s3.Bucket(
             self,

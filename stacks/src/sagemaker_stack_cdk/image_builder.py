@@ -11,9 +11,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from sagemaker_stack import config
-from stacks.encryption import Encryption
-from stacks.image_registry import LOGIN_ACTION, PULL_ACTIONS, PUSH_ACTIONS
-from stacks.network import Network
+from sagemaker_stack_cdk.encryption import Encryption
+from sagemaker_stack_cdk.image_registry import LOGIN_ACTION, PULL_ACTIONS, PUSH_ACTIONS
+from sagemaker_stack_cdk.network import Network
 
 #: What CodeBuild needs to fetch an S3 source, from its service-role documentation: the bucket's
 #: identity, and the source objects (any version: the bucket is versioned).
