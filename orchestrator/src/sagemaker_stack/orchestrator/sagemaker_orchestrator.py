@@ -41,6 +41,7 @@ from sagemaker_stack.orchestrator import execution, run_metadata
 from sagemaker_stack.orchestrator.environment import credential_problems, is_connection_variable
 from sagemaker_stack.orchestrator.outage_log_filter import OutageFilter
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
+from sagemaker_stack.service_connector import connector_session
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN
 from sagemaker_stack.user_errors import UserError, WatchInterrupted
 
@@ -114,8 +115,11 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         self._refuse_credentials(snapshot)
         tolerate_concurrent_uploads()
         builds = super().get_docker_builds(snapshot)
+        session = connector_session(self)
         return [
-            EcrParentBuild.of(_on_base_image(build, self.config.base_image), self.config.endpoint_url)
+            EcrParentBuild.of(
+                _on_base_image(build, self.config.base_image), self.config.endpoint_url, session
+            )
             for build in builds
         ]
 
@@ -401,8 +405,13 @@ class SagemakerPipelinesOrchestrator(ContainerizedOrchestrator):
         return execution.DefinitionStore(bucket=self.config.bucket, s3=lambda: self._client("s3"))
 
     def _client(self, service: str, config: Mapping[str, Any] | None = None) -> Any:
+        """A client with the linked AWS service connector's credentials, else boto3's default chain."""
         return aws.client(
-            service, region=self.config.region, endpoint_url=self.config.endpoint_url, config=config
+            service,
+            region=self.config.region,
+            endpoint_url=self.config.endpoint_url,
+            config=config,
+            session=connector_session(self),
         )
 
 

@@ -276,3 +276,13 @@ def validate_spec(spec: PipelineSpec, problems: list[str] | None = None) -> None
         found.extend(_step_problems(step, spec))
     if found:
         raise InvalidPipelineError(found, spec.pipeline_name)
+
+
+def job_problems(step: StepSpec, region: str | None, output_s3_uri: str | None) -> list[str]:
+    """Every problem of `step` run as one standalone job (no pipeline around it), none if it may run.
+
+    The same checks as a pipeline's step, on the same request `job_request.build` makes: what the
+    step operator submits with CreateProcessingJob / CreateTrainingJob.
+    """
+    spec = PipelineSpec(pipeline_name=step.name, steps=(step,), output_s3_uri=output_s3_uri, region=region)
+    return _step_problems(step, spec)

@@ -1,8 +1,11 @@
-"""ZenML's step entrypoint configuration for steps run by the sagemaker_pipelines orchestrator.
+"""ZenML's step entrypoint configurations for steps run by the orchestrator and by the step operator.
 
-ZenML imports this module by its source path (`ENTRYPOINT_CONFIGURATION_SOURCE`) inside the step,
-after `sagemaker_stack.step.entrypoint` has put the credentials into the environment, and on the
-client when the orchestrator renders each step's command.
+ZenML imports this module by its source path (`ENTRYPOINT_CONFIGURATION_SOURCE`, or the step
+operator's class) inside the step, after `sagemaker_stack.step.entrypoint` has put the
+credentials into the environment, and on the client when a step's command is rendered. Both
+configurations share the command (our credential-reading wrapper) and the code download below;
+the step operator's is ZenML's step operator configuration (it runs one step run that the
+launching orchestrator already created, `--step_run_id`).
 
 ZenML's stock code download `chdir`s into `/app` (the Docker image's work dir). A SageMaker
 container, or the emulator's local process, gets its code from the artifact store instead, so
@@ -18,17 +21,16 @@ import tempfile
 from typing import Any
 
 from zenml.entrypoints.step_entrypoint_configuration import StepEntrypointConfiguration
+from zenml.step_operators.step_operator_entrypoint_configuration import (
+    StepOperatorEntrypointConfiguration,
+)
 from zenml.utils import code_utils
 
-from sagemaker_stack.step.entrypoint import (
-    ENTRYPOINT_COMMAND,
-    ENTRYPOINT_CONFIGURATION_SOURCE,
-    remove_at_exit,
-)
+from sagemaker_stack.step.entrypoint import ENTRYPOINT_COMMAND, remove_at_exit
 
 
-class SagemakerStackStepEntrypointConfiguration(StepEntrypointConfiguration):
-    """ZenML's step entrypoint behind our credential-reading wrapper."""
+class _OurEntrypoint(StepEntrypointConfiguration):
+    """Our wrapper's command, our configuration by import path, the code in a fresh folder."""
 
     @classmethod
     def get_entrypoint_command(cls) -> list[str]:
@@ -44,7 +46,7 @@ class SagemakerStackStepEntrypointConfiguration(StepEntrypointConfiguration):
         """
         arguments: list[str] = super().get_entrypoint_arguments(**kwargs)
         index = arguments.index("--entrypoint_config_source")
-        arguments[index + 1] = ENTRYPOINT_CONFIGURATION_SOURCE
+        arguments[index + 1] = f"{cls.__module__}.{cls.__qualname__}"
         return arguments
 
     def prepare_code_environment(self) -> None:
@@ -64,3 +66,11 @@ class SagemakerStackStepEntrypointConfiguration(StepEntrypointConfiguration):
         cwd = os.getcwd()
         if cwd not in sys.path:
             sys.path.insert(0, cwd)
+
+
+class SagemakerStackStepEntrypointConfiguration(_OurEntrypoint):
+    """ZenML's step entrypoint behind our credential-reading wrapper (the orchestrator's steps)."""
+
+
+class SagemakerStackStepOperatorEntrypointConfiguration(_OurEntrypoint, StepOperatorEntrypointConfiguration):
+    """ZenML's step operator entrypoint behind the same wrapper (the step operator's jobs)."""
