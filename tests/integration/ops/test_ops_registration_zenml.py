@@ -67,6 +67,7 @@ def test_register_twice_changes_nothing(deployed: StackConfig, zenml_client: Any
         "artifact_store": "s3",
         "container_registry": "aws",
         "orchestrator": "sagemaker_pipelines",
+        "step_operator": "sagemaker_stack_jobs",
     }
     store = components["artifact_store"].configuration
     assert store["path"] == deployed.artifact_path
@@ -163,7 +164,7 @@ def test_unregister_removes_only_what_register_made(
 
     assert f"stack {name!r}" in result.removed
     assert zenml_client.list_stacks(name=name).total == 0
-    for suffix in ("artifacts", "registry", "orchestrator"):
+    for suffix in ("artifacts", "registry", "orchestrator", "step-operator"):
         assert zenml_client.list_stack_components(name=f"{name}-{suffix}").total == 0
     assert zenml_client.list_service_accounts(name=f"{name}-steps").total == 0
     assert not login_works(zenml_server.url, api_key)
@@ -243,7 +244,7 @@ def test_name_taken_by_a_users_stack_creates_nothing(deployed: StackConfig, zenm
     with pytest.raises(RegistrationError, match=rf"already has stack '{taken}'.*nothing was changed"):
         register(deployed, name=taken, client=zenml_client)
 
-    for suffix in ("artifacts", "registry", "orchestrator"):
+    for suffix in ("artifacts", "registry", "orchestrator", "step-operator"):
         assert zenml_client.list_stack_components(name=f"{taken}-{suffix}").total == 0
     assert zenml_client.list_service_accounts(name=f"{taken}-steps").total == 0
     assert secret_value(deployed) == PLACEHOLDER
@@ -299,7 +300,7 @@ def test_failure_half_way_undoes_what_was_created(
         register(deployed, client=zenml_client, check_aws=False)
     name = deployed.stack_name
     assert zenml_client.list_stacks(name=name).total == 0
-    for suffix in ("artifacts", "registry", "orchestrator"):
+    for suffix in ("artifacts", "registry", "orchestrator", "step-operator"):
         assert zenml_client.list_stack_components(name=f"{name}-{suffix}").total == 0
     assert zenml_client.list_service_accounts(name=f"{name}-steps").total == 0
 
@@ -410,5 +411,10 @@ def test_cli_errors_are_one_line(
 
 def test_plan_names_everything_after_the_stack(deployed: StackConfig) -> None:
     plan = plan_stack(deployed, "demo")
-    assert [c.name for c in plan.components] == ["demo-artifacts", "demo-registry", "demo-orchestrator"]
+    assert [c.name for c in plan.components] == [
+        "demo-artifacts",
+        "demo-registry",
+        "demo-orchestrator",
+        "demo-step-operator",
+    ]
     assert plan.service_account == "demo-steps"
