@@ -142,3 +142,25 @@ def clean(value: Any) -> Any:
     if hasattr(value, "read"):
         return value.read()
     return value
+
+
+def job_request(kind: str, name: str, code: str, image: str = STEP_IMAGE, **extra: Any) -> dict[str, Any]:
+    """A standalone CreateProcessingJob / CreateTrainingJob request (`kind`: "Processing" or
+    "Training") whose container runs `python3 -c code`, as `python_step` makes a step's."""
+    arguments = python_step(name, code, step_type=kind, image=image)["Arguments"]
+    specification = arguments["AppSpecification" if kind == "Processing" else "AlgorithmSpecification"]
+    del specification["ContainerArguments"]  # empty in a definition, too short for the API
+    request: dict[str, Any] = {f"{kind}JobName": name, **arguments, **extra}
+    return request
+
+
+def wait_for_job(sagemaker: Any, kind: str, name: str, timeout: float = 120.0) -> dict[str, Any]:
+    """Describe the job until it has ended (Completed, Failed or Stopped)."""
+    describe = sagemaker.describe_processing_job if kind == "Processing" else sagemaker.describe_training_job
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = describe(**{f"{kind}JobName": name})
+        if described[f"{kind}JobStatus"] not in ("InProgress", "Stopping"):
+            return dict(described)
+        time.sleep(0.2)
+    raise AssertionError(f"{kind} job {name} did not end within {timeout} s")

@@ -19,7 +19,15 @@ from botocore.exceptions import ClientError
 
 from sagemaker_stack.local import Emulator, EmulatorError
 from tests.support.codebuild import Builds
-from tests.support.emulator import Pipelines, clean, python_step, saved, wait_for_file
+from tests.support.emulator import (
+    Pipelines,
+    clean,
+    job_request,
+    python_step,
+    saved,
+    wait_for_file,
+    wait_for_job,
+)
 from tests.support.images import STEP_REPOSITORY, step_image
 
 pytestmark = pytest.mark.integration
@@ -336,6 +344,65 @@ def test_a_clean_stop_ends_a_running_execution_failed_with_the_reason(
         assert (
             step["FailureReason"]
             == "InternalServerError: the emulator was stopped while this step was running"
+        )
+
+
+def test_standalone_jobs_survive_a_restart_and_one_a_kill_cut_off_ends_failed(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    emulator = Emulator(state_dir).start()
+    emulator.client("s3").create_bucket(Bucket="kept-bucket")
+    step_image(emulator)
+    sagemaker = Pipelines(emulator).sagemaker
+    sagemaker.create_processing_job(**job_request("Processing", "done", "pass"))
+    assert wait_for_job(sagemaker, "Processing", "done")["ProcessingJobStatus"] == "Completed"
+    pid_file = tmp_path / "job.pid"
+    sagemaker.create_training_job(
+        **job_request("Training", "cut", SLEEPER, Environment={"PID_FILE": str(pid_file)})
+    )
+    job_pid = int(wait_for_file(pid_file))
+    _saved_from_now(emulator, "kept-bucket")  # the running job is on disk
+    assert emulator.pid is not None
+    os.kill(emulator.pid, signal.SIGKILL)
+    assert _ended(emulator.pid)
+
+    restarted = Emulator(state_dir).start()
+    try:
+        assert _ended(job_pid)
+        assert restarted.state_notice is not None
+        assert "1 running processing or training job(s)" in restarted.state_notice
+        sagemaker = restarted.client("sagemaker")
+        assert (
+            sagemaker.describe_processing_job(ProcessingJobName="done")["ProcessingJobStatus"] == "Completed"
+        )
+        cut = sagemaker.describe_training_job(TrainingJobName="cut")
+        assert cut["TrainingJobStatus"] == "Failed"
+        assert cut["FailureReason"] == (
+            "InternalServerError: the emulator ended unexpectedly (killed or crashed) "
+            "while this job was running"
+        )
+        listed = sagemaker.list_training_jobs(StatusEquals="InProgress")["TrainingJobSummaries"]
+        assert listed == []
+    finally:
+        restarted.stop()
+
+
+def test_a_clean_stop_ends_a_running_standalone_job_failed_with_the_reason(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    with Emulator(state_dir) as emulator:
+        step_image(emulator)
+        pid_file = tmp_path / "job.pid"
+        request = job_request("Processing", "cut", SLEEPER, Environment={"PID_FILE": str(pid_file)})
+        emulator.client("sagemaker").create_processing_job(**request)
+        job_pid = int(wait_for_file(pid_file))
+    assert _ended(job_pid)
+
+    with Emulator(state_dir) as emulator:
+        described = emulator.client("sagemaker").describe_processing_job(ProcessingJobName="cut")
+        assert described["ProcessingJobStatus"] == "Failed"
+        assert described["FailureReason"] == (
+            "InternalServerError: the emulator was stopped while this job was running"
         )
 
 

@@ -11,8 +11,8 @@ see: milliseconds for a deployed stack with a thousand objects), then writes it 
 go on. So a change is on disk at most about two intervals after it was acknowledged, and a
 kill -9 loses at most that; `stop` saves once more after the last request.
 
-At start, before the server answers, the snapshot is restored; executions and builds it shows
-still running were cut off by a kill, and end Failed with a reason that says so (after a clean
+At start, before the server answers, the snapshot is restored; executions, jobs and builds it
+shows still running were cut off by a kill, and end Failed with a reason that says so (after a clean
 stop they have ended that way already). A snapshot that cannot be used (damaged, or written by
 another version of moto, Python or this format) is moved aside, kept whole with its blobs, and
 the emulator starts empty, saying so in one line: the user loses nothing that was on disk, and
@@ -33,6 +33,7 @@ from moto.core.base_backend import BackendDict
 
 from sagemaker_stack.local.codebuild import builds as codebuild
 from sagemaker_stack.local.sagemaker import pipelines as sagemaker_pipelines
+from sagemaker_stack.local.sagemaker import standalone
 from sagemaker_stack.local.services import s3_objects
 from sagemaker_stack.local.state.lock import STATE
 from sagemaker_stack.local.state.snapshot import (
@@ -152,10 +153,13 @@ class Persistence:
             )
             return self.notice
         executions = sagemaker_pipelines.restore_executions(state.get("executions") or {}, KILLED_CAUSE)
+        jobs = standalone.restore_jobs(KILLED_CAUSE)
         builds = codebuild.restore_builds(KILLED_CAUSE)
         ended = []
         if executions.interrupted:
             ended.append(f"{executions.interrupted} running pipeline execution(s)")
+        if jobs:
+            ended.append(f"{jobs} running processing or training job(s)")
         if builds:
             ended.append(f"{builds} running CodeBuild build(s)")
         cut = f"; the emulator had been killed, so {' and '.join(ended)} ended Failed" if ended else ""

@@ -28,25 +28,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from queue import Queue
-from typing import Any, Protocol
+from typing import Any
 
 from sagemaker_stack.local.images.container import (
     TEST_ACCESS_KEY_ID,
     TEST_SECRET_ACCESS_KEY,
-    LogSink,
     kill_group,
     terminate,
 )
-from sagemaker_stack.local.images.store import Image
 from sagemaker_stack.local.sagemaker.execution_record import ExecutionRecord, StepState, interruption_reason
-from sagemaker_stack.local.sagemaker.jobs.runner import (
-    AttemptResult,
-    JobKind,
-    JobPlace,
-    JobSetupError,
-    prepare,
-    run,
-)
+from sagemaker_stack.local.sagemaker.job_execution import JOB_KINDS, JobRecorder, execute, setup
+from sagemaker_stack.local.sagemaker.jobs.runner import AttemptResult, JobKind, JobPlace, JobSetupError
 from sagemaker_stack.local.sagemaker.pipeline_definition import (
     RUNNABLE_STEP_TYPES,
     PipelineSpec,
@@ -56,7 +48,6 @@ from sagemaker_stack.local.sagemaker.pipeline_definition import (
     resolve,
 )
 from sagemaker_stack.local.sagemaker.step_image import ImagePullError
-from sagemaker_stack.local.services.s3_objects import ObjectStore
 
 __all__ = [
     "DEFAULT_MAX_PARALLEL_STEPS",
@@ -73,36 +64,6 @@ __all__ = [
 
 DEFAULT_MAX_PARALLEL_STEPS = 50
 EXECUTION_FAILURE_REASON = "Step failure: One or multiple steps failed."
-
-
-JOB_KINDS: dict[str, JobKind] = {
-    "Processing": JobKind(
-        "Processing", "ProcessingJob", "/aws/sagemaker/ProcessingJobs", "AppSpecification", "ImageUri"
-    ),
-    "Training": JobKind(
-        "Training", "TrainingJob", "/aws/sagemaker/TrainingJobs", "AlgorithmSpecification", "TrainingImage"
-    ),
-}
-
-
-class JobRecorder(Protocol):
-    """The API layer's view of jobs: records them so DescribeProcessingJob etc. work."""
-
-    def job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
-        """Record a new job and return its ARN."""
-        ...
-
-    def job_ended(self, kind: JobKind, job_name: str, status: str, failure_reason: str | None) -> None: ...
-
-    def log_sink(self, kind: JobKind, job_name: str) -> LogSink: ...
-
-    def pull_image(self, kind: JobKind, arguments: dict[str, Any]) -> Image:
-        """The image the job names, from the emulated ECR; ImagePullError as SageMaker fails."""
-        ...
-
-    def object_store(self) -> ObjectStore:
-        """The emulated S3 the job's data is copied from and to."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -302,10 +263,8 @@ class ExecutionRun:
         if not isinstance(arguments, dict):
             return AttemptResult("Failed", "ClientError: the step's Arguments must be an object")
         place = JobPlace(self.context.work_root / self.context.execution_id / job_name)
-        store = self.recorder.object_store()
         try:
-            image = self.recorder.pull_image(kind, arguments)
-            data = prepare(kind, job_name, arguments, image, place, store, region=self.context.region)
+            prepared = setup(kind, job_name, arguments, self.recorder, place, region=self.context.region)
         except (ImagePullError, JobSetupError) as error:
             if error.job_created:
                 state.job_type, state.job_name = kind.job_type, job_name
@@ -322,17 +281,15 @@ class ExecutionRun:
                 else:
                     self._processes[job_name] = process
 
-        result = run(
+        result = execute(
             kind,
             job_name,
             arguments,
-            image,
-            data,
+            prepared,
             place,
-            store=store,
+            self.recorder,
             region=self.context.region,
             endpoint_url=self.context.endpoint_url,
-            open_sink=lambda: self.recorder.log_sink(kind, job_name),
             stop=self._stop,
             track=track,
         )

@@ -8,6 +8,7 @@ DescribeProcessingJob, DescribeTrainingJob, the logs and the images read as on A
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,41 @@ from moto.sagemaker.models import FakeProcessingJob, FakeTrainingJob
 
 from sagemaker_stack.local.images.container import LogSink
 from sagemaker_stack.local.images.store import Image, ImageStore
-from sagemaker_stack.local.sagemaker.engine import JobKind
+from sagemaker_stack.local.sagemaker.jobs.runner import JobKind
 from sagemaker_stack.local.sagemaker.step_image import RepositoryMissing, pull
 from sagemaker_stack.local.services.logs import CloudWatchLogSink
 from sagemaker_stack.local.services.s3_objects import MotoObjectStore, ObjectStore
 from sagemaker_stack.local.state.lock import STATE
+
+#: SageMaker's StatusMessage of a training job's last secondary status, by its end status.
+_TRAINING_ENDS = {
+    "Completed": "Training job completed",
+    "Failed": "Training job failed",
+    "Stopped": "Training job stopped",
+}
+
+
+def transition(job: Any, status: str, message: str) -> None:
+    """A training job's SecondaryStatus moves on: the last transition ends, a new one starts."""
+    now = datetime.now(UTC)
+    transitions = job.secondary_status_transitions
+    if transitions and transitions[-1].get("Status") == status:
+        return
+    if transitions and "EndTime" not in transitions[-1]:
+        transitions[-1]["EndTime"] = now
+    if status == "Training" and job.training_start_time is None:
+        job.training_start_time = now
+    terminal = status in _TRAINING_ENDS
+    transitions.append(
+        {
+            "Status": status,
+            "StartTime": now,
+            "StatusMessage": message,
+            **({"EndTime": now} if terminal else {}),
+        }
+    )
+    job.secondary_status = status
+    job.last_modified_time = now
 
 
 class MotoJobRecorder:
@@ -31,9 +62,24 @@ class MotoJobRecorder:
         self._backend = backend
         self._image_store = image_store
 
-    def job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
+    def job_started(
+        self, kind: JobKind, job_name: str, arguments: dict[str, Any], *, running: bool = True
+    ) -> str:
+        """Record the job InProgress; `running`: its data is in and its container starts now."""
         with STATE.shared():
-            return self._job_started(kind, job_name, arguments)
+            arn = self._job_started(kind, job_name, arguments)
+            if running:
+                self.job_phase(kind, job_name, "Training", "Training in progress")
+            return arn
+
+    def job_phase(self, kind: JobKind, job_name: str, status: str, message: str) -> None:
+        """A training job's SecondaryStatus moves on (a processing job has none)."""
+        if kind.step_type != "Training":
+            return
+        with STATE.shared():
+            job = self._backend.training_jobs.get(job_name)
+            if job is not None:
+                transition(job, status, message)
 
     def _job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
         backend = self._backend
@@ -50,8 +96,10 @@ class MotoJobRecorder:
                     tags=arguments.get("Tags") or [],
                     stopping_condition=arguments.get("StoppingCondition"),
                 )
-                # moto's job has no ProcessingResources (instance, volume, volume key): keep them.
+                # moto's job has no ProcessingResources (instance, volume, volume key) and no
+                # Environment: keep them, DescribeProcessingJob reports them.
                 job.processing_resources = arguments.get("ProcessingResources")
+                job.environment = arguments.get("Environment")
                 job.processing_job_status = "InProgress"
                 job.processing_end_time = None
                 job.processing_start_time = datetime.now(UTC)
@@ -59,7 +107,8 @@ class MotoJobRecorder:
                 job = backend.create_training_job(
                     training_job_name=job_name,
                     hyper_parameters=arguments.get("HyperParameters") or {},
-                    algorithm_specification=arguments.get("AlgorithmSpecification"),
+                    # moto adds made-up MetricDefinitions to the specification it is given.
+                    algorithm_specification=copy.deepcopy(arguments.get("AlgorithmSpecification")),
                     role_arn=arguments.get("RoleArn"),
                     input_data_config=arguments.get("InputDataConfig") or [],
                     output_data_config=arguments.get("OutputDataConfig") or {},
@@ -78,8 +127,14 @@ class MotoJobRecorder:
                     tensor_board_output_config=arguments.get("TensorBoardOutputConfig"),
                     experiment_config=arguments.get("ExperimentConfig"),
                 )
+                job.algorithm_specification = arguments.get("AlgorithmSpecification")
+                job.environment = arguments.get("Environment")
                 job.training_job_status = "InProgress"
-                job.secondary_status = "Training"
+                # moto's job says it ended, with a made-up metric: it has only started.
+                job.training_start_time = job.training_end_time = None
+                job.final_metric_data_list = []
+                job.secondary_status_transitions = []
+                transition(job, "Starting", "Launching requested ML instances")
             return str(job.arn)
         except Exception:
             # The job record is a convenience; a step must run even if moto rejects its shape.
@@ -103,7 +158,7 @@ class MotoJobRecorder:
             job = self._backend.training_jobs.get(job_name)
             if job is not None:
                 job.training_job_status = status
-                job.secondary_status = status
+                transition(job, status, _TRAINING_ENDS.get(status, status))
                 job.training_end_time = now
                 job.last_modified_time = now
                 job.failure_reason = failure_reason

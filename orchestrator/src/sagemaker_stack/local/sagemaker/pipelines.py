@@ -34,7 +34,7 @@ from moto.sagemaker.models import FakePipelineExecution, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import get_pipeline_execution_from_arn
 
-from sagemaker_stack.local.sagemaker import pipeline_versions
+from sagemaker_stack.local.sagemaker import pipeline_versions, standalone
 from sagemaker_stack.local.sagemaker.engine import (
     DEFAULT_MAX_PARALLEL_STEPS,
     JOB_KINDS,
@@ -51,6 +51,7 @@ from sagemaker_stack.local.sagemaker.pipeline_definition import (
     parameter_values,
     parse_definition,
 )
+from sagemaker_stack.local.sagemaker.standalone import JobSettings
 from sagemaker_stack.local.services.moto_api import before_reset
 from sagemaker_stack.local.state.lock import STATE
 
@@ -80,6 +81,7 @@ def install(endpoint_url: str, work_root: Path, image_store: Path) -> None:
     response.stop_pipeline_execution = _stop_response
     response.start_pipeline_execution = _start_response
     pipeline_versions.install(backend, response)
+    standalone.install(response, JobSettings(endpoint_url, work_root, image_store))
     before_reset(stop_all)
 
 
@@ -95,7 +97,8 @@ def stop_all(timeout: float = 15.0) -> None:
 
 
 def interrupt_all(cause: str, timeout: float = 15.0) -> None:
-    """The emulator stops: running executions and their steps end Failed by `cause`, and are kept."""
+    """The emulator stops: running executions, their steps and standalone jobs end Failed by `cause`."""
+    standalone.interrupt_all(cause, timeout)
     with _runs_lock:
         runs = [run for run in _runs.values() if isinstance(run, ExecutionRun)]
     for run in runs:

@@ -204,6 +204,6 @@ def _result(
         )
     if outcome.returncode != 0:
         written = failure_message(place.ml) if kind.step_type == "Training" else None
-        reason = written or f"the step's command exited with code {outcome.returncode}; {where}"
+        reason = written or f"the job's command exited with code {outcome.returncode}; {where}"
         return AttemptResult("Failed", f"AlgorithmError: {reason}", JOB_FAILURE_EXCEPTION_TYPE)
     return AttemptResult("Succeeded")
