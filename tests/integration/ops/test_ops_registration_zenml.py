@@ -127,12 +127,14 @@ def test_changed_stack_updates_components_in_place(
         [
             f"updated container registry '{deployed.stack_name}-registry'",
             f"updated orchestrator '{deployed.stack_name}-orchestrator'",
+            f"updated step operator '{deployed.stack_name}-step-operator'",
         ]
     )
     after = components_of(zenml_client, deployed.stack_name)
     assert {kind: c.id for kind, c in after.items()} == ids_before
     assert after["container_registry"].configuration["default_repository"] == "renamed-images"
     assert after["orchestrator"].configuration["execution_role_arn"].endswith("-v2")
+    assert after["step_operator"].configuration["execution_role_arn"].endswith("-v2")
     assert len(zenml_client.list_stack_components(name=f"{deployed.stack_name}-registry").items) == 1
 
 
