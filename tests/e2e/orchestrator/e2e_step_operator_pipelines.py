@@ -34,9 +34,7 @@ def remote_sum(values: list[int]) -> Annotated[dict[str, Any], "remote"]:
     return {
         "sum_of_squares": sum(value * value for value in values),
         "in_step_operator": os.environ.get("ZENML_STEP_OPERATOR"),
-        "store_variables": sorted(
-            k for k in os.environ if k.startswith("ZENML_STORE_") and k != "ZENML_STORE_URL"
-        ),
+        "credential_variables": sorted(k for k in os.environ if k in CREDENTIALS),
     }
 
 

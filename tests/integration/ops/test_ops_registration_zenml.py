@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from sagemaker_stack.cli.registration import register as register_command
 from sagemaker_stack.cli.registration import unregister as unregister_command
 from sagemaker_stack.config import OutputName, StackConfig
-from sagemaker_stack.flavor import FLAVOR_SOURCE
+from sagemaker_stack.flavor import FLAVOR_SOURCE, STEP_OPERATOR_FLAVOR_SOURCE
 from sagemaker_stack.ops.outputs import config_from_cloudformation
 from sagemaker_stack.ops.registration.plan import MANAGED_LABEL, STACK_LABEL, RegistrationError, plan_stack
 from sagemaker_stack.ops.registration.store import register, unregister
@@ -358,6 +358,7 @@ def test_cli_register_set_yaml_and_import_into_a_fresh_store(
     # ZenML's own CLI group, three commands in one process (each process start costs seconds).
     commands = [
         ["orchestrator", "flavor", "register", FLAVOR_SOURCE],
+        ["step-operator", "flavor", "register", STEP_OPERATOR_FLAVOR_SOURCE],
         ["stack", "import", deployed.stack_name, "-f", str(yaml_file)],
         ["stack", "export", deployed.stack_name, str(tmp_path / "exported.yaml")],
     ]

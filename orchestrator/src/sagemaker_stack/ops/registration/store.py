@@ -88,13 +88,13 @@ def register(
             component.component_type: _ensure_component(client, plan, component, state, result, undo)
             for component in plan.components
         }
-        for component in plan.components if linked else ():
+        for component in plan.components:
             existing = state.components[component.name]
-            what = f"{component.component_type.replace('_', ' ')} {component.name!r}"
-            current = existing.connector if existing is not None else None
-            links.link(
-                client, component.component_type, ids[component.component_type], current, linked, what, result
-            )
+            if linked is not None:
+                what = f"{component.component_type.replace('_', ' ')} {component.name!r}"
+                current = existing.connector if existing is not None else None
+                kind = component.component_type
+                links.link(client, kind, ids[kind], current, linked, what, result)
         _ensure_stack(client, plan, ids, state.stack, result, undo)
         if steps_api_key is None:
             secret.ensure_step_credentials(
