@@ -50,12 +50,13 @@ class E2EStack:
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
 
-    def zenml(self, *args: str, timeout: float = 420) -> dict[str, Any]:
-        """Run a client command of the pipelines script; its last stdout line is JSON."""
+    def zenml(self, *args: str, timeout: float = 420, script: Path = SCRIPT) -> dict[str, Any]:
+        """Run a client command of a pipelines script (by default the orchestrator's); its last
+        stdout line is JSON."""
         completed = subprocess.run(
-            [sys.executable, str(SCRIPT), *args],
+            [sys.executable, str(script), *args],
             env=self.env,
-            cwd=SCRIPT.parent,
+            cwd=script.parent,
             capture_output=True,
             text=True,
             timeout=timeout,

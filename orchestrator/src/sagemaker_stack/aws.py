@@ -2,9 +2,10 @@
 
 One factory so every caller honours the same two knobs: the stack's region, and the endpoint
 URL that only the emulator config sets. Credentials come from boto3's default chain
-(environment, profile, instance or task role); the only keys ever passed in are the emulator's
-test keys. The error-code, ARN and ECR image reference helpers are here too, so no module parses
-any of them by hand.
+(environment, profile, instance or task role), or from the boto3 session of a ZenML AWS service
+connector linked to the component that makes the client (`session`, see `service_connector`);
+the only keys ever passed in are the emulator's test keys. The error-code, ARN and ECR image
+reference helpers are here too, so no module parses any of them by hand.
 
 Clients come from one boto3 session per region and credential setting: one per process in a
 run. A session finds credentials and endpoints once (botocore logs each discovery, and every
@@ -120,16 +121,22 @@ def client(
     endpoint_url: str | None = None,
     credentials: Mapping[str, str] | None = None,
     config: Mapping[str, Any] | None = None,
+    session: boto3.session.Session | None = None,
 ) -> Any:
     """A boto3 client for `service`; `endpoint_url` None means AWS (or AWS_ENDPOINT_URL if set).
 
-    `credentials` (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) are only for the emulator's test
-    keys; everywhere else boto3's default chain finds them. `config` (botocore `Config` keywords)
-    replaces the adaptive retries, for a caller that retries by itself.
+    `session` is a boto3 session that already holds credentials (a ZenML AWS service connector's):
+    the client is made from it, in `region`, with the same endpoint and retries as any other.
+    Without one, `credentials` (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) are only for the
+    emulator's test keys; everywhere else boto3's default chain finds them. `config` (botocore
+    `Config` keywords) replaces the adaptive retries, for a caller that retries by itself.
     """
     kwargs: dict[str, Any] = {"config": Config(**config) if config else _RETRY_CONFIG}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
+    if session is not None:
+        with _SESSION_LOCK, _collector_paused():
+            return session.client(service, region_name=region, **kwargs)  # type: ignore[call-overload]
     keys = credentials or {}
     with _SESSION_LOCK, _collector_paused():
         session = _session(

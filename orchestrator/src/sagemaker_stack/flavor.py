@@ -19,20 +19,29 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import Field
 from zenml.config.base_settings import BaseSettings
+from zenml.models import ServiceConnectorRequirements
 from zenml.orchestrators import BaseOrchestratorConfig
 from zenml.orchestrators.base_orchestrator import BaseOrchestratorFlavor
+from zenml.step_operators.base_step_operator import BaseStepOperatorConfig, BaseStepOperatorFlavor
 from zenml.utils import deprecation_utils
 
 from sagemaker_stack.defaults import DEFAULT_INSTANCE_TYPE, DEFAULT_OUTPUT_DATA_S3_MODE
 
 if TYPE_CHECKING:
     from zenml.orchestrators import BaseOrchestrator
+    from zenml.step_operators import BaseStepOperator
 
     from sagemaker_stack.config import StackConfig
 
 FLAVOR_NAME: Final = "sagemaker_pipelines"
 #: What `zenml orchestrator flavor register` takes (and `register` stores in the ZenML server).
 FLAVOR_SOURCE: Final = "sagemaker_stack.flavor.SagemakerPipelinesOrchestratorFlavor"
+STEP_OPERATOR_FLAVOR: Final = "sagemaker_stack_jobs"
+#: What `zenml step-operator flavor register` takes (and `register` stores in the ZenML server).
+STEP_OPERATOR_FLAVOR_SOURCE: Final = "sagemaker_stack.flavor.SagemakerJobsStepOperatorFlavor"
+#: ZenML's AWS connector resource type whose `connect()` gives a boto3 session (as the built-in
+#: SageMaker flavors ask for).
+AWS_GENERIC_RESOURCE: Final = "aws-generic"
 
 
 class SagemakerPipelinesOrchestratorSettings(BaseSettings):
@@ -227,6 +236,40 @@ class SagemakerPipelinesOrchestratorConfig(BaseOrchestratorConfig, SagemakerPipe
         return True
 
 
+class SagemakerJobsStepOperatorSettings(SagemakerPipelinesOrchestratorSettings):
+    """The step operator's per step settings: the orchestrator's, same names, same checks.
+
+    A step moves between our orchestrator and the step operator with its settings unchanged.
+    What only a SageMaker pipeline has does nothing here (`pipeline_tags`, `max_parallel_steps`,
+    `retries`: a standalone job has no retry policy, ZenML's step `retry` still applies; and
+    `synchronous`: ZenML waits for a step operator's step). `max_watch_outage_in_seconds` bounds
+    the wait for the step's job.
+    """
+
+
+class SagemakerJobsStepOperatorConfig(BaseStepOperatorConfig, SagemakerJobsStepOperatorSettings):
+    """The step operator component's configuration: one deployed stack, as the orchestrator's."""
+
+    execution_role_arn: str = Field(description="Role the step's SageMaker job runs as.")
+    region: str = Field(description="AWS region of the stack: the jobs run there.")
+    bucket: str = Field(description="The stack's S3 bucket (a training job's output path).")
+    secret_arn: str = Field(description="Secrets Manager secret with the ZenML server URL and API key.")
+    resource_prefix: str = Field(description="Job names start with '<resource_prefix>-'.")
+    endpoint_url: str | None = Field(
+        default=None, description="AWS endpoint override (the local emulator only)."
+    )
+    base_image: str | None = Field(
+        default=None,
+        description="The stack's base image: the parent of the step's image when its DockerSettings "
+        "name none.",
+    )
+
+    @property
+    def is_remote(self) -> bool:
+        """The step runs on SageMaker, not on the client."""
+        return True
+
+
 def config_kwargs_from_stack_config(config: StackConfig) -> dict[str, Any]:
     """Orchestrator configuration values for a deployed stack (the StackConfig hand-off).
 
@@ -249,6 +292,16 @@ def config_kwargs_from_stack_config(config: StackConfig) -> dict[str, Any]:
         "endpoint_url": config.endpoint_url,
         "base_image": config.base_image,
     }
+
+
+#: The orchestrator's configuration keys the step operator has not (only pipelines are scheduled).
+_ORCHESTRATOR_ONLY: Final = ("scheduler_role_arn",)
+
+
+def step_operator_kwargs_from_stack_config(config: StackConfig) -> dict[str, Any]:
+    """Step operator configuration values for a deployed stack: the orchestrator's, bar scheduling."""
+    values = config_kwargs_from_stack_config(config)
+    return {key: value for key, value in values.items() if key not in _ORCHESTRATOR_ONLY}
 
 
 class PackageFlavor:
@@ -289,8 +342,49 @@ class SagemakerPipelinesOrchestratorFlavor(PackageFlavor, BaseOrchestratorFlavor
         return SagemakerPipelinesOrchestratorConfig
 
     @property
+    def service_connector_requirements(self) -> ServiceConnectorRequirements | None:
+        """An AWS connector may be linked: its credentials then make every AWS call."""
+        return ServiceConnectorRequirements(resource_type=AWS_GENERIC_RESOURCE)
+
+    @property
     def implementation_class(self) -> type[BaseOrchestrator]:
         """Imported only here: the implementation pulls in boto3."""
         from sagemaker_stack.orchestrator.sagemaker_orchestrator import SagemakerPipelinesOrchestrator
 
         return SagemakerPipelinesOrchestrator
+
+
+class SagemakerJobsStepOperatorFlavor(PackageFlavor, BaseStepOperatorFlavor):
+    """Runs a step of any orchestrator as one standalone SageMaker job, with the stack's settings."""
+
+    @property
+    def name(self) -> str:
+        """The flavor name used in `zenml step-operator register -f`."""
+        return STEP_OPERATOR_FLAVOR
+
+    @property
+    def display_name(self) -> str:
+        """Shown in the dashboard."""
+        return "SageMaker jobs (sagemaker-stack)"
+
+    @property
+    def logo_url(self) -> str:
+        """The SageMaker logo ZenML's dashboard already uses."""
+        return "https://public-flavor-logos.s3.eu-central-1.amazonaws.com/step_operator/sagemaker.png"
+
+    @property
+    def config_class(self) -> type[SagemakerJobsStepOperatorConfig]:
+        """The component configuration."""
+        return SagemakerJobsStepOperatorConfig
+
+    @property
+    def service_connector_requirements(self) -> ServiceConnectorRequirements | None:
+        """An AWS connector may be linked: its credentials then make every AWS call."""
+        return ServiceConnectorRequirements(resource_type=AWS_GENERIC_RESOURCE)
+
+    @property
+    def implementation_class(self) -> type[BaseStepOperator]:
+        """Imported only here: the implementation pulls in boto3."""
+        from sagemaker_stack.step_operator.step_operator import SagemakerJobsStepOperator
+
+        return SagemakerJobsStepOperator

@@ -44,8 +44,9 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def zenml_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalZenMLServer]:
-    server = LocalZenMLServer(root=tmp_path_factory.mktemp("zenml"))
+def zenml_server(tmp_path_factory: pytest.TempPathFactory, aws_endpoint: str) -> Iterator[LocalZenMLServer]:
+    """The ZenML server, knowing the emulator's endpoint (as the local environment's does)."""
+    server = LocalZenMLServer(root=tmp_path_factory.mktemp("zenml"), aws_endpoint_url=aws_endpoint)
     server.start()
     try:
         yield server

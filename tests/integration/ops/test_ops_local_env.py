@@ -188,6 +188,9 @@ def test_the_environment_is_private_its_clients_pinned_and_a_damaged_client_fold
     server = psutil.Process(json.loads((state_dir / "zenml" / "server.json").read_text())["pid"])
     assert password not in server.environ().values()
     assert not [name for name in server.environ() if "PASSWORD" in name or "ENCRYPTION" in name]
+    # The server runs ZenML's AWS service connectors: they reach the emulator, as they would AWS.
+    emulator_port = json.loads((state_dir / "local.json").read_text())["emulator_port"]
+    assert server.environ().get("AWS_ENDPOINT_URL") == f"http://127.0.0.1:{emulator_port}"
     assert (state_dir / "zenml" / "secrets-key").stat().st_mode & 0o777 == 0o600
     created = _in_env(state_dir, "zenml secret create at-rest --value=not-in-clear-9f3a")
     assert created.returncode == 0, created.stdout + created.stderr

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from sagemaker_stack.cli.registration import register as register_command
 from sagemaker_stack.cli.registration import unregister as unregister_command
 from sagemaker_stack.config import OutputName, StackConfig
-from sagemaker_stack.flavor import FLAVOR_SOURCE
+from sagemaker_stack.flavor import FLAVOR_SOURCE, STEP_OPERATOR_FLAVOR_SOURCE
 from sagemaker_stack.ops.outputs import config_from_cloudformation
 from sagemaker_stack.ops.registration.plan import MANAGED_LABEL, STACK_LABEL, RegistrationError, plan_stack
 from sagemaker_stack.ops.registration.store import register, unregister
@@ -67,6 +67,7 @@ def test_register_twice_changes_nothing(deployed: StackConfig, zenml_client: Any
         "artifact_store": "s3",
         "container_registry": "aws",
         "orchestrator": "sagemaker_pipelines",
+        "step_operator": "sagemaker_stack_jobs",
     }
     store = components["artifact_store"].configuration
     assert store["path"] == deployed.artifact_path
@@ -126,12 +127,14 @@ def test_changed_stack_updates_components_in_place(
         [
             f"updated container registry '{deployed.stack_name}-registry'",
             f"updated orchestrator '{deployed.stack_name}-orchestrator'",
+            f"updated step operator '{deployed.stack_name}-step-operator'",
         ]
     )
     after = components_of(zenml_client, deployed.stack_name)
     assert {kind: c.id for kind, c in after.items()} == ids_before
     assert after["container_registry"].configuration["default_repository"] == "renamed-images"
     assert after["orchestrator"].configuration["execution_role_arn"].endswith("-v2")
+    assert after["step_operator"].configuration["execution_role_arn"].endswith("-v2")
     assert len(zenml_client.list_stack_components(name=f"{deployed.stack_name}-registry").items) == 1
 
 
@@ -163,7 +166,7 @@ def test_unregister_removes_only_what_register_made(
 
     assert f"stack {name!r}" in result.removed
     assert zenml_client.list_stacks(name=name).total == 0
-    for suffix in ("artifacts", "registry", "orchestrator"):
+    for suffix in ("artifacts", "registry", "orchestrator", "step-operator"):
         assert zenml_client.list_stack_components(name=f"{name}-{suffix}").total == 0
     assert zenml_client.list_service_accounts(name=f"{name}-steps").total == 0
     assert not login_works(zenml_server.url, api_key)
@@ -243,7 +246,7 @@ def test_name_taken_by_a_users_stack_creates_nothing(deployed: StackConfig, zenm
     with pytest.raises(RegistrationError, match=rf"already has stack '{taken}'.*nothing was changed"):
         register(deployed, name=taken, client=zenml_client)
 
-    for suffix in ("artifacts", "registry", "orchestrator"):
+    for suffix in ("artifacts", "registry", "orchestrator", "step-operator"):
         assert zenml_client.list_stack_components(name=f"{taken}-{suffix}").total == 0
     assert zenml_client.list_service_accounts(name=f"{taken}-steps").total == 0
     assert secret_value(deployed) == PLACEHOLDER
@@ -299,7 +302,7 @@ def test_failure_half_way_undoes_what_was_created(
         register(deployed, client=zenml_client, check_aws=False)
     name = deployed.stack_name
     assert zenml_client.list_stacks(name=name).total == 0
-    for suffix in ("artifacts", "registry", "orchestrator"):
+    for suffix in ("artifacts", "registry", "orchestrator", "step-operator"):
         assert zenml_client.list_stack_components(name=f"{name}-{suffix}").total == 0
     assert zenml_client.list_service_accounts(name=f"{name}-steps").total == 0
 
@@ -355,6 +358,7 @@ def test_cli_register_set_yaml_and_import_into_a_fresh_store(
     # ZenML's own CLI group, three commands in one process (each process start costs seconds).
     commands = [
         ["orchestrator", "flavor", "register", FLAVOR_SOURCE],
+        ["step-operator", "flavor", "register", STEP_OPERATOR_FLAVOR_SOURCE],
         ["stack", "import", deployed.stack_name, "-f", str(yaml_file)],
         ["stack", "export", deployed.stack_name, str(tmp_path / "exported.yaml")],
     ]
@@ -410,5 +414,10 @@ def test_cli_errors_are_one_line(
 
 def test_plan_names_everything_after_the_stack(deployed: StackConfig) -> None:
     plan = plan_stack(deployed, "demo")
-    assert [c.name for c in plan.components] == ["demo-artifacts", "demo-registry", "demo-orchestrator"]
+    assert [c.name for c in plan.components] == [
+        "demo-artifacts",
+        "demo-registry",
+        "demo-orchestrator",
+        "demo-step-operator",
+    ]
     assert plan.service_account == "demo-steps"

@@ -10,7 +10,12 @@ from pathlib import Path
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from sagemaker_stack.config import StackConfig
-from sagemaker_stack.flavor import FLAVOR_SOURCE
+from sagemaker_stack.flavor import (
+    FLAVOR_SOURCE,
+    STEP_OPERATOR_FLAVOR,
+    STEP_OPERATOR_FLAVOR_SOURCE,
+    SagemakerJobsStepOperatorConfig,
+)
 from sagemaker_stack.image_builder.flavor import IMAGE_BUILDER_FLAVOR, IMAGE_BUILDER_FLAVOR_SOURCE
 from sagemaker_stack.ops.registration.plan import (
     MANAGED_LABEL,
@@ -22,6 +27,7 @@ from sagemaker_stack.ops.registration.plan import (
 )
 
 ACCOUNT = "123456789012"
+BASE = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/sms-images:sagemaker-stack-cpu-0123456789abcdef"
 
 
 def make_config(**overrides: object) -> StackConfig:
@@ -49,6 +55,7 @@ def test_components_are_named_after_the_zenml_stack() -> None:
         ("artifact_store", "prod-artifacts", "s3"),
         ("container_registry", "prod-registry", "aws"),
         ("orchestrator", "prod-orchestrator", "sagemaker_pipelines"),
+        ("step_operator", "prod-step-operator", STEP_OPERATOR_FLAVOR),
     ]
     assert plan.labels == {MANAGED_LABEL: "true", STACK_LABEL: "prod"}
     assert plan.service_account == "prod-steps"
@@ -94,7 +101,12 @@ def test_yaml_has_the_zenml_stack_export_format(tmp_path: Path) -> None:
     data = stack_yaml(plan)
     assert data["stack_name"] == "prod"
     assert data["zenml_version"] == zenml.__version__
-    assert set(data["components"]) == {"artifact_store", "container_registry", "orchestrator"}
+    assert set(data["components"]) == {
+        "artifact_store",
+        "container_registry",
+        "orchestrator",
+        "step_operator",
+    }
     orchestrator = data["components"]["orchestrator"][0]
     assert orchestrator["flavor"] == "sagemaker_pipelines"
     assert orchestrator["configuration"]["resource_prefix"] == "sms"
@@ -102,10 +114,26 @@ def test_yaml_has_the_zenml_stack_export_format(tmp_path: Path) -> None:
     file = write_stack_yaml(plan, tmp_path / "prod.yaml")
     text = file.read_text()
     assert f"zenml orchestrator flavor register {FLAVOR_SOURCE}" in text
+    assert f"zenml step-operator flavor register {STEP_OPERATOR_FLAVOR_SOURCE}" in text
     assert yaml.safe_load(text) == data
 
 
-BASE = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/sms-images:sagemaker-stack-cpu-0123456789abcdef"
+def test_the_step_operator_runs_jobs_with_the_orchestrators_stack_values() -> None:
+    config = make_config(
+        subnet_ids=["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        security_group_id="sg-0123456789abcdef0",
+        kms_key_arn=f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/12345678-1234-1234-1234-123456789012",
+        scheduler_role_arn=f"arn:aws:iam::{ACCOUNT}:role/sms-scheduler",
+        base_image=BASE,
+    )
+    plan = {component.component_type: component for component in plan_stack(config).components}
+    step_operator = plan["step_operator"].configuration
+    orchestrator = plan["orchestrator"].configuration
+    assert plan["step_operator"].flavor_source == STEP_OPERATOR_FLAVOR_SOURCE
+    assert step_operator == {key: value for key, value in orchestrator.items() if key != "scheduler_role_arn"}
+    assert step_operator["subnets"] == ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    assert step_operator["volume_kms_key_id"] == config.kms_key_arn
+    SagemakerJobsStepOperatorConfig(**step_operator)  # what ZenML will validate it as
 
 
 def test_a_stack_with_an_image_builder_gets_our_codebuild_builder_and_base_image(tmp_path: Path) -> None:

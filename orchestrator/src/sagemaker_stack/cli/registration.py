@@ -26,12 +26,18 @@ from sagemaker_stack.config import StackConfig
     "--server-url",
     help="ZenML server URL the pipeline steps use (default: the server this client is logged in to).",
 )
+@click.option(
+    "--connector",
+    help="A ZenML AWS service connector to link to the orchestrator, step operator and image builder: "
+    "their AWS calls then use its credentials (default: boto3's default chain, or links made before).",
+)
 def register(
     config_file: Path | None,
     name: str | None,
     activate: bool,
     yaml_file: Path | None,
     server_url: str | None,
+    connector: str | None,
 ) -> None:
     """Register the deployed stack with ZenML (idempotent: running it again changes nothing).
 
@@ -44,7 +50,9 @@ def register(
 
     config = load_config(config_file)
     with user_errors(config):
-        result = store.register(config, name=name, activate=activate, server_url=server_url, echo=click.echo)
+        result = store.register(
+            config, name=name, activate=activate, server_url=server_url, echo=click.echo, connector=connector
+        )
         if yaml_file is not None:
             written = plan.write_stack_yaml(plan.plan_stack(config, name), yaml_file)
             click.echo(f"Wrote the stack for `zenml stack import` to {written}")

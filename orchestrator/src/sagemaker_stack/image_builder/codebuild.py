@@ -7,7 +7,8 @@ Build run to build the Docker image has failed" with a console link. Here the sa
 on failure the error also holds the failed phase, the failing command and its last output lines,
 read back with `build_log` from the log the build wrote. CodeBuild is called in the region of the
 container registry the image is pushed to (the stack's region), not the client's default region,
-and with privileged mode, which Docker needs in CodeBuild's images (ZenML turns it off).
+and with privileged mode, which Docker needs in CodeBuild's images (ZenML turns it off). With a
+linked AWS service connector its credentials make these calls too, as they do ZenML's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zenml.integrations.aws.image_builders.aws_image_builder import AWSImageBuil
 
 from sagemaker_stack import aws
 from sagemaker_stack.image_builder import build_log
+from sagemaker_stack.service_connector import connector_session
 
 if TYPE_CHECKING:
     from zenml.config.docker_settings import DockerBuildOptions
@@ -56,8 +58,9 @@ class CodeBuildImageBuilder(AWSImageBuilder):
     ) -> str:
         """ZenML's build, in the registry's region, with the failing lines on failure."""
         region = _registry_region(container_registry)
+        session = connector_session(self)
         client = _RecordingClient(
-            aws.client("codebuild", region=region) if region else self.code_build_client
+            aws.client("codebuild", region=region, session=session) if region else self.code_build_client
         )
         self._code_build_client = client
         try:
@@ -67,7 +70,7 @@ class CodeBuildImageBuilder(AWSImageBuilder):
                 raise
             build_id = str(client.started[-1]["id"])
             build = client.batch_get_builds(ids=[build_id])["builds"][0]
-            lines = list(build_log.log_events(aws.client("logs", region=region), build))
+            lines = list(build_log.log_events(aws.client("logs", region=region, session=session), build))
             raise RuntimeError(f"{error}\n{build_log.failure_summary(build, lines)}") from None
         finally:
             self._code_build_client = None

@@ -30,14 +30,17 @@ if TYPE_CHECKING:
     from zenml.stack import Stack
 
 
-def ecr_digest(image: str, endpoint_url: str | None = None) -> str | None:
-    """The manifest digest (`sha256:...`) ECR holds for `image`, None when ECR cannot say."""
+def ecr_digest(image: str, endpoint_url: str | None = None, session: Any = None) -> str | None:
+    """The manifest digest (`sha256:...`) ECR holds for `image`, None when ECR cannot say.
+
+    `session`: a linked service connector's boto3 session (None: boto3's default chain).
+    """
     location = aws.ecr_image(image)
     if location is None:
         return None
     if location.digest:
         return location.digest
-    ecr = aws.client("ecr", region=location.region, endpoint_url=endpoint_url)
+    ecr = aws.client("ecr", region=location.region, endpoint_url=endpoint_url, session=session)
     try:
         found = ecr.describe_images(
             registryId=location.account,
@@ -55,12 +58,17 @@ class EcrParentBuild(BuildConfiguration):
     """A ZenML build whose checksum includes its ECR parent image's digest, read from ECR."""
 
     _endpoint_url: str | None = PrivateAttr(default=None)
+    _session: Any = PrivateAttr(default=None)
 
     @classmethod
-    def of(cls, build: BuildConfiguration, endpoint_url: str | None) -> EcrParentBuild:
-        """`build` (any BuildConfiguration) with ECR as the source of its parent's digest."""
+    def of(cls, build: BuildConfiguration, endpoint_url: str | None, session: Any = None) -> EcrParentBuild:
+        """`build` (any BuildConfiguration) with ECR as the source of its parent's digest.
+
+        `session`: the boto3 session of the component's linked service connector, if any.
+        """
         made = cls(**dict(build))
         made._endpoint_url = endpoint_url
+        made._session = session
         return made
 
     def compute_settings_checksum(
@@ -68,7 +76,11 @@ class EcrParentBuild(BuildConfiguration):
     ) -> str:
         """ZenML's checksum, with the parent image's digest from ECR instead of a local engine."""
         parent = self.settings.parent_image
-        digest = ecr_digest(parent, self._endpoint_url) if parent and not self.settings.skip_build else None
+        digest = (
+            ecr_digest(parent, self._endpoint_url, self._session)
+            if parent and not self.settings.skip_build
+            else None
+        )
         if parent is None or digest is None:
             return super().compute_settings_checksum(stack, code_repository)
         without_parent: Any = self.model_copy(

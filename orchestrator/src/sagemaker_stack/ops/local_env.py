@@ -174,7 +174,7 @@ class LocalEnvironment:
             emulator = self._start_emulator(emulator_port or recorded.get("emulator_port"), region)
         if server is None:
             try:
-                server = self._start_server(zenml_port)
+                server = self._start_server(zenml_port, emulator)
             except BaseException:
                 if started_emulator:
                     emulator.stop()  # half an environment helps nobody
@@ -256,9 +256,12 @@ class LocalEnvironment:
         emulator.detach()
         return emulator
 
-    def _start_server(self, port: int | None) -> LocalZenMLServer:
+    def _start_server(self, port: int | None, emulator: Emulator) -> LocalZenMLServer:
+        """The ZenML server, knowing the emulator's endpoint (its AWS service connectors use it)."""
         try:
-            server = LocalZenMLServer(self.zenml_dir, port=port).start()
+            server = LocalZenMLServer(
+                self.zenml_dir, port=port, aws_endpoint_url=emulator.endpoint_url
+            ).start()
         except ZenMLServerError as error:
             raise LocalEnvironmentError(_with_port_hint(str(error), "--zenml-port")) from None
         server.detach()

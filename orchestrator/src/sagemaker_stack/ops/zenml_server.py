@@ -23,7 +23,8 @@ in the dashboard is answered at start (see `_skip_onboarding`).
 No secret is in the server's process environment: it starts inactive and is activated over the
 API with the admin's password (ZenML's onboarding path) instead of `ZENML_DEFAULT_USER_PASSWORD`;
 the key is read from its file by the process itself (`zenml_server_launch`). A database older
-than keys keeps working unencrypted (a key would make its secrets unreadable). umask 077.
+than keys keeps working unencrypted (a key would make its secrets unreadable). umask 077. ZenML runs
+AWS connectors there: `aws_endpoint_url` (the emulator's) becomes the server's AWS_ENDPOINT_URL.
 """
 
 from __future__ import annotations
@@ -103,8 +104,10 @@ class LocalZenMLServer:
         root: str | os.PathLike[str] | None = None,
         port: int | None = None,
         service_account: str = "sagemaker-stack",
+        aws_endpoint_url: str | None = None,
     ) -> None:
         self._own_root = root is None
+        self.aws_endpoint_url = aws_endpoint_url
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="zenml-server-"))
         self.port = port or _recorded(self.root / SERVER_FILE).get("port") or free_port()
         self.service_account = service_account
@@ -193,6 +196,7 @@ class LocalZenMLServer:
             "ZENML_SERVER_AUTO_ACTIVATE": "false",
             "ZENML_LOGGING_VERBOSITY": "WARN",
             "ZENML_ENABLE_RICH_TRACEBACK": "false",
+            **({"AWS_ENDPOINT_URL": self.aws_endpoint_url} if self.aws_endpoint_url else {}),
         }
         command = [
             sys.executable,

@@ -42,6 +42,7 @@ from sagemaker_stack.orchestrator import dynamic_spec, execution, run_metadata, 
 from sagemaker_stack.orchestrator.dynamic_spec import JobTemplate
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
 from sagemaker_stack.orchestrator.standalone_jobs import JobRef
+from sagemaker_stack.service_connector import connector_session
 from sagemaker_stack.step.entrypoint import ENV_ORCHESTRATION_JOB
 from sagemaker_stack.user_errors import UserError, WatchInterrupted
 
@@ -342,8 +343,13 @@ class DynamicRunOrchestrator(ContainerizedOrchestrator):
         return str(self.config.region)
 
     def _client(self, service: str, config: Mapping[str, Any] | None = None) -> Any:
+        """A client with the linked AWS service connector's credentials, else boto3's default chain."""
         return aws.client(
-            service, region=self.config.region, endpoint_url=self.config.endpoint_url, config=config
+            service,
+            region=self.config.region,
+            endpoint_url=self.config.endpoint_url,
+            config=config,
+            session=connector_session(self),
         )
 
 

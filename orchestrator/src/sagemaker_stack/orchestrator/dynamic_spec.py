@@ -120,7 +120,7 @@ def job_problems(template: JobTemplate, config: SagemakerPipelinesOrchestratorCo
 
     step, spec, problems, _, _ = _spec_of(template, config)
     problems.extend(image_problems({template.step_name: template.image}, config.region))
-    problems.extend(request_problems(step, spec))
+    problems.extend(request_problems(step, spec.region, spec.output_s3_uri))
     kind = TRAINING if step.settings.use_training_step else PROCESSING
     member = name_member(kind)
     shape = service_model.input_shape("CreateTrainingJob" if kind == TRAINING else "CreateProcessingJob")

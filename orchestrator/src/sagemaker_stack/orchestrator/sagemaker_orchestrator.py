@@ -43,6 +43,7 @@ from sagemaker_stack.orchestrator.dynamic_run import (
 from sagemaker_stack.orchestrator.environment import credential_problems, is_connection_variable
 from sagemaker_stack.orchestrator.outage_log_filter import OutageFilter
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
+from sagemaker_stack.service_connector import connector_session
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN, ENV_ORCHESTRATION_JOB
 from sagemaker_stack.user_errors import WatchInterrupted
 
@@ -109,8 +110,11 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
         self._refuse_credentials(snapshot)
         tolerate_concurrent_uploads()
         builds = super().get_docker_builds(snapshot)
+        session = connector_session(self)
         return [
-            EcrParentBuild.of(_on_base_image(build, self.config.base_image), self.config.endpoint_url)
+            EcrParentBuild.of(
+                _on_base_image(build, self.config.base_image), self.config.endpoint_url, session
+            )
             for build in builds
         ]
 

@@ -264,12 +264,6 @@ def _pipeline_problems(spec: PipelineSpec) -> list[str]:
     return problems
 
 
-def job_problems(step: StepSpec, spec: PipelineSpec) -> list[str]:
-    """The problems of one step's job request: the same checks a pipeline step's job gets, for the
-    standalone jobs of a dynamic pipeline (`dynamic_spec`), each naming the step."""
-    return _step_problems(step, spec)
-
-
 def validate_spec(spec: PipelineSpec, problems: list[str] | None = None) -> None:
     """Raise InvalidPipelineError listing every problem of `spec`; return None when it may be submitted.
 
@@ -282,3 +276,14 @@ def validate_spec(spec: PipelineSpec, problems: list[str] | None = None) -> None
         found.extend(_step_problems(step, spec))
     if found:
         raise InvalidPipelineError(found, spec.pipeline_name)
+
+
+def job_problems(step: StepSpec, region: str | None, output_s3_uri: str | None) -> list[str]:
+    """Every problem of `step` run as one standalone job (no pipeline around it), none if it may run.
+
+    The same checks as a pipeline's step, on the same request `job_request.build` makes: what the
+    step operator and a dynamic pipeline's isolated steps submit with CreateProcessingJob /
+    CreateTrainingJob.
+    """
+    spec = PipelineSpec(pipeline_name=step.name, steps=(step,), output_s3_uri=output_s3_uri, region=region)
+    return _step_problems(step, spec)

@@ -90,7 +90,8 @@ class SagemakerStackStepEntrypointConfiguration(StepEntrypointConfiguration):
 
 
 class SagemakerStackIsolatedStepConfiguration(StepOperatorEntrypointConfiguration):
-    """An isolated step of a dynamic pipeline: ZenML's step operator entrypoint, behind our wrapper."""
+    """ZenML's step operator entrypoint behind our wrapper: an isolated step of a dynamic pipeline,
+    or a step that names our step operator (both run one step run ZenML already created)."""
 
     @classmethod
     def get_entrypoint_command(cls) -> list[str]:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sagemaker_stack.config import CODEBUILD_IMAGE, StackConfig
-from sagemaker_stack.flavor import FLAVOR_NAME, FLAVOR_SOURCE, config_kwargs_from_stack_config
+from sagemaker_stack.flavor import (
+    FLAVOR_NAME,
+    FLAVOR_SOURCE,
+    STEP_OPERATOR_FLAVOR,
+    STEP_OPERATOR_FLAVOR_SOURCE,
+    config_kwargs_from_stack_config,
+    step_operator_kwargs_from_stack_config,
+)
 from sagemaker_stack.image_builder.flavor import IMAGE_BUILDER_FLAVOR, IMAGE_BUILDER_FLAVOR_SOURCE
 
 if TYPE_CHECKING:
@@ -34,6 +41,7 @@ ARTIFACT_STORE: Final = "artifact_store"
 CONTAINER_REGISTRY: Final = "container_registry"
 ORCHESTRATOR: Final = "orchestrator"
 IMAGE_BUILDER: Final = "image_builder"
+STEP_OPERATOR: Final = "step_operator"
 
 
 class RegistrationError(RuntimeError):
@@ -139,6 +147,13 @@ def plan_stack(config: StackConfig, name: str | None = None) -> StackPlan:
             FLAVOR_NAME,
             orchestrator_configuration(config),
             flavor_source=FLAVOR_SOURCE,
+        ),
+        ComponentPlan(
+            STEP_OPERATOR,
+            f"{stack_name}-step-operator",
+            STEP_OPERATOR_FLAVOR,
+            {k: v for k, v in step_operator_kwargs_from_stack_config(config).items() if v is not None},
+            flavor_source=STEP_OPERATOR_FLAVOR_SOURCE,
         ),
     ]
     if config.image_builder_project:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_stack.config import StackConfig
+from sagemaker_stack.ops.registration import connector as links
 from sagemaker_stack.ops.registration import secret
 from sagemaker_stack.ops.registration.plan import (
     STEPS_API_KEY_ENV,
@@ -50,6 +51,7 @@ def register(
     steps_api_key: str | None = None,
     check_aws: bool = True,
     echo: Callable[[str], None] | None = None,
+    connector: str | None = None,
 ) -> RegistrationResult:
     """Create or update the ZenML components and stack for `config`, and the steps' credentials.
 
@@ -57,7 +59,8 @@ def register(
     is the ZenML URL the steps use (default: the one this client talks to). The steps log in with
     the key of a service account made here, unless `steps_api_key` (a key of an account the caller
     made, for users who may not create service accounts; default: $SAGEMAKER_STACK_STEPS_API_KEY)
-    is given.
+    is given. `connector` names a ZenML AWS service connector to link to the components that call
+    AWS (`registration.connector`); without it, links made before are left as they are.
     """
     say = echo or (lambda _line: None)
     steps_api_key = steps_api_key or os.environ.get(STEPS_API_KEY_ENV) or None
@@ -73,6 +76,7 @@ def register(
         secret.check_deployed(config)
     state = _inspect(client, plan)
     _validate_configurations(client, plan)
+    linked = links.find_connector(client, connector) if connector else None
 
     result = RegistrationResult(stack_name=plan.stack_name, warnings=[warning] if warning else [])
     for line in result.warnings:
@@ -84,6 +88,13 @@ def register(
             component.component_type: _ensure_component(client, plan, component, state, result, undo)
             for component in plan.components
         }
+        for component in plan.components:
+            existing = state.components[component.name]
+            if linked is not None:
+                what = f"{component.component_type.replace('_', ' ')} {component.name!r}"
+                current = existing.connector if existing is not None else None
+                kind = component.component_type
+                links.link(client, kind, ids[kind], current, linked, what, result)
         _ensure_stack(client, plan, ids, state.stack, result, undo)
         if steps_api_key is None:
             secret.ensure_step_credentials(
