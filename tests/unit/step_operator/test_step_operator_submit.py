@@ -21,6 +21,7 @@ from zenml.enums import ExecutionStatus, StackComponentType
 from sagemaker_stack.flavor import SagemakerJobsStepOperatorConfig, SagemakerJobsStepOperatorSettings
 from sagemaker_stack.step.entrypoint import ENTRYPOINT_COMMAND, ENV_SECRET_ARN
 from sagemaker_stack.step_operator import step_operator as module
+from sagemaker_stack.step_operator.jobs import PROCESSING, TRAINING
 from sagemaker_stack.step_operator.request import InvalidStepError
 from sagemaker_stack.step_operator.step_operator import (
     METADATA_JOB_KIND,
@@ -138,7 +139,7 @@ def test_a_step_becomes_one_processing_job_with_the_stacks_role_and_no_credentia
     ((step_run_id, metadata),) = published
     assert step_run_id == info.step_run_id
     assert metadata[operator.id][METADATA_JOB_NAME] == seen["ProcessingJobName"]
-    assert info.step_run.run_metadata[METADATA_JOB_KIND] == "Processing"
+    assert info.step_run.run_metadata[METADATA_JOB_KIND] == PROCESSING
 
 
 def test_a_training_step_writes_its_output_under_the_stacks_bucket(
@@ -199,7 +200,7 @@ def test_credentials_in_a_steps_environment_are_refused_on_the_client(
         operator.get_docker_builds(snapshot)  # type: ignore[arg-type]
 
 
-def _step_run(kind: str = "Processing") -> Any:
+def _step_run(kind: str = PROCESSING) -> Any:
     return SimpleNamespace(
         id=uuid.uuid4(), run_metadata={METADATA_JOB_NAME: "smstack-job", METADATA_JOB_KIND: kind}
     )
@@ -265,8 +266,10 @@ def test_status_and_cancel_follow_the_job(monkeypatch: pytest.MonkeyPatch) -> No
     stubber.add_client_error(
         "stop_training_job", "ValidationException", "The job is in status Completed", 400
     )
+    # refused: the job is looked at, and it has ended, so there was nothing to stop
+    stubber.add_response("describe_training_job", described, {"TrainingJobName": "smstack-job"})
 
-    assert operator.get_status(_step_run("Training")) is ExecutionStatus.COMPLETED
-    operator.cancel(_step_run("Training"))
-    operator.cancel(_step_run("Training"))  # stopping an ended job is no error
+    assert operator.get_status(_step_run(TRAINING)) is ExecutionStatus.COMPLETED
+    operator.cancel(_step_run(TRAINING))
+    operator.cancel(_step_run(TRAINING))  # stopping an ended job is no error
     stubber.assert_no_pending_responses()

@@ -113,7 +113,7 @@ def stop(sagemaker: Any, ref: JobRef) -> bool:
 
 def console_url(region: str, ref: JobRef) -> str:
     """The job's page in the SageMaker console."""
-    page = "training-jobs" if ref.training else "processing-jobs"
+    page = "jobs" if ref.training else "processing-jobs"  # the console's own paths
     return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{page}/{ref.name}"
 
 
