@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sagemaker_stack.local import Emulator, EmulatorError
+from sagemaker_stack.local.state.snapshot import FORMAT
 from tests.support.codebuild import Builds
 from tests.support.emulator import (
     Pipelines,
@@ -415,8 +416,8 @@ def _damage(snapshot: Path, how: str) -> None:
         snapshot.write_bytes(b"PK\x03\x04 a zip, say\n")
     else:
         fields = json.loads(header)
-        if how == "old-format":  # written before the emulator's modules moved into packages
-            fields["format"] = 1
+        if how == "old-format":  # written before the last change of what the snapshot holds
+            fields["format"] = FORMAT - 1
         else:
             fields["moto"] = "4.0.0"
         snapshot.write_bytes(b"\n".join([magic, json.dumps(fields).encode(), payload]))
@@ -428,7 +429,7 @@ def _damage(snapshot: Path, how: str) -> None:
         ("truncated", "corrupt", "it is truncated or damaged (its checksum does not match)"),
         ("not-a-snapshot", "corrupt", "it is not an emulator snapshot"),
         ("other-version", "other-version", "it was written with moto 4.0.0 (this emulator: "),
-        ("old-format", "other-version", "it was written with format 1 (this emulator: 3)"),
+        ("old-format", "other-version", f"it was written with format {FORMAT - 1} (this emulator: {FORMAT})"),
     ],
 )
 def test_a_snapshot_that_cannot_be_restored_is_kept_aside_and_said_in_one_line(
