@@ -35,8 +35,6 @@ from sagemaker_stack.ops.demo import DEMO_STATE
 from sagemaker_stack.ops.processes import AWS_AND_ZENML, environment_without
 from tests.support.browser import chromium_page
 
-pytestmark = pytest.mark.e2e
-
 REPO = Path(__file__).resolve().parents[3]
 STATE = REPO / DEMO_STATE
 CLIENT = Path(__file__).with_name("local_env_client.py")

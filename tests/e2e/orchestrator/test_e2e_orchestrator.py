@@ -12,11 +12,7 @@ import json
 import time
 from typing import Any
 
-import pytest
-
 from tests.support.e2e_stack import BUCKET, E2EStack
-
-pytestmark = pytest.mark.e2e
 
 DIAMOND_STEPS = {"load", "double", "square", "join"}
 

@@ -8,12 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from sagemaker_stack.ops.processes import environment_without
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
-
-pytestmark = pytest.mark.integration
 
 STEP = """
 import os, subprocess, sys

@@ -22,8 +22,6 @@ from tests.support.codebuild import Builds
 from tests.support.emulator import Pipelines, clean, python_step, saved, wait_for_file
 from tests.support.images import STEP_REPOSITORY, step_image
 
-pytestmark = pytest.mark.integration
-
 CLI = str(Path(sys.executable).parent / "sagemaker-stack")
 APP_DIR = Path(__file__).resolve().parents[4]
 TEMPLATE = {
