@@ -1,8 +1,9 @@
 """Fixtures for registration tests: a real ZenML server and an emulated, "deployed" AWS stack.
 
-The ZenML server is `sagemaker_stack.ops.zenml_server` (authenticated, its own process group,
-stopped at the end). AWS is the embedded emulator holding what `cdk deploy` leaves behind:
-a CloudFormation stack with the recipe's outputs, its bucket and its secret.
+The ZenML server is the session's (`zenml_server`, tests/integration/conftest.py); every test
+names what it registers uniquely, so tests sharing it see only their own.
+AWS is the embedded emulator holding what `cdk deploy` leaves behind: a CloudFormation stack
+with the recipe's outputs, its bucket and its secret.
 """
 
 from __future__ import annotations
@@ -41,16 +42,6 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         patch.setattr(boto3, "DEFAULT_SESSION", None)
         with emulator:
             yield emulator.endpoint_url
-
-
-@pytest.fixture(scope="module")
-def zenml_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalZenMLServer]:
-    server = LocalZenMLServer(root=tmp_path_factory.mktemp("zenml"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
