@@ -24,8 +24,6 @@ from sagemaker_stack.local.process.emulator import Emulator
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 from tests.support.deployed import CLI, client_of, run, user_env
 
-pytestmark = pytest.mark.e2e
-
 SCRIPT = Path(__file__).with_name("round_trip_client.py")
 STACK = "round-trip-test"
 PREFIX = "rt-test"

@@ -22,8 +22,6 @@ from sagemaker_stack.ops.zenml_server import LocalZenMLServer
 from tests.support.deployed import user_env
 from tests.support.images import MINIMAL_DOCKERFILE, build_and_push
 
-pytestmark = pytest.mark.e2e
-
 REPO = Path(__file__).resolve().parents[3]
 STACK = "lifecycle-test"
 

@@ -6,14 +6,10 @@ Chromium, shows the run with every step and its status; `local stop` + `local st
 run, its artifacts, the execution and its step logs; a `kill -9` of the emulator during a step
 fails that execution and its ZenML run while the client's watch rides out the outage without a
 traceback; last, `demo --down` leaves no process and no port in use.
-
-The restart tests need the emulator to keep its state across a restart (the persistence work,
-`sagemaker_stack.local.process.persistence`): without it they are marked xfail and not run.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -35,20 +31,12 @@ from sagemaker_stack.ops.demo import DEMO_STATE
 from sagemaker_stack.ops.processes import AWS_AND_ZENML, environment_without
 from tests.support.browser import chromium_page
 
-pytestmark = pytest.mark.e2e
-
 REPO = Path(__file__).resolve().parents[3]
 STATE = REPO / DEMO_STATE
 CLIENT = Path(__file__).with_name("local_env_client.py")
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "sagemaker-stack")
 IRIS_STEPS = {"load_data", "split_data", "train_logistic_regression", "train_decision_tree", "evaluate"}
-
-needs_persistence = pytest.mark.xfail(
-    importlib.util.find_spec("sagemaker_stack.local.process.persistence") is None,
-    reason="needs the emulator's state to survive a restart (sagemaker_stack.local.process.persistence)",
-    run=False,
-)
 
 
 def _base_env() -> dict[str, str]:
@@ -172,7 +160,6 @@ def test_the_dashboard_shows_the_last_run_with_every_step_and_its_status(kept_de
     assert "console.aws.amazon.com/cloudwatch" in body  # and its logs'
 
 
-@needs_persistence
 def test_stop_and_start_keep_the_run_its_artifacts_the_execution_and_its_logs(kept_demo: KeptDemo) -> None:
     before = kept_demo.last_run("iris_pipeline")
     sagemaker, logs = kept_demo.client("sagemaker"), kept_demo.client("logs")
@@ -201,7 +188,6 @@ def test_stop_and_start_keep_the_run_its_artifacts_the_execution_and_its_logs(ke
     assert events, f"the step log {stream} is empty after the restart"
 
 
-@needs_persistence
 def test_kill_9_during_a_step_fails_the_execution_and_the_run_and_the_watch_rides_it_out(
     kept_demo: KeptDemo,
 ) -> None:

@@ -29,8 +29,6 @@ import pytest
 from tests.e2e.ops.test_ops_local_demo import _base_env, _exports, _wait_for_executing_step
 from tests.support.deployed import CLI, REPO
 
-pytestmark = pytest.mark.e2e
-
 CLIENT = Path(__file__).with_name("local_env_client.py")
 STACK = "local-project"
 

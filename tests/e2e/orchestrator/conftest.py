@@ -1,4 +1,10 @@
-"""One emulator, one ZenML server and one registered stack for the whole module."""
+"""One emulator, one ZenML server and one registered stack for the whole test session.
+
+Started once (~30 s: the server, the emulator, the step image, `setup`) for every orchestrator
+e2e module rather than once per module. Each module runs pipelines of its own name, so what it
+counts or reads back does not depend on which other modules ran before it; a module that changes
+shared state (the secret, the orchestrator's endpoint) puts it back.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from tests.support.e2e_stack import (
 from tests.support.images import step_image
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EStack]:
     root = tmp_path_factory.mktemp("orchestrator-e2e")
     server = LocalZenMLServer(root=root / "zenml")

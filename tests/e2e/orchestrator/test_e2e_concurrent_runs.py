@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from tests.support.e2e_stack import E2EStack
-
-pytestmark = pytest.mark.e2e
 
 RUNS = 6
 

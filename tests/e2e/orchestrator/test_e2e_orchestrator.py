@@ -1,6 +1,6 @@
 """A real ZenML pipeline through the sagemaker_pipelines orchestrator, on the emulator.
 
-Order matters and is deliberate (one module-scoped stack, ~5 s per step process): the diamond
+Order matters and is deliberate (one stack for the session, ~5 s per step process): the diamond
 runs to success, then runs again and is stopped in its first step (the second run must reuse the
 SageMaker pipeline), then a pipeline with a failing step runs, once failing in the user's code
 and once before ZenML starts; last, the definitions read back from the emulator are checked.
@@ -12,11 +12,7 @@ import json
 import time
 from typing import Any
 
-import pytest
-
 from tests.support.e2e_stack import BUCKET, E2EStack
-
-pytestmark = pytest.mark.e2e
 
 DIAMOND_STEPS = {"load", "double", "square", "join"}
 

@@ -17,8 +17,6 @@ import pytest
 
 from tests.support.e2e_stack import E2EStack
 
-pytestmark = pytest.mark.e2e
-
 PIPELINE_NAME = "e2e-single"  # <resource_prefix>-<ZenML pipeline name>
 GROUP = "e2e-schedules"
 CRON = "0 3 * * *"

@@ -17,12 +17,9 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.support.e2e_stack import BUCKET, E2EStack
-
-pytestmark = pytest.mark.e2e
 
 #: 600 characters of every printable kind but quotes and whitespace YAML would fold.
 LONG_VALUE = ("".join(c for c in string.ascii_letters + string.digits + "-_.:/+=@%,;") * 20)[:600]

@@ -19,8 +19,6 @@ import pytest
 
 from tests.support.deployed import CLI, Deployed, deployed_with_up, run
 
-pytestmark = pytest.mark.e2e
-
 SCRIPT = Path(__file__).with_name("e2e_private_pipelines.py")
 STACK = "private-test"
 

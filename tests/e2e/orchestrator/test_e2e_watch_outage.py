@@ -12,12 +12,8 @@ import threading
 import time
 from typing import Any
 
-import pytest
-
 from tests.support.e2e_stack import E2EStack
 from tests.support.tcp_proxy import TcpProxy
-
-pytestmark = pytest.mark.e2e
 
 OUTAGE_SECONDS = 30
 FIRST_STEP_SECONDS = 40

@@ -1,8 +1,9 @@
 """Fixtures for registration tests: a real ZenML server and an emulated, "deployed" AWS stack.
 
-The ZenML server is `sagemaker_stack.ops.zenml_server` (authenticated, its own process group,
-stopped at the end). AWS is the embedded emulator holding what `cdk deploy` leaves behind:
-a CloudFormation stack with the recipe's outputs, its bucket and its secret.
+The ZenML server is the session's (`zenml_server`, tests/integration/conftest.py); every test
+names what it registers uniquely, so tests sharing it see only their own.
+AWS is the embedded emulator holding what `cdk deploy` leaves behind: a CloudFormation stack
+with the recipe's outputs, its bucket and its secret.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def zenml_server(tmp_path_factory: pytest.TempPathFactory, aws_endpoint: str) -> Iterator[LocalZenMLServer]:
-    """The ZenML server, knowing the emulator's endpoint (as the local environment's does)."""
+    """The ZenML server, knowing the emulator's endpoint (as the local environment's does): the
+    connector tests need it, so this folder has its own instead of the session-wide one."""
     server = LocalZenMLServer(root=tmp_path_factory.mktemp("zenml"), aws_endpoint_url=aws_endpoint)
     server.start()
     try:

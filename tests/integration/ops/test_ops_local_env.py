@@ -19,8 +19,6 @@ import pytest
 
 from sagemaker_stack.ops.processes import AWS_AND_ZENML, environment_without
 
-pytestmark = pytest.mark.integration
-
 CLI = str(Path(sys.executable).parent / "sagemaker-stack")
 
 

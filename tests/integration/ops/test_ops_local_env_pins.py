@@ -12,8 +12,6 @@ import pytest
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.ops.registration.store import register, unregister
 
-pytestmark = pytest.mark.integration
-
 
 def test_unregister_in_a_shell_that_pins_the_stack_removes_it(
     deployed: StackConfig, zenml_client: Any, monkeypatch: pytest.MonkeyPatch

@@ -32,8 +32,6 @@ from sagemaker_stack.ops.registration.store import register, unregister
 from tests.support.botocore_attempts import record_attempts
 from tests.support.registration import PLACEHOLDER, REGION, reset_zenml_singletons
 
-pytestmark = pytest.mark.integration
-
 
 def secret_value(config: StackConfig) -> str:
     client = boto3.client("secretsmanager", endpoint_url=config.endpoint_url, region_name=REGION)

@@ -14,8 +14,6 @@ from sagemaker_stack.config import StackConfig
 from sagemaker_stack.schedules import scheduler as scheduler_api
 from tests.support.schedules import PIPELINE_ARN, Stored
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def config_file(config: StackConfig, tmp_path: Path) -> Path:

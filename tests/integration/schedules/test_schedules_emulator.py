@@ -14,8 +14,6 @@ from sagemaker_stack.schedules import plan as plan_api
 from sagemaker_stack.schedules import scheduler as scheduler_api
 from tests.support.schedules import ACCOUNT, PIPELINE_ARN, SCHEDULER_ROLE, Stored, stack_config
 
-pytestmark = pytest.mark.integration
-
 GROUP = "schedtest-schedules"
 
 

@@ -13,8 +13,6 @@ import pytest
 
 from sagemaker_stack.config import REQUIRED_OUTPUTS, OutputName
 
-pytestmark = pytest.mark.integration
-
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -8,12 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from sagemaker_stack.ops.processes import environment_without
 from sagemaker_stack.ops.zenml_server import LocalZenMLServer
-
-pytestmark = pytest.mark.integration
 
 STEP = """
 import os, subprocess, sys
@@ -37,17 +33,19 @@ print("key in os.environ:", key in os.environ.values(), "in a child:", key in ch
 """
 
 
-def test_a_step_logs_in_again_with_its_key_and_no_child_inherits_it(tmp_path: Path) -> None:
-    with LocalZenMLServer(root=tmp_path / "zenml") as server:
-        env = environment_without(os.environ, ("ZENML_",))
-        done = subprocess.run(
-            [sys.executable, "-c", STEP, server.url],
-            input=server.api_key,
-            env={**env, "ZENML_CONFIG_PATH": str(tmp_path / "step-config")},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+def test_a_step_logs_in_again_with_its_key_and_no_child_inherits_it(
+    tmp_path: Path, zenml_server: LocalZenMLServer
+) -> None:
+    server = zenml_server
+    env = environment_without(os.environ, ("ZENML_",))
+    done = subprocess.run(
+        [sys.executable, "-c", STEP, server.url],
+        input=server.api_key,
+        env={**env, "ZENML_CONFIG_PATH": str(tmp_path / "step-config")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "user sagemaker-stack" in done.stdout and "again sagemaker-stack" in done.stdout, done.stdout
     assert "key in os.environ: False in a child: False" in done.stdout

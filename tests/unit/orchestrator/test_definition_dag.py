@@ -19,37 +19,12 @@ from sagemaker_stack.orchestrator.definition import (
 )
 from sagemaker_stack.orchestrator.names import sagemaker_pipeline_name, sagemaker_step_name
 from sagemaker_stack.orchestrator.spec import (
-    PIPELINE_EXECUTION_ARN,
     InvalidPipelineError,
     PipelineSpec,
     ResolvedStepSettings,
     StepSpec,
 )
-
-ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:abc"
-
-
-def make_step(name: str, upstream: tuple[str, ...] = (), **settings: object) -> StepSpec:
-    values: dict[str, object] = {
-        "instance_type": "ml.t3.medium",
-        "role_arn": ROLE,
-        "volume_size_in_gb": 30,
-        "max_runtime_in_seconds": 86400,
-    }
-    values.update(settings)
-    return StepSpec(
-        name=name,
-        upstream=upstream,
-        image=IMAGE,
-        entrypoint=("python", "-m", "sagemaker_stack.step.entrypoint"),
-        arguments=("--step_name", name, "--snapshot_id", "0000"),
-        environment={
-            "ZENML_LOGGING_VERBOSITY": "INFO",
-            "SAGEMAKER_STACK_EXECUTION_ARN": PIPELINE_EXECUTION_ARN,
-        },
-        settings=ResolvedStepSettings(**values),  # type: ignore[arg-type]
-    )
+from tests.support.specs import IMAGE, ROLE, make_step
 
 
 def make_spec(*steps: StepSpec, **fields: object) -> PipelineSpec:

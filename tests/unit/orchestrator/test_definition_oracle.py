@@ -28,39 +28,10 @@ from sagemaker_stack.orchestrator.definition import (
 from sagemaker_stack.orchestrator.job_request import training_output_path
 from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.spec import (
-    PIPELINE_EXECUTION_ARN,
     PipelineSpec,
-    ResolvedStepSettings,
     StepSpec,
-    pipeline_parameter,
 )
-
-ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:abc"
-ENTRYPOINT = ("python", "-m", "sagemaker_stack.step.entrypoint")
-OUTPUT = "s3://b/sagemaker-pipelines/zenml-oracle"
-PARAMETER = "ZenMLSnapshotId"
-SNAPSHOT = "0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"
-
-
-def make_step(name: str, upstream: tuple[str, ...] = (), **settings: Any) -> StepSpec:
-    values: dict[str, Any] = {
-        "instance_type": "ml.m5.xlarge",
-        "role_arn": ROLE,
-        "volume_size_in_gb": 40,
-        "max_runtime_in_seconds": 7200,
-        "tags": {"team": "ml", "env": "test"},
-    }
-    values.update(settings)
-    return StepSpec(
-        name=name,
-        upstream=upstream,
-        image=IMAGE,
-        entrypoint=ENTRYPOINT,
-        arguments=("--step_name", name, "--snapshot_id", pipeline_parameter(PARAMETER)),
-        environment={"A": "1", "SAGEMAKER_STACK_EXECUTION_ARN": PIPELINE_EXECUTION_ARN},
-        settings=ResolvedStepSettings(**values),
-    )
+from tests.support.specs import OUTPUT, PARAMETER, SNAPSHOT, oracle_step
 
 
 def sdk_retry_policies(retries: int) -> list[Any]:
@@ -174,12 +145,12 @@ def plain(request: Any) -> Any:
 
 
 def test_processing_step_equals_the_sdk(session: Any) -> None:
-    step = make_step("preprocess", ("load",), retries=2)
+    step = oracle_step("preprocess", ("load",), retries=2)
     assert step_definition(step) == plain(sdk_processing_step(step, session).to_request())
 
 
 def test_processing_step_without_tags_or_retries_equals_the_sdk(session: Any) -> None:
-    step = make_step("load", tags={}, instance_type="ml.t3.medium", volume_size_in_gb=30)
+    step = oracle_step("load", tags={}, instance_type="ml.t3.medium", volume_size_in_gb=30)
     assert step_definition(step) == plain(sdk_processing_step(step, session).to_request())
 
 
@@ -190,7 +161,7 @@ SDK_ONLY_TRAINING_MEMBERS = {"DebugHookConfig", "ProfilerConfig"}
 
 @pytest.mark.parametrize("keep_alive", [None, 600])
 def test_training_step_equals_the_sdk(session: Any, keep_alive: int | None) -> None:
-    step = make_step(
+    step = oracle_step(
         "fit",
         ("preprocess",),
         use_training_step=True,
@@ -209,10 +180,10 @@ def test_whole_definition_equals_the_sdk_pipeline(session: Any) -> None:
     from sagemaker.workflow.pipeline import Pipeline
 
     steps = (
-        make_step("load"),
-        make_step("left", ("load",)),
-        make_step("right", ("load",), retries=3),
-        make_step("join", ("left", "right")),
+        oracle_step("load"),
+        oracle_step("left", ("load",)),
+        oracle_step("right", ("load",), retries=3),
+        oracle_step("join", ("left", "right")),
     )
     ours = build_definition(
         PipelineSpec(pipeline_name="zenml-oracle", steps=steps, parameters={PARAMETER: SNAPSHOT})

@@ -19,7 +19,7 @@ from sagemaker_stack.orchestrator.definition import step_arguments
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError, PipelineSpec, StepSpec
 from sagemaker_stack.orchestrator.validation import validate_spec
 from tests.support.runtime_fakes import ACCOUNT, REGION, diamond, fake_snapshot, make_config
-from tests.unit.orchestrator.test_definition_oracle import OUTPUT, PARAMETER, SNAPSHOT, make_step
+from tests.support.specs import OUTPUT, PARAMETER, SNAPSHOT, oracle_step
 from tests.unit.orchestrator.test_orchestrator_submit import Recorder, _submit
 
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
@@ -207,20 +207,22 @@ def _problems(step: StepSpec, region: str | None = REGION) -> list[str]:
 def test_network_isolation_is_refused_by_every_route_with_the_reason(
     settings: dict[str, Any], source: str
 ) -> None:
-    found = [problem for problem in _problems(make_step("fit", **settings)) if "network isolation" in problem]
+    found = [
+        problem for problem in _problems(oracle_step("fit", **settings)) if "network isolation" in problem
+    ]
     assert len(found) == 1
     assert found[0].startswith(f"step 'fit': {source}")
     assert "can reach neither the ZenML server nor the artifact store" in found[0]
 
 
 def test_subnets_without_security_groups_are_refused_naming_both() -> None:
-    (problem,) = [p for p in _problems(make_step("prep", subnets=tuple(SUBNETS))) if "VPC" in p]
+    (problem,) = [p for p in _problems(oracle_step("prep", subnets=tuple(SUBNETS))) if "VPC" in p]
     assert "subnets puts the job in a VPC without SecurityGroupIds" in problem
     assert "set subnets and security_group_ids together" in problem
 
 
 def test_security_groups_without_subnets_through_the_sdk_are_refused() -> None:
-    step = make_step("fit", use_training_step=True, sdk_arguments={"security_group_ids": [GROUP]})
+    step = oracle_step("fit", use_training_step=True, sdk_arguments={"security_group_ids": [GROUP]})
     (problem,) = [p for p in _problems(step) if "VPC" in p]
     assert problem.startswith(
         "step 'fit': estimator_args.security_group_ids puts the job in a VPC without Subnets"
@@ -240,7 +242,7 @@ def test_security_groups_without_subnets_through_the_sdk_are_refused() -> None:
 def test_every_form_of_key_sagemaker_takes_is_accepted(key: str) -> None:
     spec = PipelineSpec(
         pipeline_name="zenml-net",
-        steps=(make_step("prep", volume_kms_key_id=key, output_kms_key_id=key),),
+        steps=(oracle_step("prep", volume_kms_key_id=key, output_kms_key_id=key),),
         output_s3_uri=OUTPUT,
         parameters={PARAMETER: SNAPSHOT},
         region=REGION,
@@ -251,7 +253,7 @@ def test_every_form_of_key_sagemaker_takes_is_accepted(key: str) -> None:
 
 
 def test_a_key_of_another_region_is_refused_by_every_route() -> None:
-    step = make_step("fit", use_training_step=True, sdk_arguments={"output_kms_key": OTHER_REGION_KEY})
+    step = oracle_step("fit", use_training_step=True, sdk_arguments={"output_kms_key": OTHER_REGION_KEY})
     (problem,) = [p for p in _problems(step) if "eu-west-1" in p]
     assert problem.startswith("step 'fit': estimator_args.output_kms_key = ")
     assert f"the stack's jobs run in {REGION}" in problem
@@ -259,5 +261,5 @@ def test_a_key_of_another_region_is_refused_by_every_route() -> None:
 
 def test_an_alias_arn_of_another_region_is_refused_too() -> None:
     alias = f"arn:aws:kms:eu-west-1:{ACCOUNT}:alias/ml"
-    (problem,) = [p for p in _problems(make_step("prep", volume_kms_key_id=alias)) if "eu-west-1" in p]
+    (problem,) = [p for p in _problems(oracle_step("prep", volume_kms_key_id=alias)) if "eu-west-1" in p]
     assert "volume_kms_key_id" in problem

@@ -20,12 +20,9 @@ from sagemaker_stack.orchestrator.job_request import training_output_path
 from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.spec import PipelineSpec
 from sagemaker_stack.orchestrator.validation import validate_spec
+from tests.support.specs import OUTPUT, PARAMETER, SNAPSHOT, oracle_step
 from tests.unit.orchestrator.test_definition_oracle import (
-    OUTPUT,
-    PARAMETER,
     SDK_ONLY_TRAINING_MEMBERS,
-    SNAPSHOT,
-    make_step,
     plain,
     sdk_environment,
 )
@@ -154,7 +151,7 @@ def sdk_training_request(step: Any, session: Any, args: dict[str, Any], inputs: 
 
 
 def test_every_processor_keyword_maps_like_the_sdk(session: Any) -> None:
-    step = make_step("prep", sdk_arguments=PROCESSOR_ARGS, input_data_s3_uri=None)
+    step = oracle_step("prep", sdk_arguments=PROCESSOR_ARGS, input_data_s3_uri=None)
     validate_spec(PipelineSpec(pipeline_name="zenml-oracle", steps=(step,), parameters={PARAMETER: SNAPSHOT}))
     ours = step_definition(step)
     sdk = sdk_processing_request(step, session, PROCESSOR_ARGS)
@@ -165,7 +162,7 @@ def test_every_processor_keyword_maps_like_the_sdk(session: Any) -> None:
 
 
 def test_every_estimator_keyword_maps_like_the_sdk(session: Any) -> None:
-    step = make_step("fit", use_training_step=True, sdk_arguments=ESTIMATOR_ARGS)
+    step = oracle_step("fit", use_training_step=True, sdk_arguments=ESTIMATOR_ARGS)
     validate_spec(
         PipelineSpec(
             pipeline_name="zenml-oracle",
@@ -187,7 +184,7 @@ def test_every_estimator_keyword_maps_like_the_sdk(session: Any) -> None:
 def test_data_channels_are_the_sdk_inputs_and_outputs_zenml_builds(session: Any) -> None:
     from sagemaker.processing import ProcessingInput, ProcessingOutput
 
-    step = make_step(
+    step = oracle_step(
         "prep",
         input_data_s3_uri={"train": "s3://b/train", "test": "s3://b/test"},
         input_data_s3_mode="Pipe",
@@ -212,7 +209,7 @@ def test_data_channels_are_the_sdk_inputs_and_outputs_zenml_builds(session: Any)
         )
     ]
     assert step_definition(step) == sdk_processing_request(step, session, {}, (inputs, outputs))
-    single = make_step("one", input_data_s3_uri="s3://b/in", output_data_s3_uri="s3://b/out")
+    single = oracle_step("one", input_data_s3_uri="s3://b/in", output_data_s3_uri="s3://b/out")
     inputs = [
         ProcessingInput(source="s3://b/in", destination="/opt/ml/processing/input/data", input_name="data")
     ]
@@ -227,7 +224,7 @@ def test_data_channels_are_the_sdk_inputs_and_outputs_zenml_builds(session: Any)
 def test_training_channels_are_the_sdk_training_inputs(session: Any) -> None:
     from sagemaker.inputs import TrainingInput
 
-    step = make_step(
+    step = oracle_step(
         "fit",
         use_training_step=True,
         input_data_s3_uri={"train": "s3://b/train", "validation": "s3://b/val"},
@@ -240,7 +237,7 @@ def test_training_channels_are_the_sdk_training_inputs(session: Any) -> None:
     }
     expected = sdk_training_request(step, session, {"output_path": "s3://b/models"}, inputs)
     assert step_definition(step, OUTPUT) == expected
-    one = make_step("fit", use_training_step=True, input_data_s3_uri="s3://b/train")
+    one = oracle_step("fit", use_training_step=True, input_data_s3_uri="s3://b/train")
     expected = sdk_training_request(
         one, session, {}, TrainingInput(s3_data="s3://b/train", input_mode="File")
     )
@@ -299,7 +296,9 @@ def test_more_than_one_instance_is_refused() -> None:
 
 
 def test_a_bad_value_names_the_sdk_keyword() -> None:
-    step = make_step("prep", sdk_arguments={"volume_size_in_gb": 0, "network_config": {"subnets": "no-list"}})
+    step = oracle_step(
+        "prep", sdk_arguments={"volume_size_in_gb": 0, "network_config": {"subnets": "no-list"}}
+    )
     with pytest.raises(ValueError) as error:
         validate_spec(
             PipelineSpec(pipeline_name="zenml-oracle", steps=(step,), parameters={PARAMETER: SNAPSHOT})

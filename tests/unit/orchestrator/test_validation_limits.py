@@ -11,43 +11,16 @@ from sagemaker_stack.orchestrator.spec import (
     PIPELINE_EXECUTION_ARN,
     InvalidPipelineError,
     PipelineSpec,
-    ResolvedStepSettings,
     StepSpec,
 )
 from sagemaker_stack.orchestrator.validation import validate_spec
+from tests.support.specs import SNAPSHOT, make_step
 
-ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:abc"
 MODEL = botocore.session.get_session().get_service_model("sagemaker")
 
 
 def limit(shape: str, bound: str) -> int:
     return int(MODEL.shape_for(shape).metadata[bound])
-
-
-def make_step(
-    name: str = "trainer",
-    upstream: tuple[str, ...] = (),
-    environment: dict[str, Any] | None = None,
-    image: str = IMAGE,
-    **settings: Any,
-) -> StepSpec:
-    values: dict[str, Any] = {
-        "instance_type": "ml.t3.medium",
-        "role_arn": ROLE,
-        "volume_size_in_gb": 30,
-        "max_runtime_in_seconds": 86400,
-    }
-    values.update(settings)
-    return StepSpec(
-        name=name,
-        upstream=upstream,
-        image=image,
-        entrypoint=("python", "-m", "sagemaker_stack.step.entrypoint"),
-        arguments=("--step_name", name),
-        environment={"ZENML_LOGGING_VERBOSITY": "INFO"} if environment is None else environment,
-        settings=ResolvedStepSettings(**values),
-    )
 
 
 def make_spec(*steps: StepSpec, **fields: Any) -> PipelineSpec:
@@ -252,9 +225,6 @@ def test_credentials_in_the_environment_are_refused_without_showing_them() -> No
 def test_only_known_execution_variables_are_accepted() -> None:
     problem = only_problem(make_spec(make_step(environment={"X": {"Get": "Execution.Nope"}})))
     assert "environment X" in problem and "PipelineExecutionArn" in problem
-
-
-SNAPSHOT = "0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"
 
 
 def with_arguments(step: StepSpec, *arguments: Any) -> StepSpec:

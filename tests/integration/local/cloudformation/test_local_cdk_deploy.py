@@ -21,8 +21,6 @@ from botocore.exceptions import ClientError
 from sagemaker_stack.config import StackConfig
 from sagemaker_stack.local import Emulator
 
-pytestmark = pytest.mark.integration
-
 APP_DIR = Path(__file__).resolve().parents[4]
 VENV_BIN = Path(sys.executable).parent
 

@@ -16,8 +16,6 @@ from sagemaker_stack.local import Emulator
 from sagemaker_stack.local.codebuild.models import SECONDS_PER_MINUTE_VARIABLE
 from tests.support.codebuild import Builds, phase, phases, running
 
-pytestmark = pytest.mark.integration
-
 #: A build timeout minute lasts this many seconds in this module's emulator (5 minutes = 10 s).
 SECONDS_PER_MINUTE = 2
 ALL_PHASES = [

@@ -15,8 +15,6 @@ from sagemaker_stack.local import Emulator
 from tests.support.emulator import Pipelines, python_step
 from tests.support.images import build_and_push, checked, docker, login, registry
 
-pytestmark = pytest.mark.integration
-
 #: A tiny pure-Python package from PyPI that the emulator's own environment does not have.
 REQUIREMENT = "inflection==0.5.1"
 APP = """\

@@ -11,8 +11,6 @@ from pathlib import Path
 import boto3
 import pytest
 
-pytestmark = pytest.mark.integration
-
 CLI = str(Path(sys.executable).parent / "sagemaker-stack")
 
 

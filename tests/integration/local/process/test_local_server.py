@@ -19,8 +19,6 @@ from sagemaker_stack.local import Emulator, EmulatorError
 from tests.support.emulator import ROLE_ARN, Pipelines, definition, python_step, wait_for_file
 from tests.support.images import step_image
 
-pytestmark = pytest.mark.integration
-
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:

@@ -12,8 +12,6 @@ from sagemaker_stack.orchestrator.definition import build_definition, to_json
 from sagemaker_stack.orchestrator.spec import PipelineSpec, ResolvedStepSettings, StepSpec
 from sagemaker_stack.orchestrator.validation import validate_spec
 
-pytestmark = pytest.mark.integration
-
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-stack-execution"
 BUCKET = "stack-artifacts"
 

@@ -11,8 +11,6 @@ import pytest
 from sagemaker_stack.local.images.container import KEPT_VARIABLES
 from tests.support.emulator import Pipelines, python_step, read_float, wait_for_file
 
-pytestmark = pytest.mark.integration
-
 #: A step body that records when it ran: <OUT>/<name>.start and <name>.end hold time.time().
 TIMED = (
     "import os, time; out = os.environ['OUT']; name = os.environ['NAME']\n"

@@ -16,8 +16,6 @@ from botocore.exceptions import ClientError
 from sagemaker_stack.orchestrator import execution
 from tests.support.emulator import ROLE_ARN, Pipelines, definition, python_step
 
-pytestmark = pytest.mark.integration
-
 WRITE_RUN = "import os; open(os.environ['OUT'], 'w').write(os.environ['RUN'])"
 
 

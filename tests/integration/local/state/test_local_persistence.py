@@ -31,8 +31,6 @@ from tests.support.emulator import (
 )
 from tests.support.images import STEP_REPOSITORY, step_image
 
-pytestmark = pytest.mark.integration
-
 CLI = str(Path(sys.executable).parent / "sagemaker-stack")
 APP_DIR = Path(__file__).resolve().parents[4]
 TEMPLATE = {

@@ -21,8 +21,6 @@ from tests.support.codebuild import Builds
 from tests.support.emulator import ROLE_ARN, Pipelines, clean, definition, python_step, saved
 from tests.support.images import step_image
 
-pytestmark = pytest.mark.integration
-
 TRUST = json.dumps(
     {
         "Statement": [

@@ -21,7 +21,6 @@ from sagemaker_stack.local.sagemaker.jobs import isolation
 from tests.support.emulator import BUCKET, Pipelines, python_step
 
 pytestmark = [
-    pytest.mark.integration,
     pytest.mark.skipif(
         not isolation.available().available,
         reason=f"no private /opt/ml on this machine: {isolation.available().reason}",
