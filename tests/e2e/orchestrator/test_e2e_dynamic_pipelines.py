@@ -12,12 +12,8 @@ import json
 import time
 from typing import Any
 
-import pytest
-
 from sagemaker_stack.config import SecretKey
 from tests.support.e2e_stack import E2EStack
-
-pytestmark = pytest.mark.e2e
 
 
 def _api_key(stack: E2EStack) -> str:

@@ -11,13 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from sagemaker_stack.step.entrypoint import ENV_SECRET_ARN
 from sagemaker_stack.step_operator.step_operator import METADATA_JOB_NAME
 from tests.support.e2e_stack import E2EStack
-
-pytestmark = pytest.mark.e2e
 
 SCRIPT = Path(__file__).with_name("e2e_step_operator_pipelines.py")
 

@@ -20,8 +20,6 @@ from botocore.exceptions import ClientError
 
 from tests.support.emulator import BUCKET, Pipelines, job_request, wait_for_file, wait_for_job
 
-pytestmark = pytest.mark.integration
-
 #: Writes its pid to $OUT (so a test knows it runs), then sleeps long.
 SLEEPER = "import os, time; open(os.environ['OUT'], 'w').write(str(os.getpid())); time.sleep(600)"
 
