@@ -46,16 +46,19 @@ class E2EStack:
     env: dict[str, str]
     secret_arn: str
     scheduler_role_arn: str = ""
+    stack_id: str = ""  # the registered stack's id, once `setup` has run
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
 
-    def zenml(self, *args: str, timeout: float = 420, script: Path = SCRIPT) -> dict[str, Any]:
+    def zenml(
+        self, *args: str, timeout: float = 420, script: Path = SCRIPT, env: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """Run a client command of a pipelines script (by default the orchestrator's); its last
-        stdout line is JSON."""
+        stdout line is JSON. `env`: variables on top of the stack's."""
         completed = subprocess.run(
             [sys.executable, str(script), *args],
-            env=self.env,
+            env={**self.env, **(env or {})},
             cwd=script.parent,
             capture_output=True,
             text=True,

@@ -67,7 +67,7 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EStack]:
             secret_arn=secret_arn,
             scheduler_role_arn=scheduler_role_arn,
         )
-        stack.zenml("setup")
+        stack.stack_id = stack.zenml("setup")["stack_id"]
         yield stack
     finally:
         starter.join()

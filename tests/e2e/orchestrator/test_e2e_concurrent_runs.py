@@ -21,8 +21,15 @@ def test_six_concurrent_runs_each_execute_their_own_settings(e2e_stack: E2EStack
     warm_up = e2e_stack.zenml("run-with-value", "first")
     assert warm_up["status"] == "completed" and warm_up["value"] == "first", warm_up["_output"][-4000:]
     values = [f"run{index}" for index in range(RUNS)]
+    # Pinned as `sagemaker-stack local env` pins it: every ZenML client rewrites its config.yaml in
+    # place as it starts (GlobalConfiguration._sanitize_config, no atomic rename), so a client
+    # reading it mid-write finds no active stack and falls back to (and saves) the default one;
+    # ZENML_ACTIVE_STACK_ID is read before that file.
+    pinned = {"ZENML_ACTIVE_STACK_ID": e2e_stack.stack_id}
     with ThreadPoolExecutor(RUNS) as pool:  # each run is its own client process
-        results = list(pool.map(lambda value: e2e_stack.zenml("run-with-value", value, timeout=900), values))
+        results = list(
+            pool.map(lambda value: e2e_stack.zenml("run-with-value", value, timeout=900, env=pinned), values)
+        )
 
     for value, result in zip(values, results, strict=True):
         assert result["error"] is None, result["_output"][-4000:]
