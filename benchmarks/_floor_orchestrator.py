@@ -4,7 +4,8 @@ A pipeline call with this orchestrator does all the work ZenML does for any orch
 (integration activation, compile, snapshot, the code upload, the REST calls to the server) and
 nothing else. Its latency is the least any orchestrator can take in the same set-up, so
 `ours - floor` and `theirs - floor` are the two orchestrators' own time, and `floor / theirs` is
-the best ratio any orchestrator could reach against the built-in one.
+the best ratio any orchestrator could reach against the built-in one. The same for dynamic
+pipelines (`submit_dynamic_pipeline` does nothing either).
 
 It is a benchmark instrument, loaded by ZenML from this folder (the source root of
 `_zenml_client.py`); no run it "submits" ever starts.
@@ -60,6 +61,16 @@ class FloorOrchestrator(ContainerizedOrchestrator):
         step_environments: dict[str, dict[str, str]],
         placeholder_run: PipelineRunResponse | None = None,
     ) -> SubmissionResult | None:
+        return None
+
+    def submit_dynamic_pipeline(
+        self,
+        snapshot: PipelineSnapshotResponse,
+        stack: Stack,
+        environment: dict[str, str],
+        placeholder_run: PipelineRunResponse | None = None,
+    ) -> SubmissionResult | None:
+        """The floor of a dynamic pipeline's submission: ZenML's work, no orchestration job."""
         return None
 
 

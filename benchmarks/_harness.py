@@ -177,6 +177,30 @@ class Harness:
                 time.sleep(0.2)
         return len(running)
 
+    def stop_jobs(self, timeout: float = 60.0) -> int:
+        """Stop every standalone processing or training job still going and wait until they ended
+        (a dynamic pipeline's orchestration job, were the client's own stop to miss it)."""
+        sagemaker = self.emulator.client("sagemaker")
+        going: list[tuple[str, str]] = []
+        for kind in ("Processing", "Training"):
+            paginator = sagemaker.get_paginator(f"list_{kind.lower()}_jobs")
+            for status in ("InProgress", "Stopping"):
+                for page in paginator.paginate(StatusEquals=status):
+                    for summary in page[f"{kind}JobSummaries"]:
+                        name = summary[f"{kind}JobName"]
+                        if status == "InProgress":
+                            with contextlib.suppress(sagemaker.exceptions.ClientError):  # ended meanwhile
+                                getattr(sagemaker, f"stop_{kind.lower()}_job")(**{f"{kind}JobName": name})
+                        going.append((kind, name))
+        deadline = time.monotonic() + timeout
+        for kind, name in going:
+            while time.monotonic() < deadline:
+                job = getattr(sagemaker, f"describe_{kind.lower()}_job")(**{f"{kind}JobName": name})
+                if job[f"{kind}JobStatus"] not in ("InProgress", "Stopping"):
+                    break
+                time.sleep(0.2)
+        return len(going)
+
     def definition_of(self, execution_arn: str) -> dict[str, Any]:
         """The definition an orchestrator sent, read back from the emulator (DescribePipeline)."""
         sagemaker = self.emulator.client("sagemaker")

@@ -4,7 +4,8 @@
 orchestrator; theirs: ZenML's built-in `sagemaker` orchestrator; floor: an orchestrator that does
 nothing, `_floor_orchestrator.py`), with the same S3 artifact store on the emulator.
 `... submit <ours|theirs|floor> <pipeline>` runs a no-op pipeline asynchronously on that stack
-and reports how long the pipeline call took and which AWS API calls it made. ZenML keeps a
+and reports how long the pipeline call took and which AWS API calls it made; for a dynamic
+pipeline (`bench_dynamic_*`) also how long the orchestrator's `submit_dynamic_pipeline` took. ZenML keeps a
 process-wide global configuration, so every action gets a fresh process, with the environment the
 harness sets (ZenML server, emulator, `BENCH_*` values). Each command prints one JSON object on
 its last stdout line.
@@ -21,10 +22,10 @@ import os
 import sys
 import time
 import traceback
-from typing import Any
+from typing import Annotated, Any
 
 from zenml import pipeline, step
-from zenml.config import DockerSettings
+from zenml.config import DockerSettings, ResourceSettings
 
 STACKS = {"ours": "bench-ours", "theirs": "bench-theirs", "floor": "bench-floor"}
 
@@ -116,6 +117,48 @@ def bench_engine_diamond() -> None:
     noop(id="d", after=["b", "c"])
 
 
+# -- a dynamic pipeline (`bench_dynamic.py`): the shape of the issue's, never run past its start --
+
+
+@step(enable_cache=False)
+def numbers_up_to(n: int) -> Annotated[list[int], "numbers"]:
+    return list(range(1, n + 1))
+
+
+@step(enable_cache=False)
+def square_of(x: int) -> Annotated[int, "square"]:
+    return x * x
+
+
+@step(enable_cache=False, settings={"resources": ResourceSettings(cpu_count=2)})
+def add_up(values: list[int]) -> Annotated[int, "total"]:
+    """Its ResourceSettings make it an isolated step (a job of its own) on both orchestrators."""
+    return sum(values)
+
+
+def _fan_out() -> None:
+    """A fan-out decided at run time (`.submit()` in a loop and `.map()`) and an isolated fan-in."""
+    numbers = numbers_up_to(4)
+    squares = [square_of.submit(x) for x in numbers.load()]
+    add_up(squares)
+    add_up(square_of.map(numbers))
+
+
+@pipeline(dynamic=True, enable_cache=False)
+def bench_dynamic_ours() -> None:
+    _fan_out()
+
+
+@pipeline(dynamic=True, enable_cache=False)
+def bench_dynamic_theirs() -> None:
+    _fan_out()
+
+
+@pipeline(dynamic=True, enable_cache=False)
+def bench_dynamic_floor() -> None:
+    _fan_out()
+
+
 PIPELINES = {
     name: value
     for name, value in globals().items()
@@ -200,6 +243,16 @@ def setup() -> dict[str, Any]:
     return {"stacks": ids}
 
 
+#: The call that stops what each of these started (a submission's run must not load the machine),
+#: and the member naming it: an execution by the ARN the start returned, a job by the name it was
+#: created with.
+STOPS = {
+    "StartPipelineExecution": ("stop_pipeline_execution", "PipelineExecutionArn"),
+    "CreateProcessingJob": ("stop_processing_job", "ProcessingJobName"),
+    "CreateTrainingJob": ("stop_training_job", "TrainingJobName"),
+}
+
+
 class ApiCallCounter:
     """Counts AWS API calls made by this process: botocore clients and aiobotocore (s3fs) clients.
 
@@ -209,7 +262,8 @@ class ApiCallCounter:
     It also keeps the started execution from loading the machine while the submit is still being
     timed: right after StartPipelineExecution returns it stops that execution (a call that is
     neither counted nor timed), and it asks for at most one parallel step, so that at most one
-    step process starts before the stop lands, whichever orchestrator submitted.
+    step process starts before the stop lands, whichever orchestrator submitted. A dynamic
+    pipeline's orchestration job (CreateProcessingJob / CreateTrainingJob) is stopped the same way.
     """
 
     def __init__(self) -> None:
@@ -217,17 +271,18 @@ class ApiCallCounter:
         self.active = False
         self.untimed = 0.0  # seconds spent in our own stop calls, taken off the latency
 
-    def _after_start(self, client: Any, operation_name: str, response: Any) -> None:
-        if operation_name != "StartPipelineExecution" or not isinstance(response, dict):
+    def _after_start(self, client: Any, operation_name: str, api_params: Any, response: Any) -> None:
+        if operation_name not in STOPS or not isinstance(response, dict) or not isinstance(api_params, dict):
             return
-        arn = response.get("PipelineExecutionArn")
-        if not arn:
+        stop, key = STOPS[operation_name]
+        target = response.get(key) or api_params.get(key)
+        if not target:
             return
         start = time.perf_counter()
         active, self.active = self.active, False
         try:
-            client.stop_pipeline_execution(PipelineExecutionArn=arn)
-        except Exception:  # the execution may have ended already
+            getattr(client, stop)(**{key: target})
+        except Exception:  # it may have ended already
             pass
         finally:
             self.active = active
@@ -249,9 +304,10 @@ class ApiCallCounter:
 
         def counted(client: Any, operation_name: str, api_params: Any) -> Any:
             was_active = counter.active
-            response = original(client, operation_name, counter._before(client, operation_name, api_params))
+            api_params = counter._before(client, operation_name, api_params)
+            response = original(client, operation_name, api_params)
             if was_active:
-                counter._after_start(client, operation_name, response)
+                counter._after_start(client, operation_name, api_params, response)
             return response
 
         setattr(botocore.client.BaseClient, "_make_api_call", counted)  # noqa: B010
@@ -276,6 +332,7 @@ def submit(side: str, name: str) -> dict[str, Any]:
     Client().activate_stack(STACKS[side])
     counter = ApiCallCounter()
     counter.install()
+    submit_seconds = _time_dynamic_submission(counter)
     configured = PIPELINES[name].with_options(
         # The minimal image the harness pushed to the emulated ECR (the steps never read this).
         settings={
@@ -303,11 +360,42 @@ def submit(side: str, name: str) -> dict[str, Any]:
     run = Client().list_pipeline_runs(pipeline=name, sort_by="desc:created", size=1).items[0]
     return {
         "seconds": elapsed,
+        "submit_dynamic_seconds": submit_seconds[0] if submit_seconds else None,
         "calls": dict(counter.calls),
         "run_id": str(run.id),
         "snapshot_id": str(run.snapshot.id) if run.snapshot else None,
         "metadata": {key: str(value) for key, value in run.run_metadata.items()},
     }
+
+
+def _time_dynamic_submission(counter: ApiCallCounter) -> list[float]:
+    """Times the orchestrator's `submit_dynamic_pipeline`, from its call to its return (the
+    orchestration job created), without the counter's untimed stop call; the list gets the time.
+
+    Wrapped on the orchestrator instance when ZenML runs it, the same for every flavor, so no
+    orchestrator module is imported before the pipeline call (that would move import time out
+    of the measured call).
+    """
+    from zenml.orchestrators.base_orchestrator import BaseOrchestrator
+
+    box: list[float] = []
+    original_run = BaseOrchestrator.run
+
+    def run(self: BaseOrchestrator, *args: Any, **kwargs: Any) -> Any:
+        submit_dynamic = self.submit_dynamic_pipeline
+
+        def timed(*inner_args: Any, **inner_kwargs: Any) -> Any:
+            untimed, start = counter.untimed, time.perf_counter()
+            try:
+                return submit_dynamic(*inner_args, **inner_kwargs)
+            finally:
+                box.append(time.perf_counter() - start - (counter.untimed - untimed))
+
+        self.submit_dynamic_pipeline = timed  # type: ignore[method-assign]
+        return original_run(self, *args, **kwargs)
+
+    BaseOrchestrator.run = run  # type: ignore[method-assign]
+    return box
 
 
 def main(argv: list[str]) -> None:
