@@ -329,6 +329,19 @@ def test_cli_export_from_file_writes_a_private_config(
     assert StackConfig.load(written).endpoint_url == "http://127.0.0.1:4566"
 
 
+def test_cli_export_records_the_emulator_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `eval "$(sagemaker-stack local env)"` the config names the emulator, as `up` would:
+    register, image build and the runs read the endpoint from the config, not from the shell."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    write_outputs_file(Path("cdk-outputs.json"), {STACK: make_outputs()})
+    result = CliRunner().invoke(export, ["--outputs-file", "cdk-outputs.json"])
+    assert result.exit_code == 0, result.output
+    assert StackConfig.load("sagemaker-stack.json").endpoint_url == "http://127.0.0.1:4566"
+
+
 def test_cli_export_uses_the_stack_name_from_cdk_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,13 +6,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner
+from moto import mock_aws
 
 from sagemaker_stack.cli.export import export
 from sagemaker_stack.config import StackConfig, output_key
 from sagemaker_stack.ops.outputs import OutputsError, config_from_cloudformation
+from sagemaker_stack.ops.registration.plan import RegistrationError
+from sagemaker_stack.ops.registration.secret import check_deployed
 from tests.unit.ops.test_ops_outputs import (
     ACCOUNT,
     REGION,
@@ -25,9 +29,10 @@ from tests.unit.ops.test_ops_outputs import (
 __all__ = ["cfn_client"]  # the fixture, shared
 
 
-def _construct(output_prefix: str, resource_prefix: str) -> dict[str, str]:
+def _construct(output_prefix: str, resource_prefix: str, **overrides: str) -> dict[str, str]:
     """One construct's outputs under its output prefix, as `ZenmlSageMaker` writes them."""
     outputs = make_outputs(
+        **overrides,
         ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/{resource_prefix}-execution",
         ArtifactBucketName=f"{resource_prefix}-artifacts-{ACCOUNT}-{REGION}",
         ArtifactPath=f"s3://{resource_prefix}-artifacts-{ACCOUNT}-{REGION}/zenml",
@@ -102,3 +107,32 @@ def test_cli_export_takes_the_construct(tmp_path: Path, monkeypatch: pytest.Monk
     assert refused.exit_code != 0
     assert "pick one with --construct" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_register_checks_the_construct_the_config_was_exported_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`register` compares the config with the deployed stack: with two constructs in the stack,
+    with the one the config came from (by its resource prefix), not with plain output names."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        outputs: dict[str, str] = {}
+        for output_prefix, prefix in (("TeamA", "team-a"), ("TeamB", "team-b")):
+            secret = boto3.client("secretsmanager", region_name=REGION).create_secret(Name=f"{prefix}/zenml")
+            boto3.client("s3", region_name=REGION).create_bucket(
+                Bucket=f"{prefix}-artifacts-{ACCOUNT}-{REGION}"
+            )
+            outputs.update(_construct(output_prefix, prefix, SecretArn=secret["ARN"]))
+        template = {
+            "Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+        boto3.client("cloudformation", region_name=REGION).create_stack(
+            StackName=STACK, TemplateBody=json.dumps(template)
+        )
+        config = config_from_cloudformation(STACK, region=REGION, construct="TeamB")
+
+        check_deployed(config)  # no error: team B's config matches team B's outputs
+
+        team_a_bucket = f"team-a-artifacts-{ACCOUNT}-{REGION}"
+        with pytest.raises(RegistrationError, match=r"\(bucket_name differ\).*sagemaker-stack export"):
+            check_deployed(config.model_copy(update={"bucket_name": team_a_bucket}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -28,7 +29,9 @@ from sagemaker_stack.config import DEFAULT_CONFIG_FILE
 @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region of the stack.")
 @click.option(
     "--endpoint-url",
-    help="AWS endpoint to use and to record in the config (the local emulator only).",
+    default=lambda: os.environ.get("AWS_ENDPOINT_URL"),
+    help="The emulator the stack is in, recorded in the config for every later command "
+    "(default: $AWS_ENDPOINT_URL, as `up` and `down`; none means AWS).",
 )
 @click.option(
     "--output",

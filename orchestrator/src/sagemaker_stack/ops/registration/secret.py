@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sagemaker_stack import aws
-from sagemaker_stack.config import LOCAL_FIELDS, SecretKey, StackConfig
+from sagemaker_stack.config import LOCAL_FIELDS, OutputName, SecretKey, StackConfig
 from sagemaker_stack.ops.registration.plan import (
     API_KEY_NAME,
     RegistrationError,
@@ -27,17 +27,28 @@ if TYPE_CHECKING:
 
 
 def check_deployed(config: StackConfig) -> None:
-    """Fail unless the AWS stack behind `config` still exists: the stack, its secret and bucket."""
+    """Fail unless the AWS stack behind `config` still exists: the stack, its secret and bucket.
 
-    from sagemaker_stack.ops.outputs import OutputsError, config_from_outputs, describe_stack_outputs
+    A stack of the user's may hold several constructs: the config's is the one with its resource
+    prefix (unique in an app), whatever its construct id.
+    """
+
+    from sagemaker_stack.ops.outputs import (
+        OutputsError,
+        config_from_outputs,
+        construct_outputs,
+        describe_stack_outputs,
+    )
 
     try:
         outputs = describe_stack_outputs(
             config.stack_name, region=config.region, endpoint_url=config.endpoint_url
         )
-        deployed = config_from_outputs(
-            outputs, stack_name=config.stack_name, endpoint_url=config.endpoint_url
+        several = sum(key.endswith(OutputName.STACK_CONFIG_JSON) for key in outputs) > 1
+        chosen = construct_outputs(
+            outputs, stack_name=config.stack_name, construct=config.resource_prefix if several else None
         )
+        deployed = config_from_outputs(chosen, stack_name=config.stack_name, endpoint_url=config.endpoint_url)
     except OutputsError as error:
         raise RegistrationError(str(error)) from None
     stale = [
