@@ -24,7 +24,6 @@ isolated job of the run still going.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -281,9 +280,9 @@ class DynamicRunOrchestrator(ContainerizedOrchestrator):
 
     def _wait_for_job(self, job: JobRef, run_id: UUID | None, outage_limit: float) -> None:
         """Follow the orchestration job to its end, riding out outages; a failure shows its log tail."""
-        from sagemaker_stack.orchestrator.watch import ContactLost, poll_until
+        from sagemaker_stack.orchestrator.watch import ContactLost, poll_interval, poll_until
 
-        interval = float(os.environ.get("SAGEMAKER_STACK_POLL_SECONDS", 10.0))
+        interval = poll_interval()
         sagemaker = self._client("sagemaker", config=execution.WATCH_CLIENT_CONFIG)
         logger.info("Waiting for orchestration job %s (Ctrl+C stops watching, not the run).", job.name)
         try:
@@ -319,10 +318,7 @@ class DynamicRunOrchestrator(ContainerizedOrchestrator):
         lines = [
             f"Orchestration job {job.name} ended {state.status}: {state.failure_reason or 'no reason given'}"
         ]
-        step = execution.StepState(
-            name=job.name, status=state.status, job_kind=job.kind.title(), job_name=job.name
-        )
-        tail = execution.log_tail(self._client("logs"), step)
+        tail = standalone_jobs.log_tail(self._client("logs"), job)
         if tail:
             lines.append(f"Last lines of its log ({job.name}):")
             lines.extend(f"  {line}" for line in tail)

@@ -22,7 +22,7 @@ execution status reports it failed).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, cast
 
 from zenml.constants import METADATA_ORCHESTRATOR_URL
 from zenml.enums import ExecutionStatus
@@ -43,6 +43,7 @@ from sagemaker_stack.orchestrator.dynamic_run import (
 from sagemaker_stack.orchestrator.environment import credential_problems, is_connection_variable
 from sagemaker_stack.orchestrator.outage_log_filter import OutageFilter
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
+from sagemaker_stack.orchestrator.watch import poll_interval
 from sagemaker_stack.service_connector import connector_session
 from sagemaker_stack.step.entrypoint import ENV_EXECUTION_ARN, ENV_ORCHESTRATION_JOB
 from sagemaker_stack.user_errors import WatchInterrupted
@@ -63,10 +64,6 @@ if TYPE_CHECKING:
     from sagemaker_stack.orchestrator.snapshot_spec import BuiltPipeline
 
 logger = get_logger(__name__)
-
-
-#: Seconds between polls while a synchronous run is watched (SAGEMAKER_STACK_POLL_SECONDS overrides).
-DEFAULT_POLL_SECONDS: Final = 10.0
 
 
 class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
@@ -104,8 +101,8 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
         environment are refused here, before ZenML stores the configuration that holds them,
         and ZenML's code upload is made safe for runs started at once (`code_upload`).
         """
-        from sagemaker_stack.image_builder.parent_digest import EcrParentBuild
         from sagemaker_stack.orchestrator.code_upload import tolerate_concurrent_uploads
+        from sagemaker_stack.image_builder.parent_digest import EcrParentBuild
 
         self._refuse_credentials(snapshot)
         tolerate_concurrent_uploads()
@@ -291,7 +288,7 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
         message says where to look at it.
         """
         logger.info("Waiting for SageMaker execution %s (Ctrl+C stops watching, not the run).", execution_arn)
-        interval = float(os.environ.get("SAGEMAKER_STACK_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+        interval = poll_interval()
         sagemaker = self._client("sagemaker", config=execution.WATCH_CLIENT_CONFIG)
         outage = OutageFilter()
 

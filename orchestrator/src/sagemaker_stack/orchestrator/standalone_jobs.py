@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sagemaker_stack import aws
-from sagemaker_stack.orchestrator.execution import PROCESSING_LOG_GROUP, TRAINING_LOG_GROUP, logs_url
+from sagemaker_stack.orchestrator.execution import (
+    PROCESSING_LOG_GROUP,
+    TRAINING_LOG_GROUP,
+    StepState,
+    logs_url,
+)
+from sagemaker_stack.orchestrator.execution import log_tail as step_log_tail
 
 PROCESSING: Final = "processing"
 TRAINING: Final = "training"
@@ -109,6 +115,12 @@ def stop(sagemaker: Any, ref: JobRef) -> bool:
             return False
         raise
     return True
+
+
+def log_tail(logs: Any, ref: JobRef, lines: int = 20) -> list[str]:
+    """The last lines the job wrote to CloudWatch Logs ([] when there are none or logs fail)."""
+    kind = "Training" if ref.training else "Processing"  # a pipeline step's spelling
+    return step_log_tail(logs, StepState(name=ref.name, status="", job_kind=kind, job_name=ref.name), lines)
 
 
 def console_url(region: str, ref: JobRef) -> str:

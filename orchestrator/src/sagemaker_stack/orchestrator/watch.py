@@ -9,6 +9,7 @@ after the outage limit. boto3 only, no ZenML.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Final, TypeVar
@@ -29,6 +30,8 @@ THROTTLING_CODES: Final = frozenset(
         "SlowDown",
     }
 )
+#: Seconds between two polls of a watched run or job, unless SAGEMAKER_STACK_POLL_SECONDS says.
+DEFAULT_POLL_SECONDS: Final = 10.0
 #: Longest pause between two attempts while contact is lost.
 MAX_BACKOFF_SECONDS: Final = 30.0
 #: The watch's client: one quick retry inside botocore (a blip), then the watch's own loop, which
@@ -49,6 +52,11 @@ class ContactLost(RuntimeError):
         self.execution_arn = execution_arn
         self.seconds = seconds
         self.reason = reason
+
+
+def poll_interval() -> float:
+    """Seconds between two polls: SAGEMAKER_STACK_POLL_SECONDS (tests and the demo poll faster)."""
+    return float(os.environ.get("SAGEMAKER_STACK_POLL_SECONDS", DEFAULT_POLL_SECONDS))
 
 
 def transient_reason(error: BaseException) -> str | None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sagemaker_stack.orchestrator import execution, standalone_jobs
+from sagemaker_stack.orchestrator import standalone_jobs
 from sagemaker_stack.orchestrator.standalone_jobs import (
     PROCESSING,
     TRAINING,
@@ -24,6 +24,7 @@ from sagemaker_stack.orchestrator.standalone_jobs import (
     console_url,
     create,
     describe,
+    log_tail,
     stop,
 )
 from sagemaker_stack.orchestrator.standalone_jobs import job_logs_url as logs_url
@@ -78,10 +79,3 @@ def watch(
         sleep=sleep,
         clock=clock,
     )
-
-
-def log_tail(logs: Any, job: Job, lines: int = 20) -> list[str]:
-    """The last lines the job wrote to CloudWatch Logs ([] when there are none or logs fail)."""
-    kind = "Training" if job.training else "Processing"  # a pipeline step's spelling
-    step = execution.StepState(name=job.name, status="", job_kind=kind, job_name=job.name)
-    return execution.log_tail(logs, step, lines)

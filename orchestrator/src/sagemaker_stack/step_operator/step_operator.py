@@ -28,7 +28,6 @@ default chain (`service_connector`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -42,6 +41,7 @@ from sagemaker_stack import aws
 from sagemaker_stack.flavor import SagemakerJobsStepOperatorConfig, SagemakerJobsStepOperatorSettings
 from sagemaker_stack.orchestrator import execution
 from sagemaker_stack.orchestrator.environment import credential_problems, is_connection_variable
+from sagemaker_stack.orchestrator.watch import poll_interval
 from sagemaker_stack.service_connector import connector_session
 from sagemaker_stack.step.configuration import SagemakerStackIsolatedStepConfiguration
 from sagemaker_stack.step_operator import jobs
@@ -65,8 +65,6 @@ METADATA_JOB_NAME: Final = "sagemaker_job_name"
 METADATA_JOB_KIND: Final = "sagemaker_job_kind"
 METADATA_JOB_URL: Final = "sagemaker_job_url"
 METADATA_JOB_LOGS_URL: Final = "sagemaker_job_logs_url"
-#: Seconds between polls of a job (SAGEMAKER_STACK_POLL_SECONDS overrides, as for the orchestrator).
-DEFAULT_POLL_SECONDS: Final = 10.0
 #: A stand-in image for checking settings before ZenML built the real one.
 _PLACEHOLDER_IMAGE: Final = "123456789012.dkr.ecr.us-east-1.amazonaws.com/zenml:placeholder"
 
@@ -227,7 +225,7 @@ class SagemakerJobsStepOperator(BaseStepOperator):
         """Watch the job until it ends; a failure says SageMaker's reason and the log's last lines."""
         job = _job_of(step_run)
         settings = self._settings(step_run)
-        interval = float(os.environ.get("SAGEMAKER_STACK_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+        interval = poll_interval()
         sagemaker = self._client("sagemaker", config=execution.WATCH_CLIENT_CONFIG)
         try:
             state = jobs.watch(
