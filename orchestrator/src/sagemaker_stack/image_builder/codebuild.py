@@ -8,7 +8,8 @@ on failure the error also holds the failed phase, the failing command and its la
 read back with `build_log` from the log the build wrote. CodeBuild is called in the region of the
 container registry the image is pushed to (the stack's region), not the client's default region,
 and with privileged mode, which Docker needs in CodeBuild's images (ZenML turns it off). With a
-linked AWS service connector its credentials make these calls too, as they do ZenML's.
+linked AWS service connector its credentials make these calls too, as they do ZenML's. Two runs
+that build one image at once both upload its context: the second copy no longer fails them.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from zenml.integrations.aws.image_builders.aws_image_builder import AWSImageBuilder
+from zenml.utils.archivable import ArchiveType
 
 from sagemaker_stack import aws
+from sagemaker_stack.content_uploads import once_more_if_raced
 from sagemaker_stack.image_builder import build_log
 from sagemaker_stack.service_connector import connector_session
 
@@ -74,6 +77,19 @@ class CodeBuildImageBuilder(AWSImageBuilder):
             raise RuntimeError(f"{error}\n{build_log.failure_summary(build, lines)}") from None
         finally:
             self._code_build_client = None
+
+    @staticmethod
+    def _upload_build_context(
+        build_context: BuildContext,
+        parent_path_directory_name: str,
+        archive_type: ArchiveType = ArchiveType.TAR_GZ,
+    ) -> str:
+        """ZenML's upload of the context (named after its hash), safe for two runs at once."""
+        return once_more_if_raced(
+            lambda: AWSImageBuilder._upload_build_context(
+                build_context, parent_path_directory_name, archive_type
+            )
+        )
 
 
 def _registry_region(container_registry: BaseContainerRegistry | None) -> str | None:

@@ -99,9 +99,9 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
         (`Pipeline._create_snapshot`: compile, then this, via `reuse_or_create_pipeline_build` or
         `verify_custom_build`, and only then `create_snapshot`), so credentials in the run's
         environment are refused here, before ZenML stores the configuration that holds them,
-        and ZenML's code upload is made safe for runs started at once (`code_upload`).
+        and ZenML's code upload is made safe for runs started at once (`content_uploads`).
         """
-        from sagemaker_stack.orchestrator.code_upload import tolerate_concurrent_uploads
+        from sagemaker_stack.content_uploads import tolerate_concurrent_uploads
         from sagemaker_stack.image_builder.parent_digest import EcrParentBuild
 
         self._refuse_credentials(snapshot)

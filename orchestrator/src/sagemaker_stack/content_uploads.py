@@ -1,11 +1,14 @@
-"""ZenML's code upload, made safe for runs of one project started at the same moment.
+"""ZenML's uploads named after their content, made safe for runs started at the same moment.
 
 ZenML 0.98 (`zenml.utils.code_utils.upload_code_if_necessary`) names the code archive after its
 content's hash, checks whether the artifact store has it, and if not copies it there with
 `overwrite=False`. Two runs of one project started together both find it missing, both copy, and
 the one whose copy comes second fails with `FileExistsError`, although the file it wanted is
 there with the very content it would have written (the name is the hash). It happens on AWS as in
-the emulator: seen with 6 runs started at once, 2 of 5 times.
+the emulator: seen with 6 runs started at once, 2 of 5 times. ZenML uploads an image's build
+context the same way (`BaseImageBuilder._upload_build_context`): two first runs of a pipeline
+started together both build its image, and one failed there too; our image builder goes through
+`once_more_if_raced` as well.
 
 The wrapper tries once more after that error: the archive now exists, so ZenML's own code skips
 the copy and returns its path. It is installed by the orchestrator (`get_docker_builds`, which
@@ -22,14 +25,22 @@ from typing import Any
 _MARK = "__sagemaker_stack_concurrent_safe__"
 
 
+def once_more_if_raced(upload: Callable[[], str]) -> str:
+    """`upload()`, called once more if it failed on a file another run copied meanwhile.
+
+    Only for ZenML's check-then-copy uploads of a file named after its content: the file that is
+    there is the one this run would have written, and the second call finds it and skips the copy.
+    """
+    try:
+        return upload()
+    except FileExistsError:
+        return upload()
+
+
 def _tolerant(upload: Callable[[Any], str]) -> Callable[[Any], str]:
     @functools.wraps(upload)
     def upload_code_if_necessary(code_archive: Any) -> str:
-        try:
-            return upload(code_archive)
-        except FileExistsError:
-            # Another run uploaded the same archive between ZenML's check and its copy.
-            return upload(code_archive)
+        return once_more_if_raced(lambda: upload(code_archive))
 
     setattr(upload_code_if_necessary, _MARK, True)
     return upload_code_if_necessary

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from zenml.utils import code_utils
 
-from sagemaker_stack.orchestrator import code_upload
+from sagemaker_stack import content_uploads
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_a_run_whose_check_came_before_another_runs_copy_still_gets_its_archive(
         code_utils.upload_code_if_necessary(archive)
 
     _check_before_the_other_copy(monkeypatch)
-    code_upload.tolerate_concurrent_uploads()
-    code_upload.tolerate_concurrent_uploads()  # idempotent: wrapped once
+    content_uploads.tolerate_concurrent_uploads()
+    content_uploads.tolerate_concurrent_uploads()  # idempotent: wrapped once
     assert code_utils.upload_code_if_necessary(archive) == uploaded
     assert [path.name for path in (store / "code_uploads").iterdir()] == [Path(uploaded).name]
 
@@ -69,7 +69,7 @@ def test_a_run_whose_check_came_before_another_runs_copy_still_gets_its_archive(
 def test_other_failures_of_the_upload_are_not_hidden(
     store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code_upload.tolerate_concurrent_uploads()
+    content_uploads.tolerate_concurrent_uploads()
 
     def refuse(*_: Any, **__: Any) -> None:
         raise PermissionError("AccessDenied")
