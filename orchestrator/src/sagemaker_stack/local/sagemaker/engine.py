@@ -3,7 +3,8 @@
 The engine knows nothing about moto or HTTP: it gets a checked `PipelineSpec`, the execution's
 values and a `JobRecorder` (which the API layer implements on moto's backends), and moves
 statuses the way SageMaker does: the execution is Executing, then Succeeded, Failed or
-Stopped; a step is Executing, then Succeeded, Failed or Stopped; steps whose dependencies did
+Stopped; a step is Starting (its job's modeled start-up, see startup), Executing, then
+Succeeded, Failed or Stopped; steps whose dependencies did
 not succeed are never started (so they never appear in ListPipelineExecutionSteps).
 
 A step runs in the environment of the image its definition names (`AppSpecification.ImageUri`,
@@ -37,7 +38,14 @@ from sagemaker_stack.local.images.container import (
     terminate,
 )
 from sagemaker_stack.local.sagemaker.execution_record import ExecutionRecord, StepState, interruption_reason
-from sagemaker_stack.local.sagemaker.job_execution import JOB_KINDS, JobRecorder, execute, setup
+from sagemaker_stack.local.sagemaker.job_execution import (
+    JOB_KINDS,
+    JobRecorder,
+    PreparedJob,
+    execute,
+    setup,
+    start_up,
+)
 from sagemaker_stack.local.sagemaker.jobs.runner import AttemptResult, JobKind, JobPlace, JobSetupError
 from sagemaker_stack.local.sagemaker.pipeline_definition import (
     RUNNABLE_STEP_TYPES,
@@ -47,6 +55,7 @@ from sagemaker_stack.local.sagemaker.pipeline_definition import (
     property_path,
     resolve,
 )
+from sagemaker_stack.local.sagemaker.startup import StartupModel
 from sagemaker_stack.local.sagemaker.step_image import ImagePullError
 
 __all__ = [
@@ -79,6 +88,8 @@ class ExecutionContext:
     parameters: dict[str, Any]
     max_parallel_steps: int = DEFAULT_MAX_PARALLEL_STEPS
     start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The start-up each step's job waits before its container runs (none by default).
+    startup: StartupModel = field(default_factory=StartupModel)
 
     @property
     def execution_id(self) -> str:
@@ -242,7 +253,7 @@ class ExecutionRun:
             with self._lock:
                 if self._stop.is_set():
                     return "Stopped"
-                state.status = "Executing"
+                state.status = "Starting"  # Executing once its job's instances are up (_attempt)
             self._notify()
             result = self._attempt(step, kind, state)
             state.failure_reason = result.failure_reason
@@ -273,6 +284,27 @@ class ExecutionRun:
             return AttemptResult("Failed", error.reason)
         state.job_type, state.job_name = kind.job_type, job_name
         state.job_arn = self.recorder.job_started(kind, job_name, arguments)
+        if start_up(kind, job_name, arguments, self.recorder, self.context.startup, self._stop):
+            with self._lock:
+                if state.status == "Starting":
+                    state.status = "Executing"
+            self._notify()
+            self.recorder.job_phase(kind, job_name, "Training", "Training in progress")
+            result = self._execute(kind, job_name, arguments, prepared, place)
+        else:
+            result = AttemptResult("Stopped", None)
+        if result.status == "Stopped" and self._interrupted:
+            result = AttemptResult("Failed", interruption_reason(self._interrupted, "job"))
+        job_status = {"Succeeded": "Completed"}.get(result.status, result.status)
+        self.recorder.job_ended(kind, job_name, job_status, result.failure_reason)
+        if result.status == "Succeeded":
+            state.properties = _job_properties(kind, job_name, state.job_arn, arguments)
+        return result
+
+    def _execute(
+        self, kind: JobKind, job_name: str, arguments: dict[str, Any], prepared: PreparedJob, place: JobPlace
+    ) -> AttemptResult:
+        """Run the attempt's container, its process known to `stop`."""
 
         def track(process: subprocess.Popen[bytes] | None) -> None:
             with self._lock:
@@ -281,7 +313,7 @@ class ExecutionRun:
                 else:
                     self._processes[job_name] = process
 
-        result = execute(
+        return execute(
             kind,
             job_name,
             arguments,
@@ -293,13 +325,6 @@ class ExecutionRun:
             stop=self._stop,
             track=track,
         )
-        if result.status == "Stopped" and self._interrupted:
-            result = AttemptResult("Failed", interruption_reason(self._interrupted, "job"))
-        job_status = {"Succeeded": "Completed"}.get(result.status, result.status)
-        self.recorder.job_ended(kind, job_name, job_status, result.failure_reason)
-        if result.status == "Succeeded":
-            state.properties = _job_properties(kind, job_name, state.job_arn, arguments)
-        return result
 
     # -- expressions ----------------------------------------------------------------------------
     def _lookup(self, path: str) -> Any:

@@ -5,7 +5,9 @@ A pipeline step's attempt (engine) and a standalone CreateProcessingJob / Create
 started it: `setup` pulls the image from the emulated ECR and prepares the job's folders and
 inputs (jobs.runner.prepare); `execute` runs its container with its private /opt/ml, writes its
 output to CloudWatch Logs, uploads its outputs and turns the outcome into SageMaker's status.
-What differs between the callers is only when the job's record is made and who may stop it.
+Between the two, `start_up` waits the job's modeled start-up (startup.StartupModel: AWS
+provisioning its instances) after its record is made. What differs between the callers is only
+when the job's record is made and who may stop it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sagemaker_stack.local.images.container import LogSink
 from sagemaker_stack.local.images.store import Image
 from sagemaker_stack.local.sagemaker.jobs.channels import JobData
 from sagemaker_stack.local.sagemaker.jobs.runner import AttemptResult, JobKind, JobPlace, prepare, run
+from sagemaker_stack.local.sagemaker.startup import StartupModel, instance_types
 from sagemaker_stack.local.services.s3_objects import ObjectStore
 
 JOB_KINDS: dict[str, JobKind] = {
@@ -36,7 +39,15 @@ class JobRecorder(Protocol):
     """The API layer's view of jobs: records them so DescribeProcessingJob etc. work."""
 
     def job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
-        """Record a new job and return its ARN."""
+        """Record a new job, InProgress with its instances starting, and return its ARN."""
+        ...
+
+    def job_launched(self, kind: JobKind, job_name: str) -> None:
+        """The job's instances are up: its start time (what AWS bills from) is now."""
+        ...
+
+    def job_phase(self, kind: JobKind, job_name: str, status: str, message: str) -> None:
+        """A training job's SecondaryStatus moves on."""
         ...
 
     def job_ended(self, kind: JobKind, job_name: str, status: str, failure_reason: str | None) -> None: ...
@@ -59,6 +70,23 @@ class PreparedJob:
     image: Image
     data: JobData
     store: ObjectStore
+
+
+def start_up(
+    kind: JobKind,
+    job_name: str,
+    arguments: dict[str, Any],
+    recorder: JobRecorder,
+    model: StartupModel,
+    stop: threading.Event,
+) -> bool:
+    """Wait the recorded job's modeled start-up, then record its instances up; False if `stop`
+    was set first (a Stop during the start-up ends the job at once, with no start time)."""
+    seconds = model.seconds(instance_types(kind.step_type, arguments))
+    if (seconds > 0 and stop.wait(seconds)) or stop.is_set():
+        return False
+    recorder.job_launched(kind, job_name)
+    return True
 
 
 def setup(

@@ -9,6 +9,7 @@ DescribeProcessingJob, DescribeTrainingJob, the logs and the images read as on A
 from __future__ import annotations
 
 import copy
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,6 @@ def transition(job: Any, status: str, message: str) -> None:
         return
     if transitions and "EndTime" not in transitions[-1]:
         transitions[-1]["EndTime"] = now
-    if status == "Training" and job.training_start_time is None:
-        job.training_start_time = now
     terminal = status in _TRAINING_ENDS
     transitions.append(
         {
@@ -55,6 +54,16 @@ def transition(job: Any, status: str, message: str) -> None:
     job.last_modified_time = now
 
 
+def billed_seconds(start: datetime | None, end: datetime) -> int:
+    """A training job's TrainingTimeInSeconds and BillableTimeInSeconds: from its TrainingStartTime
+    (its instances up, the start-up not counted) to its end, in whole seconds begun; 0 for a job
+    that ended before its instances were up. AWS reports a managed spot job's billable time lower
+    than its training time (the spot saving); the emulator has no spot prices: both are equal."""
+    if start is None:
+        return 0
+    return max(0, math.ceil((end - start).total_seconds()))
+
+
 class MotoJobRecorder:
     """Records each step attempt as a moto processing/training job and opens its log stream."""
 
@@ -62,15 +71,27 @@ class MotoJobRecorder:
         self._backend = backend
         self._image_store = image_store
 
-    def job_started(
-        self, kind: JobKind, job_name: str, arguments: dict[str, Any], *, running: bool = True
-    ) -> str:
-        """Record the job InProgress; `running`: its data is in and its container starts now."""
+    def job_started(self, kind: JobKind, job_name: str, arguments: dict[str, Any]) -> str:
+        """Record the job InProgress, its instances starting (a training job's SecondaryStatus
+        `Starting`); its start time comes when they are up (`job_launched`)."""
         with STATE.shared():
-            arn = self._job_started(kind, job_name, arguments)
-            if running:
-                self.job_phase(kind, job_name, "Training", "Training in progress")
-            return arn
+            return self._job_started(kind, job_name, arguments)
+
+    def job_launched(self, kind: JobKind, job_name: str) -> None:
+        """The job's instances are up: its ProcessingStartTime / TrainingStartTime is now (what
+        AWS bills from), and a training job goes on to `Downloading` its input data."""
+        now = datetime.now(UTC)
+        with STATE.shared():
+            if kind.step_type == "Processing":
+                job = self._backend.processing_jobs.get(job_name)
+                if job is not None:
+                    job.processing_start_time = now
+                    job.last_modified_time = now
+                return
+            job = self._backend.training_jobs.get(job_name)
+            if job is not None:
+                job.training_start_time = now
+                transition(job, "Downloading", "Downloading input data")
 
     def job_phase(self, kind: JobKind, job_name: str, status: str, message: str) -> None:
         """A training job's SecondaryStatus moves on (a processing job has none)."""
@@ -102,7 +123,7 @@ class MotoJobRecorder:
                 job.environment = arguments.get("Environment")
                 job.processing_job_status = "InProgress"
                 job.processing_end_time = None
-                job.processing_start_time = datetime.now(UTC)
+                job.processing_start_time = None  # when its instances are up: job_launched
             else:
                 job = backend.create_training_job(
                     training_job_name=job_name,
@@ -162,6 +183,9 @@ class MotoJobRecorder:
                 job.training_end_time = now
                 job.last_modified_time = now
                 job.failure_reason = failure_reason
+                job.training_time_in_seconds = job.billable_time_in_seconds = billed_seconds(
+                    job.training_start_time, now
+                )
 
     def job_status(self, kind: JobKind, job_name: str) -> str | None:
         if kind.step_type == "Processing":

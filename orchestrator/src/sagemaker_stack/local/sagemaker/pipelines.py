@@ -136,6 +136,7 @@ class Pipelines(SageMakerModelBackend):
             max_parallel_steps=int(
                 parallelism.get("MaxParallelExecutionSteps") or DEFAULT_MAX_PARALLEL_STEPS
             ),
+            startup=self.settings.startup,
         )
 
         def on_change(run: ExecutionRun) -> None:

@@ -10,8 +10,9 @@ uploaded to S3):
   an image outside ECR or another region's, a data setting it cannot copy: ValidationException)
   and otherwise answers at once with the job InProgress; the job runs in the background and
   ends Completed, Failed with SageMaker's FailureReason, or Stopped;
-- a training job's SecondaryStatus moves Starting -> Downloading -> Training -> its end, with
-  SecondaryStatusTransitions;
+- the job waits its modeled start-up first (startup; none by default), InProgress; a training
+  job's SecondaryStatus moves Starting -> Downloading -> Training -> its end, with
+  SecondaryStatusTransitions, and its start time is when its start-up ended;
 - Stop* moves a running job to Stopping, ends its process, and it ends Stopped;
 - List* filter, sort (SortBy / SortOrder) and then page (paging);
 - the job records are moto's, so the emulator's snapshot saves them; a job the emulator's end
@@ -26,7 +27,7 @@ import copy
 import os
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,12 @@ from moto.sagemaker.models import SageMakerModelBackend
 
 from sagemaker_stack.local.images.container import kill_group, terminate
 from sagemaker_stack.local.sagemaker.execution_record import interruption_reason
-from sagemaker_stack.local.sagemaker.job_execution import JOB_KINDS, execute, setup
+from sagemaker_stack.local.sagemaker.job_execution import JOB_KINDS, execute, setup, start_up
 from sagemaker_stack.local.sagemaker.job_recorder import MotoJobRecorder, transition
 from sagemaker_stack.local.sagemaker.jobs.channels import ChannelError, job_data
 from sagemaker_stack.local.sagemaker.jobs.runner import JobKind, JobPlace, JobSetupError
 from sagemaker_stack.local.sagemaker.paging import page, present
+from sagemaker_stack.local.sagemaker.startup import StartupModel
 from sagemaker_stack.local.sagemaker.step_image import ImagePullError
 
 #: Where standalone jobs' folders go, under the work root the server gives (its executions/).
@@ -52,11 +54,13 @@ _RUNNING = ("InProgress", "Stopping")
 
 @dataclass(frozen=True)
 class JobSettings:
-    """What a job needs from the server: how steps reach it, where jobs work, the image store."""
+    """What a job needs from the server: how steps reach it, where jobs work, the image store,
+    the modeled start-up every job waits (startup)."""
 
     endpoint_url: str
     work_root: Path
     image_store: Path
+    startup: StartupModel = field(default_factory=StartupModel)
 
 
 class JobRun:
@@ -115,7 +119,8 @@ class JobRun:
 
     def _run(self) -> tuple[str, str | None]:
         kind, name, region = self.kind, self.job_name, self._backend.region_name
-        self._recorder.job_phase(kind, name, "Downloading", "Downloading input data")
+        if not start_up(kind, name, self._arguments, self._recorder, self._settings.startup, self._stop):
+            return "Stopped", None
         place = JobPlace(self._settings.work_root / JOBS_FOLDER / f"{name}-{os.urandom(4).hex()}")
         try:
             prepared = setup(kind, name, self._arguments, self._recorder, place, region=region)
@@ -186,7 +191,7 @@ class StandaloneJobs(SageMakerModelBackend):
         except ImagePullError as error:
             if not error.job_created:
                 raise ValidationError(_client_message(error.reason)) from None
-        arn = recorder.job_started(kind, name, arguments, running=False)
+        arn = recorder.job_started(kind, name, arguments)
         if name not in jobs:
             raise ValidationError(f"{kind.job_type} {name}: the request cannot be recorded")
         run = JobRun(self, kind, name, arguments, self.settings)
