@@ -26,6 +26,7 @@ from moto.core.common_models import CloudFormationModel
 from sagemaker_stack.local.cloudformation import fixes, kms, resources, rollback, secretsmanager
 from sagemaker_stack.local.codebuild import cfn, models
 from sagemaker_stack.local.sagemaker import models as sagemaker
+from sagemaker_stack.local.sagemaker.startup import StartupModel
 from sagemaker_stack.local.services import secret_versions
 from sagemaker_stack.local.state.layout import IMAGES_FOLDER, WORK_FOLDER
 
@@ -46,12 +47,15 @@ RESOURCE_TYPES: tuple[type[CloudFormationModel], ...] = (
 )
 
 
-def install(endpoint_url: str, state_dir: Path) -> None:
+def install(endpoint_url: str, state_dir: Path, startup: StartupModel | None = None) -> None:
     """Extend moto in this process (the emulator's server) before it answers; `endpoint_url` is
-    where builds reach the emulator, `state_dir` the state folder."""
+    where builds reach the emulator, `state_dir` the state folder, `startup` the start-up every
+    SageMaker job waits (none by default)."""
     models.CodeBuildBackend.configure(endpoint_url, state_dir)
     sagemaker.configure(
-        sagemaker.JobSettings(endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER)
+        sagemaker.JobSettings(
+            endpoint_url, state_dir / WORK_FOLDER, state_dir / IMAGES_FOLDER, startup or StartupModel()
+        )
     )
     for module, attribute, subclass in BACKENDS:
         backends: BackendDict[Any] = getattr(importlib.import_module(module), attribute)

@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,7 +29,15 @@ from typing import Any
 from sagemaker_stack.local.images.container import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 from sagemaker_stack.local.process.port import PortInUse, check_free
 from sagemaker_stack.local.process.server import HEALTH_PATH
-from sagemaker_stack.local.state.layout import IMAGES_FOLDER, LOG_FILE, PID_FILE, PORT_FILE, state_dir_problem
+from sagemaker_stack.local.sagemaker.startup import StartupModel, StartupModelError
+from sagemaker_stack.local.state.layout import (
+    IMAGES_FOLDER,
+    LOG_FILE,
+    PID_FILE,
+    PORT_FILE,
+    STARTUP_TABLE_FILE,
+    state_dir_problem,
+)
 
 
 def data_dir() -> Path:
@@ -95,9 +104,18 @@ class Emulator:
         state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR,
         port: int | None = None,
         region: str = DEFAULT_REGION,
+        *,
+        job_startup_seconds: float = 0.0,
+        job_startup_table: Mapping[str, float] | None = None,
     ) -> None:
+        """`job_startup_seconds` / `job_startup_table`: the start-up every SageMaker job waits
+        before its container runs, by default and by instance type (sagemaker.startup)."""
         self.state_dir = Path(state_dir).resolve()
         self.region = region
+        try:
+            self.job_startup = StartupModel(job_startup_seconds, job_startup_table or {})
+        except StartupModelError as error:
+            raise EmulatorError(str(error)) from None
         self._requested_port = port
         self.port: int | None = None
         self.pid: int | None = None
@@ -122,6 +140,9 @@ class Emulator:
                 f"start one with `sagemaker-stack emulator start --state-dir {emulator.state_dir}`"
             )
         emulator.region = region or str(health.get("region") or DEFAULT_REGION)
+        startup = health.get("job_startup") or {}
+        with contextlib.suppress(StartupModelError, TypeError):
+            emulator.job_startup = StartupModel(startup.get("default_seconds", 0), startup.get("table") or {})
         return emulator
 
     def _read_running(self) -> dict[str, Any] | None:
@@ -194,6 +215,7 @@ class Emulator:
         ]
         if exit_with_parent:
             command.append("--exit-with-parent")
+        command += self._startup_options()
         # Created private (as everything the server writes, under its umask 077).
         with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             offset = log.tell()
@@ -203,6 +225,17 @@ class Emulator:
         self.pid = self._process.pid
         self._wait_ready(timeout, log_path, offset)
         return self
+
+    def _startup_options(self) -> list[str]:
+        """The server's options for the start-up model; its table goes in a private file."""
+        table_file = self.state_dir / STARTUP_TABLE_FILE
+        table_file.unlink(missing_ok=True)
+        options = ["--job-startup-seconds", repr(self.job_startup.default_seconds)]
+        if self.job_startup.table:
+            with os.fdopen(os.open(table_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+                json.dump(dict(self.job_startup.table), file)
+            options += ["--job-startup-table", str(table_file)]
+        return options
 
     @staticmethod
     def _check_port_free(port: int) -> None:

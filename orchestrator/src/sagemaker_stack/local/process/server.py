@@ -9,7 +9,9 @@ stopped) and CodeBuild build (STOPPED) first, then saves once more. What else th
 holds, and where, is named in state.layout. The port is bound with SO_REUSEADDR, so a restart on
 the same port works at once (see port). `EMULATOR_CODEBUILD_SECONDS_PER_MINUTE` in its environment makes
 a minute of a build's timeout last that many seconds (tests use a few).
-Exit codes: 0 stopped, 2 state folder unusable, 3 port in use.
+`--job-startup-seconds S` and `--job-startup-table FILE` set the start-up every job waits before
+its container runs (sagemaker.startup; none by default); the health document reports them.
+Exit codes: 0 stopped, 2 state folder unusable, 3 port in use, 4 a bad start-up setting.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_stack.local.process.port import PortInUse, listen
+from sagemaker_stack.local.sagemaker.startup import StartupModel, StartupModelError, check_seconds, read_table
 from sagemaker_stack.local.state.layout import (
     BUILDS_FOLDER,
     PID_FILE,
@@ -40,6 +43,7 @@ from sagemaker_stack.local.state.lock import STATE
 HEALTH_PATH = "/_emulator/health"
 EXIT_STATE_DIR = 2
 EXIT_PORT_IN_USE = 3
+EXIT_SETTINGS = 4
 
 
 #: Requests that change nothing, by HTTP method or by the operation's name (JSON protocols).
@@ -92,6 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument(
+        "--job-startup-seconds",
+        default="0",
+        help="seconds every job waits, InProgress, before its container runs (AWS provisioning its "
+        "instances; see sagemaker.startup); default 0",
+    )
+    parser.add_argument(
+        "--job-startup-table",
+        type=Path,
+        default=None,
+        help='a JSON file of start-up seconds by instance type ({"ml.m5.large": 60}); other types '
+        "wait --job-startup-seconds",
+    )
+    parser.add_argument(
         "--exit-with-parent",
         action="store_true",
         help="stop when the process that started us ends (so a killed test run leaves nothing behind)",
@@ -105,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_STATE_DIR
+    try:
+        table = read_table(args.job_startup_table) if args.job_startup_table else {}
+        startup = StartupModel(check_seconds(args.job_startup_seconds, "--job-startup-seconds"), table)
+    except StartupModelError as error:
+        print(error, file=sys.stderr)
+        return EXIT_SETTINGS
 
     try:
         listener = listen(args.host, args.port)
@@ -132,13 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     from sagemaker_stack.local.sagemaker import models as sagemaker
     from sagemaker_stack.local.services import moto_api
 
-    moto_registry.install(endpoint_url, state_dir)
+    moto_registry.install(endpoint_url, state_dir, startup)
     killed = kill_leftovers([state_dir / WORK_FOLDER, state_dir / BUILDS_FOLDER])
     if killed:
         print(f"ended {killed} step or build process(es) a killed emulator left", file=sys.stderr, flush=True)
     persistence = Persistence(state_dir)
     print(persistence.restore(), file=sys.stderr, flush=True)
-    details = {"pid": os.getpid(), "port": port, "endpoint_url": endpoint_url, "region": args.region}
+    details = {
+        "pid": os.getpid(),
+        "port": port,
+        "endpoint_url": endpoint_url,
+        "region": args.region,
+        "job_startup": startup.to_json(),
+    }
     app = _health_app(
         _state_app(moto_api.stopping_on_reset(DomainDispatcherApplication(create_backend_app))),
         details,

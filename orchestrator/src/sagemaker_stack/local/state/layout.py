@@ -3,6 +3,7 @@
     <state dir>/emulator.pid        the server's pid, written once it listens (process.server)
     <state dir>/emulator.port       its port
     <state dir>/emulator.log        what it says (process.emulator starts it with this as output)
+    <state dir>/job-startup.json    the start-up table by instance type it was started with, if any
     <state dir>/state/              the saved state: the snapshot and its blobs (state.snapshot)
     <state dir>/executions/         the pipeline steps' work folders (sagemaker)
     <state dir>/codebuild/bin/      the `docker` stand-in builds find on their PATH (codebuild)
@@ -23,6 +24,7 @@ from pathlib import Path
 PID_FILE = "emulator.pid"
 PORT_FILE = "emulator.port"
 LOG_FILE = "emulator.log"
+STARTUP_TABLE_FILE = "job-startup.json"  # the table `Emulator(job_startup_table=...)` hands the server
 WORK_FOLDER = "executions"
 CODEBUILD_FOLDER = "codebuild"
 BUILDS_FOLDER = "codebuild/builds"  # one folder per running build
