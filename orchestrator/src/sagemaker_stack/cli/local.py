@@ -38,11 +38,39 @@ def local() -> None:
 @click.option(
     "--region", default=None, help=f"The emulator's region (default: its last, else {DEFAULT_REGION})."
 )
-def start(state_dir: Path, emulator_port: int | None, zenml_port: int | None, region: str | None) -> None:
+@click.option(
+    "--job-startup-seconds",
+    type=float,
+    default=None,
+    help="Seconds every SageMaker job waits (InProgress, Starting) before its container runs, as AWS "
+    "provisions instances: a model of AWS's start-up (default: its last, else 0: none).",
+)
+@click.option(
+    "--job-startup-table",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help='A JSON file of start-up seconds by instance type, e.g. {"ml.m5.large": 60, "ml.g5.xlarge": 240}; '
+    "types it does not list wait --job-startup-seconds ({} removes it; default: its last).",
+)
+def start(
+    state_dir: Path,
+    emulator_port: int | None,
+    zenml_port: int | None,
+    region: str | None,
+    job_startup_seconds: float | None,
+    job_startup_table: Path | None,
+) -> None:
     """Start what is not running (idempotent), on the ports it had, and say how to use it."""
     environment = LocalEnvironment(state_dir)
     with user_errors():
-        environment.start(emulator_port=emulator_port, zenml_port=zenml_port, region=region, echo=click.echo)
+        environment.start(
+            emulator_port=emulator_port,
+            zenml_port=zenml_port,
+            region=region,
+            job_startup_seconds=job_startup_seconds,
+            job_startup_table=job_startup_table,
+            echo=click.echo,
+        )
         lines = environment.dashboard_lines()
     for line in lines:
         click.echo(line)
@@ -86,6 +114,10 @@ def status(state_dir: Path) -> None:
     services = environment.services()
     for service in services:
         click.echo(f"  {service.name + ':':<14}{service.describe()}")
+    if environment.job_startup.enabled:
+        click.echo(
+            f"  {'job start-up:':<14}{environment.job_startup.describe()} (modeled, see docs/emulator.md)"
+        )
     if not all(service.answers for service in services):
         click.echo("  (state kept: `sagemaker-stack local start` resumes it)")
         raise SystemExit(1)

@@ -7,7 +7,7 @@ A state folder is private (mode 0700) and holds a `.gitignore` of `*`, so that o
 project with `--state-dir` stays out of git and of ZenML's code archive (which lists files with
 `git ls-files --exclude-standard` in a git repository):
 
-    <state>/local.json     the ports and region it had (a restart listens there again)
+    <state>/local.json     the ports, region and job start-up it had (a restart keeps them)
     <state>/emulator/      the emulator's state folder (`sagemaker_stack.local.process.emulator.Emulator`)
     <state>/zenml/         the ZenML server's (`LocalZenMLServer`: database, pid, admin password)
     <state>/zenml-client/  a ZenML client folder logged in to that server as its admin
@@ -39,6 +39,7 @@ from sagemaker_stack.local.process.emulator import (
     emulator_env,
 )
 from sagemaker_stack.local.process.port import PORT_ADVICE
+from sagemaker_stack.local.sagemaker.startup import StartupModel, StartupModelError, read_table
 from sagemaker_stack.local.state.layout import make_private_state_dir
 from sagemaker_stack.ops.zenml_server import ADMIN_USER, LocalZenMLServer, ZenMLServerError, check_port_free
 
@@ -144,9 +145,14 @@ class LocalEnvironment:
         emulator_port: int | None = None,
         zenml_port: int | None = None,
         region: str | None = None,
+        job_startup_seconds: float | None = None,
+        job_startup_table: Path | None = None,
         echo: Echo = lambda line: None,
     ) -> None:
-        """Start what is not running, on the ports it had; leave what runs as it is."""
+        """Start what is not running, on the ports it had; leave what runs as it is.
+
+        `job_startup_seconds` / `job_startup_table` (a JSON file) set the emulator's modeled job
+        start-up; like the ports and region, the last ones given are kept for the next start."""
         self._check_writable()
         recorded = self._recorded()
         region = region or self.region
@@ -155,10 +161,17 @@ class LocalEnvironment:
                 f"the local environment in {self.state_dir} is in region {self.region}; "
                 f"`sagemaker-stack local destroy` it first to change the region"
             )
-        self._record(region=region)
+        startup = self._wanted_startup(job_startup_seconds, job_startup_table)
         emulator = self._running_emulator()
         server = self._running_server()
         self._refuse_other_ports(emulator, server, emulator_port, zenml_port)
+        if emulator is not None and emulator.job_startup != startup:
+            raise LocalEnvironmentError(
+                f"the emulator of {self.state_dir} already runs with a job start-up of "
+                f"{emulator.job_startup.describe()}, not {startup.describe()}: "
+                f"`sagemaker-stack local stop{self.state_dir_option()}` first to change it"
+            )
+        self._record(region=region, job_startup=startup.to_json())
         started_emulator, started_server = emulator is None, server is None
         if server is None:
             # Before anything starts: a port another program holds is one line, not half a start.
@@ -171,7 +184,7 @@ class LocalEnvironment:
                     raise LocalEnvironmentError(_with_port_hint(str(error), "--zenml-port")) from None
         fresh_server = not (self.zenml_dir / "server" / "zenml.db").exists()
         if emulator is None:
-            emulator = self._start_emulator(emulator_port or recorded.get("emulator_port"), region)
+            emulator = self._start_emulator(emulator_port or recorded.get("emulator_port"), region, startup)
         if server is None:
             try:
                 server = self._start_server(zenml_port, emulator)
@@ -248,9 +261,33 @@ class LocalEnvironment:
                     "`sagemaker-stack local stop` first to move it"
                 )
 
-    def _start_emulator(self, port: int | None, region: str) -> Emulator:
+    @property
+    def job_startup(self) -> StartupModel:
+        """The modeled job start-up the emulator runs (or last ran) with."""
+        recorded = self._recorded().get("job_startup") or {}
         try:
-            emulator = Emulator(self.emulator_dir, port=port, region=region).start(exit_with_parent=False)
+            return StartupModel(recorded.get("default_seconds", 0), recorded.get("table") or {})
+        except (StartupModelError, AttributeError):
+            return StartupModel()
+
+    def _wanted_startup(self, seconds: float | None, table_file: Path | None) -> StartupModel:
+        """The start-up the options ask for, what was recorded where they say nothing."""
+        recorded = self.job_startup
+        try:
+            table = read_table(table_file) if table_file is not None else recorded.table
+            return StartupModel(recorded.default_seconds if seconds is None else seconds, table)
+        except StartupModelError as error:
+            raise LocalEnvironmentError(str(error)) from None
+
+    def _start_emulator(self, port: int | None, region: str, startup: StartupModel) -> Emulator:
+        try:
+            emulator = Emulator(
+                self.emulator_dir,
+                port=port,
+                region=region,
+                job_startup_seconds=startup.default_seconds,
+                job_startup_table=startup.table,
+            ).start(exit_with_parent=False)
         except EmulatorError as error:
             raise LocalEnvironmentError(_with_port_hint(str(error), "--port")) from None
         emulator.detach()
