@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from sagemaker_stack.local import Emulator
+from sagemaker_stack.local.sagemaker.startup import StartupModel
 from sagemaker_stack.ops.processes import AWS_AND_ZENML, environment_without
 
 CLI = str(Path(sys.executable).parent / "sagemaker-stack")
@@ -50,8 +52,11 @@ def _pids(state: Path) -> tuple[int, int]:
     )
 
 
-def test_start_env_status_stop_start_destroy(state_dir: Path) -> None:
-    started = local("start", "--state-dir", str(state_dir))
+def test_start_env_status_stop_start_destroy(state_dir: Path, tmp_path: Path) -> None:
+    table = tmp_path / "startup.json"
+    table.write_text(json.dumps({"ml.g5.xlarge": 240}))
+    model = ("--job-startup-seconds", "5", "--job-startup-table", str(table))
+    started = local("start", "--state-dir", str(state_dir), *model)
     assert started.returncode == 0, started.stdout + started.stderr
     assert re.search(r"started the emulator at http://127\.0\.0\.1:\d+", started.stdout)
     assert re.search(r"ZenML dashboard: http://127\.0\.0\.1:\d+", started.stdout)
@@ -64,6 +69,9 @@ def test_start_env_status_stop_start_destroy(state_dir: Path) -> None:
     again = local("start", "--state-dir", str(state_dir))
     assert again.returncode == 0 and again.stdout.count("already running:") == 2, again.stdout
     assert _pids(state_dir) == pids
+    other = local("start", "--state-dir", str(state_dir), "--job-startup-seconds", "7")
+    assert other.returncode == 1 and "already runs with a job start-up of 5 s per job" in other.stderr
+    assert "Traceback" not in other.stderr
 
     # Every tool works from the printed lines alone: the AWS CLI (v1), boto3, zenml.
     used = shell(
@@ -83,6 +91,7 @@ def test_start_env_status_stop_start_destroy(state_dir: Path) -> None:
     status = local("status", "--state-dir", str(state_dir))
     assert status.returncode == 0, status.stdout
     assert status.stdout.count(", answers") == 2
+    assert "job start-up: 5 s per job; ml.g5.xlarge: 240 s" in status.stdout
 
     recorded = json.loads((state_dir / "local.json").read_text())
     stopped = local("stop", "--state-dir", str(state_dir))
@@ -102,6 +111,8 @@ def test_start_env_status_stop_start_destroy(state_dir: Path) -> None:
     restarted = local("start", "--state-dir", str(state_dir))
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     assert json.loads((state_dir / "local.json").read_text()) == recorded
+    # The start-up model is kept as the ports are: the restarted emulator runs with it.
+    assert Emulator.attach(state_dir / "emulator").job_startup == StartupModel(5, {"ml.g5.xlarge": 240})
     assert f"http://127.0.0.1:{recorded['zenml_port']}" in restarted.stdout
     listed = shell(f'eval "$(sagemaker-stack local env --state-dir {state_dir})" && zenml stack list')
     assert listed.returncode == 0, listed.stdout + listed.stderr
