@@ -146,3 +146,23 @@ def test_a_pipeline_steps_job_starts_after_its_start_up(pipelines: Pipelines) ->
     assert _seconds(job["ProcessingStartTime"], job["CreationTime"]) >= DEFAULT_SECONDS
     first_line = _first_log_time(pipelines, "/aws/sagemaker/ProcessingJobs", name)
     assert first_line >= job["ProcessingStartTime"].timestamp() - 0.01
+
+
+def test_a_job_the_emulators_stop_cuts_off_during_its_start_up_ends_failed(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with Emulator(state, job_startup_seconds=600) as emulator:
+        step_image(emulator)
+        sagemaker = emulator.client("sagemaker")
+        sagemaker.create_processing_job(**_processing("cut", "print(1)"))
+        assert (
+            sagemaker.describe_processing_job(ProcessingJobName="cut")["ProcessingJobStatus"] == "InProgress"
+        )
+
+    with Emulator(state) as emulator:
+        described = emulator.client("sagemaker").describe_processing_job(ProcessingJobName="cut")
+    assert described["ProcessingJobStatus"] == "Failed"
+    assert (
+        described["FailureReason"]
+        == "InternalServerError: the emulator was stopped while this job was running"
+    )
+    assert "ProcessingStartTime" not in described
