@@ -55,14 +55,18 @@ class ClientError(RuntimeError):
 class Harness:
     """Start with `with Harness() as harness:`; everything it started is stopped on exit."""
 
-    def __init__(self, root: Path | None = None, client_python: Path | None = None) -> None:
-        """`client_python` runs the client actions; None syncs and uses `.bench-client-venv`."""
+    def __init__(
+        self, root: Path | None = None, client_python: Path | None = None, job_startup_seconds: float = 0.0
+    ) -> None:
+        """`client_python` runs the client actions; None syncs and uses `.bench-client-venv`.
+        `job_startup_seconds` is the emulator's modeled start-up of every job (`bench_startup.py`)."""
         self._temporary = None if root else tempfile.TemporaryDirectory(prefix="bench-zenml-")
         self.client_python = client_python
         self.client_description = f"`{client_python}`" if client_python else _client_env.DESCRIPTION
         self.root = root or Path(self._temporary.name)  # type: ignore[union-attr]
         self.server = LocalZenMLServer(root=self.root / "zenml")
-        self.emulator = Emulator(state_dir=self.root / "emulator", region=REGION)
+        startup = {"job_startup_seconds": job_startup_seconds} if job_startup_seconds else {}
+        self.emulator = Emulator(state_dir=self.root / "emulator", region=REGION, **startup)
         self.env: dict[str, str] = {}
 
     def __enter__(self) -> Harness:

@@ -404,9 +404,14 @@ def main(argv: list[str]) -> None:
             result = setup()
         elif argv[0] == "submit":
             result = submit(argv[1], argv[2])
+        elif argv[0] == "startup":
+            from _startup_pipelines import run_to_end
+
+            result = run_to_end(argv[1], argv[2])
         else:
             raise SystemExit(
-                f"unknown command {argv[0]!r}: use setup or submit <ours|theirs|floor> <pipeline>"
+                f"unknown command {argv[0]!r}: use setup, submit <ours|theirs|floor> <pipeline> "
+                "or startup <shape> <variant>"
             )
     except Exception as error:
         traceback.print_exc()

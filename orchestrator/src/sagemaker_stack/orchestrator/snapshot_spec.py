@@ -34,6 +34,7 @@ from sagemaker_stack.orchestrator.spec import (
     pipeline_parameter,
 )
 from sagemaker_stack.orchestrator.step_images import image_problems
+from sagemaker_stack.orchestrator.warm_pools import warm_pool_warnings
 
 if TYPE_CHECKING:
     from sagemaker_stack.flavor import (
@@ -236,6 +237,8 @@ def build(
     validate_spec(spec, [*image_problems(images, config.region), *problems])
     document = definitions.build_definition(spec)
     step_names = definitions.step_names(spec)
+    labels = {sagemaker: zenml for zenml, sagemaker in step_names.items()}
+    warnings.extend(warm_pool_warnings(document["Steps"], labels))
     return BuiltPipeline(
         spec=spec,
         definition=document,
