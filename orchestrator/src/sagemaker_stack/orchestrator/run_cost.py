@@ -9,11 +9,13 @@ API reference's, and aws.amazon.com/sagemaker/pricing):
   BillableTimeInSeconds / TrainingTimeInSeconds) * 100"), reported apart. A job without it (not
   reported yet) is billed from `TrainingStartTime` to `TrainingEndTime` ("You are billed for the
   time interval between this time and the value of TrainingEndTime").
-- **Processing jobs** report no billable time: the pricing page bills processing per second of
-  instance use, and DescribeProcessingJob's `ProcessingStartTime` / `ProcessingEndTime` ("the
-  time at which the processing job started / completed") bound it, as the training fields bound
-  a training job's; so a processing job is billed from ProcessingStartTime to ProcessingEndTime
-  (LastModifiedTime if no end is given), per instance.
+- **Processing jobs** report no billable time, and the API reference says only that
+  `ProcessingStartTime` / `ProcessingEndTime` are "the time at which the processing job started /
+  completed". SageMaker's pricing (aws.amazon.com/sagemaker/pricing) bills processing per second
+  of instance use, so, by analogy with TrainingStartTime/TrainingEndTime, a processing job is
+  billed from ProcessingStartTime to ProcessingEndTime (LastModifiedTime if no end is given), per
+  instance. This is our reading, not a formula AWS states (checked 2026-12-07 with the docs
+  search: the API reference, mirrored by the SDK docs, and pages summarising the pricing).
 Both are multiplied by the instance count (`ProcessingResources.ClusterConfig.InstanceCount`,
 `ResourceConfig.InstanceCount`, or each of a heterogeneous cluster's `InstanceGroups`). A job that
 ended before it started on instances (no start time) billed nothing. A job still running (or
