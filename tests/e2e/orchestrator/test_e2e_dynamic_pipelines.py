@@ -8,6 +8,7 @@ as DescribeProcessingJob returns it, holds the API key.
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from typing import Any
@@ -61,6 +62,13 @@ def test_dynamic_pipeline_fans_out_joins_and_branches(e2e_stack: E2EStack) -> No
         != (_describe(e2e_stack, orchestration_job)["ProcessingResources"]["ClusterConfig"]["InstanceType"])
     )
     assert orchestration_job in result["metadata"]["orchestrator_url"]
+    # What it cost: both jobs, each under what it ran for, and the watch's last line says it.
+    cost_by_step = ast.literal_eval(result["metadata"]["cost_by_step"])
+    assert set(cost_by_step) == {"orchestration job", "add_up_isolated"}
+    assert set(cost_by_step["add_up_isolated"]["jobs"]) == {isolated_job}
+    assert float(result["metadata"]["billed_seconds"]) > 0
+    assert float(result["metadata"]["estimated_cost_usd"]) > 0
+    assert "Dynamic pipeline run completed: 2 jobs, " in result["_output"]
 
 
 def test_stopping_a_dynamic_run_stops_its_jobs(e2e_stack: E2EStack) -> None:

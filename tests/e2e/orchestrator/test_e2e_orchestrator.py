@@ -8,13 +8,28 @@ and once before ZenML starts; last, the definitions read back from the emulator 
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import time
 from typing import Any
+
+import pytest
 
 from tests.support.e2e_stack import BUCKET, E2EStack
 
 DIAMOND_STEPS = {"load", "double", "square", "join"}
+#: The watch's last line: what the run cost (run_cost.RunCost.summary).
+COST_LINE = re.compile(
+    r"SageMaker execution succeeded: (\d+) jobs?, (\d+) billed seconds, about \$[0-9.,]+ "
+    r"\(estimate: on-demand us-east-1 list prices of 2026-12-01\)"
+)
+
+
+def _cost_by_step(metadata: dict[str, str]) -> dict[str, Any]:
+    """The run's `cost_by_step` metadata (the report holds each value's str())."""
+    value: dict[str, Any] = ast.literal_eval(metadata["cost_by_step"])
+    return value
 
 
 def _pipelines(stack: E2EStack) -> list[dict[str, Any]]:
@@ -40,6 +55,19 @@ def test_diamond_runs_to_success_with_artifacts_in_s3(e2e_stack: E2EStack) -> No
     for name in ("numbers", "doubled", "squared", "total"):
         assert any(f"/{name}/" in key for key in keys), f"no artifact {name!r} in s3://{BUCKET}: {keys[:20]}"
     assert any("code_uploads" in key for key in keys)
+    # What it cost: billed seconds and an estimate in the run's metadata, and the watch's last line.
+    assert float(metadata["billed_seconds"]) > 0
+    assert float(metadata["estimated_cost_usd"]) > 0
+    assert "estimate" in metadata["cost_estimate"].lower()
+    by_step = _cost_by_step(metadata)
+    jobs = {name for step in by_step.values() for name in step["jobs"]}
+    assert sum(step["billed_seconds"] for step in by_step.values()) == pytest.approx(
+        float(metadata["billed_seconds"]), abs=0.01
+    )
+    assert all(step["estimated_cost_usd"] > 0 for step in by_step.values())
+    line = COST_LINE.search(result["_output"])
+    assert line is not None, result["_output"][-3000:]
+    assert int(line.group(1)) == len(jobs) >= 1
 
 
 def test_second_run_reuses_the_pipeline_and_a_stopped_run_ends_stopped(e2e_stack: E2EStack) -> None:
@@ -56,6 +84,12 @@ def test_second_run_reuses_the_pipeline_and_a_stopped_run_ends_stopped(e2e_stack
             break
         time.sleep(0.5)
     assert status["PipelineExecutionStatus"] == "Stopped"
+    # Nobody watched it: a refresh (`zenml pipeline runs refresh`) that finds it ended records what
+    # its stopped step billed.
+    refreshed = e2e_stack.zenml("report", result["run_id"])
+    assert float(refreshed["metadata"]["billed_seconds"]) > 0
+    assert float(refreshed["metadata"]["estimated_cost_usd"]) > 0
+    assert refreshed["metadata"]["cost_jobs_still_running"] == "[]"
     # The same SageMaker pipeline, updated in place, now has both runs' executions.
     pipelines = [item for item in _pipelines(e2e_stack) if "diamond" in item["PipelineName"]]
     assert len(pipelines) == 1

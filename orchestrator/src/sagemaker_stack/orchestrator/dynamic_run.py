@@ -37,7 +37,13 @@ from sagemaker_stack.flavor import (
     SagemakerPipelinesOrchestratorConfig,
     SagemakerPipelinesOrchestratorSettings,
 )
-from sagemaker_stack.orchestrator import dynamic_spec, execution, run_metadata, standalone_jobs
+from sagemaker_stack.orchestrator import (
+    dynamic_spec,
+    execution,
+    run_cost_record,
+    run_metadata,
+    standalone_jobs,
+)
 from sagemaker_stack.orchestrator.dynamic_spec import JobTemplate
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
 from sagemaker_stack.orchestrator.standalone_jobs import JobRef
@@ -251,10 +257,8 @@ class DynamicRunOrchestrator(ContainerizedOrchestrator):
             and getattr(run, "status", None) in run_metadata.UNCLAIMED_RUN_STATUSES
         ):
             status = None  # the runner claims the run itself: only an end is worth reporting
-        if not include_steps:
-            return status, None
         steps: dict[str, ExecutionStatus] = {}
-        for name, step_run in run.steps.items():
+        for name, step_run in run.steps.items() if include_steps else ():
             if step_run.status.is_finished:
                 continue
             ref = run_metadata.step_job_of(step_run)
@@ -262,7 +266,11 @@ class DynamicRunOrchestrator(ContainerizedOrchestrator):
                 steps[name] = run_metadata.job_status(standalone_jobs.describe(sagemaker, ref).status)
             elif state.finished and state.status != "Completed":
                 steps[name] = run_metadata.job_status(state.status)
-        return status, steps
+        if state.finished:  # what it cost, once: also for runs nobody watched
+            run_cost_record.record_once(
+                lambda: sagemaker, run, self.id, lambda run: run_cost_record.dynamic_run_jobs(run, job)
+            )
+        return status, steps if include_steps else None
 
     def _stop_dynamic_run(self, run: PipelineRunResponse, job: JobRef) -> None:
         """Stop the orchestration job first (it submits no more), then every isolated job still going."""
@@ -308,11 +316,19 @@ class DynamicRunOrchestrator(ContainerizedOrchestrator):
             raise WatchInterrupted(
                 f"stopped watching orchestration job {job.name}: the run goes on ({stop} stops it)"
             ) from None
+        cost = run_cost_record.record(
+            lambda: self._client("sagemaker"),
+            run_id,
+            self.id,
+            lambda run: run_cost_record.dynamic_run_jobs(run, job),
+        )
         if run_id is not None:
             refresh_zenml_run(run_id)
         if state.status == "Completed":
-            logger.info("Dynamic pipeline run completed.")
+            logger.info("Dynamic pipeline run completed%s", f": {cost.summary()}" if cost else ".")
             return
+        if cost is not None:
+            logger.info("Orchestration job %s: %s", state.status.lower(), cost.summary())
         if state.status == "Stopped":
             raise RunStopped(f"the run was stopped: orchestration job {job.name} ended Stopped")
         lines = [

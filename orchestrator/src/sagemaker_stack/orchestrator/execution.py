@@ -68,6 +68,15 @@ class StepState:
     failure_reason: str | None = None
     job_kind: str | None = None  # "Processing" or "Training"
     job_name: str | None = None
+    #: (kind, name) of the jobs of earlier attempts SageMaker listed for this step, oldest first:
+    #: a retried step paid for each of them (`run_cost`).
+    earlier_jobs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def jobs(self) -> tuple[tuple[str, str], ...]:
+        """(kind, name) of every job this step ran that SageMaker listed, the latest last."""
+        latest = ((self.job_kind, self.job_name),) if self.job_kind and self.job_name else ()
+        return (*self.earlier_jobs, *latest)
 
 
 @dataclass
@@ -278,12 +287,14 @@ def list_steps(sagemaker: Any, execution_arn: str) -> list[StepState]:
         SortOrder="Ascending",
     ):
         kind, job_name = _job_of(item.get("Metadata") or {})
+        earlier = steps.get(item["StepName"])
         steps[item["StepName"]] = StepState(
             name=item["StepName"],
             status=str(item.get("StepStatus", "Starting")),
             failure_reason=item.get("FailureReason"),
             job_kind=kind,
             job_name=job_name,
+            earlier_jobs=tuple(job for job in (earlier.jobs if earlier else ()) if job != (kind, job_name)),
         )
     return list(steps.values())
 

@@ -93,6 +93,16 @@ TABLE: Final = (
     _row("p4d.24xlarge", 96, 1152, 8, 37.688),
 )
 BY_NAME: Final = {row.name: row for row in TABLE}
+#: Where and when the table's prices hold (see the module's docstring): what a cost estimate says.
+PRICE_REGION: Final = "us-east-1"
+PRICES_COMPILED: Final = "2026-12-01"
+
+
+def price_per_hour(instance_type: str) -> float | None:
+    """The table's on-demand USD per instance-hour for `instance_type`, None when it has none."""
+    row = BY_NAME.get(instance_type)
+    return None if row is None else row.price_per_hour
+
 
 _GIB: Final = 1 << 30
 #: The tag prefix of the stack's CPU base image (`sagemaker-stack image build`).

@@ -34,7 +34,7 @@ from zenml.stack import StackValidator
 from sagemaker_stack.flavor import (
     SagemakerPipelinesOrchestratorSettings,
 )
-from sagemaker_stack.orchestrator import execution, run_metadata
+from sagemaker_stack.orchestrator import execution, run_cost_record, run_metadata
 from sagemaker_stack.orchestrator.dynamic_run import (
     DynamicRunOrchestrator,
     RunStopped,
@@ -314,11 +314,20 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
             raise WatchInterrupted(
                 f"stopped watching SageMaker execution {execution_arn}: the run goes on ({stop} stops it)"
             ) from None
+        cost = run_cost_record.record(  # before the refresh, which then finds it recorded
+            lambda: self._client("sagemaker"),
+            run_id,
+            self.id,
+            lambda run: run_cost_record.static_run_jobs(run, state.steps),
+        )
         if run_id is not None:
             refresh_zenml_run(run_id)
+        ended = f"SageMaker execution {state.status.lower()}"
         if state.status == "Succeeded":
-            logger.info("SageMaker execution succeeded.")
+            logger.info("%s%s", ended, f": {cost.summary()}" if cost else ".")
             return
+        if cost is not None:
+            logger.info("%s: %s", ended, cost.summary())
         zenml_names = {sm: zenml for zenml, sm in built.step_names.items()}
         failed = [step for step in state.steps if step.status == "Failed"]
         if state.status == "Stopped" and not failed:
@@ -363,8 +372,18 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
                 f"run {run.name!r} has no SageMaker execution ARN in its metadata: it was not started by "
                 "the sagemaker_pipelines orchestrator, or its submission failed"
             )
-        state = execution.describe(self._client("sagemaker"), arn, include_steps=include_steps)
+        sagemaker = self._client("sagemaker")
+        state = execution.describe(sagemaker, arn, include_steps=include_steps)
         status: ExecutionStatus | None = run_metadata.execution_status(state.status)
+        if state.finished:  # what it cost, once: also for runs nobody watched
+            run_cost_record.record_once(
+                lambda: sagemaker,
+                run,
+                self.id,
+                lambda run: run_cost_record.static_run_jobs(
+                    run, state.steps if include_steps else execution.list_steps(sagemaker, arn)
+                ),
+            )
         if (
             status is ExecutionStatus.RUNNING
             and getattr(run, "status", None) in run_metadata.UNCLAIMED_RUN_STATUSES
