@@ -73,7 +73,7 @@ def test_parallel_branches_run_at_the_same_time() -> None:
         if name.startswith("train"):
             both.wait()
 
-    assert run_in_order(EXAMPLE, launch, workers=2) == []
+    assert run_in_order(EXAMPLE, launch, workers=2) == {}
 
 
 def test_a_failure_starts_nothing_new_and_lets_running_steps_end() -> None:
@@ -93,14 +93,16 @@ def test_a_failure_starts_nothing_new_and_lets_running_steps_end() -> None:
         train_b_may_end.set()
 
     threading.Thread(target=release, daemon=True).start()
-    assert run_in_order(EXAMPLE, launch, workers=2) == ["train_a"]
+    assert list(run_in_order(EXAMPLE, launch, workers=2)) == ["train_a"]
     assert "evaluate" not in started and "train_b" in started
 
 
 def test_a_failed_step_fails_the_group_job_naming_it() -> None:
     orchestrator = FakeOrchestrator(fail=frozenset({"split"}))
-    with pytest.raises(StepGroupFailed, match="split failed"):
+    with pytest.raises(StepGroupFailed) as caught:
         run_group(snapshot_of(EXAMPLE), list(EXAMPLE), orchestrator, completed=lambda run_id, snapshot: set())
+    assert "split: RuntimeError: split broke" in str(caught.value)
+    assert "not started: train_a, train_b, evaluate" in str(caught.value)
     assert orchestrator.launched == ["load", "split"]
 
 

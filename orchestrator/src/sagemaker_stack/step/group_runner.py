@@ -43,16 +43,16 @@ def run_in_order(
     *,
     done: Collection[str] = (),
     workers: int | None = None,
-) -> list[str]:
+) -> dict[str, BaseException]:
     """Launch every step of `upstream` (name -> its upstream steps in the group) once its
-    upstream steps are done; the steps that failed (empty: all succeeded).
+    upstream steps are done; the steps that failed with their errors (empty: all succeeded).
 
     `done` are steps that need no launch (completed before). At most `workers` run at once
     (default: the CPU count). After the first failure no step starts; running ones finish.
     """
     finished = set(done)
     pending = [name for name in upstream if name not in finished]
-    failed: list[str] = []
+    failed: dict[str, BaseException] = {}
     running: dict[Future[object], str] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
         while True:
@@ -71,7 +71,7 @@ def run_in_order(
                     finished.add(name)
                 else:
                     logger.error("Step `%s` of the step group failed: %s", name, error)
-                    failed.append(name)
+                    failed[name] = error
     return failed
 
 
@@ -113,14 +113,19 @@ def run_group(
         if name in done:
             logger.info("Step `%s` already completed in this run (an earlier attempt of this job).", name)
 
+    launched: set[str] = set()
+
     def launch(name: str) -> None:
+        launched.add(name)
         orchestrator.run_step(step=snapshot.step_configurations[name])
 
     with setup_execution_context():
         failed = run_in_order(group_upstream(snapshot, names), launch, done=done)
     if failed:
-        others = [name for name in names if name not in failed]
-        raise StepGroupFailed(
-            f"step group of {len(names)} steps failed: {', '.join(failed)} failed"
-            + (f" (the others, {', '.join(others)}, completed or were not started)" if others else "")
-        )
+        # The job log's last lines are what the watch shows: say there what failed, and why.
+        lines = [f"{len(failed)} of the step group's {len(names)} steps failed:"]
+        lines.extend(f"  {name}: {type(error).__name__}: {error}" for name, error in failed.items())
+        skipped = [name for name in names if name not in launched and name not in done]
+        if skipped:
+            lines.append(f"  not started: {', '.join(skipped)}")
+        raise StepGroupFailed("\n".join(lines))
