@@ -1,4 +1,5 @@
-"""The step-group pipeline of the e2e tests, run as a user would: `python e2e_group_pipelines.py run SEED FAIL CACHE`.
+"""The step-group pipeline of the e2e tests, run as a user would:
+`python e2e_group_pipelines.py run SEED ok|fail cache|nocache`.
 
 load -> {double, square} -> join -> explode -> after share one job configuration: one SageMaker
 step. `apart` reads join's total on another instance type: a SageMaker step of its own. Prints
@@ -18,7 +19,6 @@ from e2e_orchestrator_pipelines import _describe, _docker, double, join, square
 from zenml import get_step_context, pipeline, step
 
 from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
-
 
 MARKER = "GROUP-MARKER"
 
@@ -108,7 +108,11 @@ def run(seed: int, fail: bool, cache: bool) -> dict[str, Any]:
     sagemaker = boto3.client(
         "sagemaker", endpoint_url=os.environ["E2E_ENDPOINT_URL"], region_name=os.environ["E2E_REGION"]
     )
-    listed = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"] if arn else []
+    listed = (
+        sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+        if arn
+        else []
+    )
     return {
         "status": run.status.value,
         "steps": {name: step_run.status.value for name, step_run in run.steps.items()},

@@ -66,7 +66,9 @@ def test_a_fan_out_and_fan_in_of_one_configuration_is_one_job() -> None:
     (entry,) = build_definition(spec)["Steps"]
     assert entry["Name"] == "load-to-evaluate-5-steps"
     assert "DependsOn" not in entry
-    assert entry["Description"] == "5 ZenML steps in one job, in order: load, split, train_a, train_b, evaluate"
+    assert (
+        entry["Description"] == "5 ZenML steps in one job, in order: load, split, train_a, train_b, evaluate"
+    )
     arguments = entry["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert arguments == [*GROUP_ARGUMENTS, "load", "split", "train_a", "train_b", "evaluate"]
     assert set(step_names(spec).values()) == {"load-to-evaluate-5-steps"}
@@ -113,7 +115,9 @@ def test_a_group_never_swallows_a_step_that_a_different_step_between_them_needs(
         {"group_steps": False},
     ],
 )
-def test_steps_that_differ_in_anything_the_request_holds_never_share_a_job(difference: dict[str, Any]) -> None:
+def test_steps_that_differ_in_anything_the_request_holds_never_share_a_job(
+    difference: dict[str, Any],
+) -> None:
     spec = spec_of(grouped("a"), grouped("b", ("a",), **difference))
     assert len(groups(spec)) == 2
 
@@ -125,7 +129,9 @@ def test_other_image_or_environment_never_shares_a_job() -> None:
 
 
 def test_runtimes_add_up_and_are_capped_at_the_api_maximum() -> None:
-    small = spec_of(grouped("a", max_runtime_in_seconds=600), grouped("b", ("a",), max_runtime_in_seconds=900))
+    small = spec_of(
+        grouped("a", max_runtime_in_seconds=600), grouped("b", ("a",), max_runtime_in_seconds=900)
+    )
     (entry,) = build_definition(small)["Steps"]
     assert entry["Arguments"]["StoppingCondition"]["MaxRuntimeInSeconds"] == 1500
     big = spec_of(*(grouped(f"s{i}", (f"s{i - 1}",) if i else ()) for i in range(12)))

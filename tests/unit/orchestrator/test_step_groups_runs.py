@@ -18,7 +18,14 @@ from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 from sagemaker_stack.orchestrator import run_metadata
 from sagemaker_stack.orchestrator import sagemaker_orchestrator as orchestrator_module
 from tests.support.runtime_fakes import fake_snapshot, make_config
-from tests.unit.orchestrator.test_orchestrator_status import EXECUTION_ARN, JOB_ARN, _client, _describe, _run, _step
+from tests.unit.orchestrator.test_orchestrator_status import (
+    EXECUTION_ARN,
+    JOB_ARN,
+    _client,
+    _describe,
+    _run,
+    _step,
+)
 from tests.unit.orchestrator.test_orchestrator_submit import Recorder, _submit
 
 EXAMPLE = {
@@ -70,7 +77,10 @@ def test_a_pipeline_of_one_configuration_is_submitted_as_one_group_job(
     ]
     assert steps["evaluate"]["DependsOn"] == [group]
     metadata = result.metadata
-    assert metadata["sagemaker_step_names"] == {group: ["load", "split", "train_a", "train_b"], "evaluate": ["evaluate"]}
+    assert metadata["sagemaker_step_names"] == {
+        group: ["load", "split", "train_a", "train_b"],
+        "evaluate": ["evaluate"],
+    }
     urls = metadata["step_log_urls"]
     assert urls["load"] == urls["train_b"] != urls["evaluate"]
     assert "pipelines-abc123def456-load-to-train-b" in urls["load"]  # the group job's streams
@@ -86,15 +96,19 @@ def test_a_step_turning_grouping_off_keeps_its_own_job(make_orchestrator: Any, r
     assert names == {"load-to-train_a-3-steps", "train_b", "evaluate"}
 
 
-def test_fetch_status_gives_every_step_of_a_group_the_group_status(make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_status_gives_every_step_of_a_group_the_group_status(
+    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = _client("sagemaker")
-    monkeypatch.setattr(orchestrator_module.SagemakerPipelinesOrchestrator, "_client", lambda self, service: client)
+    monkeypatch.setattr(
+        orchestrator_module.SagemakerPipelinesOrchestrator, "_client", lambda self, service: client
+    )
     names = {GROUP: list(EXAMPLE)[:-1], "evaluate": ["evaluate"]}
     for recorded in (names, json.dumps(names)):  # ZenML may hand the dict back as a string
         run = _run({"orchestrator_run_id": EXECUTION_ARN, "sagemaker_step_names": recorded})
         with Stubber(client) as stubber:
             _describe(stubber, "Executing", [_step(GROUP, "Executing")])
-            status, steps = make_orchestrator().fetch_status(run, include_steps=True)
+            _, steps = make_orchestrator().fetch_status(run, include_steps=True)
         assert steps == dict.fromkeys(["load", "split", "train_a", "train_b"], ExecutionStatus.RUNNING)
 
 
@@ -103,7 +117,9 @@ def test_old_runs_one_zenml_name_per_sagemaker_step_are_still_read() -> None:
     assert run_metadata.step_names_of(run) == {"long-name-1a2b3c4d": ["long.name"], "b": ["b"]}
 
 
-def test_a_failed_group_is_named_with_its_steps(make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_group_is_named_with_its_steps(
+    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sagemaker, logs = _client("sagemaker"), _client("logs")
     monkeypatch.setattr(
         orchestrator_module.SagemakerPipelinesOrchestrator,

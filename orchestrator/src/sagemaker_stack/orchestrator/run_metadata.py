@@ -136,7 +136,8 @@ def step_names_of(run: PipelineRunResponse) -> dict[str, list[str]]:
     if not isinstance(value, dict):
         return {}
     return {
-        str(k): [str(name) for name in v] if isinstance(v, list | tuple) else [str(v)] for k, v in value.items()
+        str(k): [str(name) for name in v] if isinstance(v, list | tuple) else [str(v)]
+        for k, v in value.items()
     }
 
 

@@ -106,9 +106,7 @@ def _descendants(group: int, children: Sequence[set[int]]) -> set[int]:
     return seen
 
 
-def partition(
-    ordered: Sequence[StepSpec], keys: Mapping[str, str | None], max_size: int
-) -> list[list[str]]:
+def partition(ordered: Sequence[StepSpec], keys: Mapping[str, str | None], max_size: int) -> list[list[str]]:
     """Steps (in topological order) -> groups of step names, convex, at most `max_size` each.
 
     `keys` is each step's job configuration (None: a group of its own). See the module docstring.

@@ -280,9 +280,7 @@ def validate_spec(spec: PipelineSpec, problems: list[str] | None = None) -> None
         # Each step is fine on its own: so must be the job of each step group (its arguments
         # name all its steps, its runtime is their sum) and the group names.
         groups = [group for group in definition_groups(spec) if len(group.steps) > 1]
-        found.extend(
-            problem for group in groups for problem in _step_problems(group_step(group, spec), spec)
-        )
+        found.extend(problem for group in groups for problem in _step_problems(group_step(group, spec), spec))
         step_name_shape = service_model.shape("StepName")
         for group in groups:
             for _, problem in service_model.shape_problems(group.name, step_name_shape, "Name"):
