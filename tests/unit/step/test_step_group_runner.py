@@ -136,3 +136,41 @@ def test_the_group_configuration_names_all_its_steps_and_reads_them_back() -> No
     assert SagemakerStackStepGroupConfiguration.get_entrypoint_command() == list(ENTRYPOINT_COMMAND)
     configuration = SagemakerStackStepGroupConfiguration(arguments)
     assert configuration.step_names == ["load", "split"]
+
+
+def test_completed_steps_are_read_from_the_run_of_this_execution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner finds the run by its orchestrator run id (the execution ARN) and takes every
+    step run that completed, was cached or skipped; failed and running ones run again."""
+    import zenml.client
+
+    from sagemaker_stack.step import group_runner
+
+    run_id = uuid.uuid4()
+    asked: dict[str, Any] = {}
+
+    def step_run(name: str, status: str) -> Any:
+        from zenml.enums import ExecutionStatus
+
+        return SimpleNamespace(name=name, status=ExecutionStatus(status))
+
+    class FakeClient:
+        def list_pipeline_runs(self, **filters: Any) -> Any:
+            asked["runs"] = filters
+            return SimpleNamespace(items=[SimpleNamespace(id=run_id)])
+
+        def list_run_steps(self, **filters: Any) -> Any:
+            asked["steps"] = filters
+            items = [
+                step_run("load", "completed"),
+                step_run("split", "cached"),
+                step_run("train_a", "failed"),
+                step_run("train_b", "running"),
+            ]
+            return SimpleNamespace(items=items, total_pages=1, max_size=filters.get("size", 50), index=1)
+
+    monkeypatch.setattr(zenml.client, "Client", FakeClient)
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e"
+    snapshot_id = uuid.uuid4()
+    assert group_runner.completed_steps(arn, snapshot_id) == {"load", "split"}
+    assert asked["runs"]["orchestrator_run_id"] == arn and asked["runs"]["snapshot_id"] == snapshot_id
+    assert asked["steps"]["pipeline_run_id"] == run_id and asked["steps"]["exclude_retried"] is True
