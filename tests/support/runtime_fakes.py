@@ -38,6 +38,9 @@ def make_config(**overrides: Any) -> SagemakerPipelinesOrchestratorConfig:
         "secret_arn": SECRET_ARN,
         "resource_prefix": "smstack",
         "synchronous": False,
+        # One SageMaker step per ZenML step: what these tests check per step. Step groups are
+        # tested where a test turns them on (tests/unit/orchestrator/test_step_groups*.py).
+        "group_steps": False,
     }
     values.update(overrides)
     return SagemakerPipelinesOrchestratorConfig(**values)

@@ -156,6 +156,16 @@ class SagemakerPipelinesOrchestratorSettings(BaseSettings):
         description="Training steps: where SageMaker syncs /opt/ml/checkpoints; default for spot "
         "steps: under the stack's bucket.",
     )
+    group_steps: bool = Field(
+        default=True,
+        description="Run this step in one SageMaker job with the other steps of the pipeline that "
+        "have the same job configuration (image, instance type and count, volume, role, network, "
+        "keys, job kind, environment, retries, tags, SDK and job arguments): each job start-up is "
+        "paid once per group instead of once per step. A step joins a group only when its own "
+        "merged setting is True; parallel steps of a group run concurrently inside the job (at most "
+        "one per CPU core). Turn it off for parallel steps that each need their own instance, or for "
+        "steps that must not share a process.",
+    )
     max_watch_outage_in_seconds: int = Field(
         default=600,
         ge=0,

@@ -34,7 +34,8 @@ def slow_sum(values: list[int]) -> Annotated[int, "total"]:
     return sum(values)
 
 
-@pipeline(enable_cache=False)
+# Each step its own job: the test kills the emulator while slow_sum's job runs.
+@pipeline(enable_cache=False, settings={"orchestrator": {"group_steps": False}})
 def slow_pipeline() -> None:
     slow_sum(numbers())
 

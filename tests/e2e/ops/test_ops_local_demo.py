@@ -101,7 +101,9 @@ def kept_demo() -> Iterator[KeptDemo]:
 
 
 def test_the_kept_demo_is_a_local_environment_whose_printed_exports_work(kept_demo: KeptDemo) -> None:
-    assert "Succeeded: 5/5 steps done" in kept_demo.output
+    # Five ZenML steps in three SageMaker steps: load and split, the two trainings (their bigger
+    # instance), evaluate (step groups).
+    assert "Succeeded: 3/3 steps done" in kept_demo.output
     assert "Traceback" not in kept_demo.output
     assert f'eval "$(sagemaker-stack local env --state-dir {DEMO_STATE})"' in kept_demo.output
     assert "sagemaker-stack demo --down" in kept_demo.output

@@ -33,7 +33,9 @@ def _docker() -> DockerSettings:
 def _settings(synchronous: bool) -> dict[str, Any]:
     return {
         "docker": _docker(),
-        "orchestrator": SagemakerPipelinesOrchestratorSettings(synchronous=synchronous),
+        # One job per step: these tests name, stop and fail steps one by one. Step groups have
+        # their own test (test_e2e_step_groups.py).
+        "orchestrator": SagemakerPipelinesOrchestratorSettings(synchronous=synchronous, group_steps=False),
     }
 
 

@@ -282,7 +282,7 @@ def test_synchronous_run_returns_a_waiter_and_links(make_orchestrator: Any, reco
     assert metadata["orchestrator_url"].startswith(f"https://{REGION}.console.aws.amazon.com/sagemaker/")
     assert set(metadata["step_log_urls"]) == {"load", "left", "right", "join"}
     assert "abc123def456" in metadata["step_log_urls"]["join"]
-    assert metadata["sagemaker_step_names"] == {name: name for name in ("load", "left", "right", "join")}
+    assert metadata["sagemaker_step_names"] == {name: [name] for name in ("load", "left", "right", "join")}
 
 
 @pytest.mark.parametrize(

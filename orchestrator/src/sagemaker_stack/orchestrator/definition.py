@@ -7,6 +7,9 @@ botocore's own input shapes, and a unit test against what `sagemaker.workflow` e
 
 Choices, and why:
 - Step and pipeline names: `names` (stable, collision-aware; `validation` checks uniqueness).
+- Step groups (`step_groups`): steps of one job configuration run in one job, one entry of
+  `Steps` named after the steps it holds, its `Description` listing them; a group of one step
+  is that step's entry as it always was.
 - Order: steps are emitted in topological order, ties broken by step name; DependsOn is sorted;
   `to_json` sorts keys. The same pipeline therefore always yields byte-identical JSON, whatever
   order the caller listed the steps in, and UpdatePipeline sees no spurious change.
@@ -42,6 +45,7 @@ from typing import Any, Final
 from sagemaker_stack.orchestrator import job_request
 from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError, PipelineSpec, StepSpec
+from sagemaker_stack.orchestrator.step_groups import StepGroup, description, group_step, step_groups
 
 DEFINITION_VERSION: Final = "2020-12-01"
 PROCESSING: Final = "Processing"
@@ -59,8 +63,14 @@ RETRY_BACKOFF_RATE: Final = 2.0
 
 
 def step_names(spec: PipelineSpec) -> dict[str, str]:
-    """ZenML step name -> SageMaker step name, for every step of `spec`."""
-    return {step.name: sagemaker_step_name(step.name) for step in spec.steps}
+    """ZenML step name -> SageMaker step name, for every step of `spec`: many to one, since a
+    step group (`step_groups`) runs several ZenML steps as one SageMaker step."""
+    return {step: group.name for group in groups(spec) for step in group.members}
+
+
+def groups(spec: PipelineSpec) -> list[StepGroup]:
+    """The SageMaker steps of `spec` in the order the definition lists them (`step_groups`)."""
+    return step_groups(spec, topological_order(spec.steps))
 
 
 def dag_problems(steps: Sequence[StepSpec]) -> list[str]:
@@ -161,6 +171,19 @@ def step_definition(step: StepSpec, output_s3_uri: str | None = None) -> dict[st
     return entry
 
 
+def group_definition(group: StepGroup, spec: PipelineSpec) -> dict[str, Any]:
+    """One entry of `Steps` for a step group: a single step exactly as `step_definition` makes it,
+    several as one job (`step_groups.group_step`) whose Description lists them."""
+    entry = step_definition(group_step(group, spec), spec.output_s3_uri)
+    if group.upstream:
+        entry["DependsOn"] = list(group.upstream)
+    else:
+        entry.pop("DependsOn", None)
+    if len(group.steps) > 1:
+        entry["Description"] = description(group)
+    return entry
+
+
 def build_definition(spec: PipelineSpec) -> dict[str, Any]:
     """The SageMaker pipeline definition of `spec` (run `validation.validate_spec` first).
 
@@ -183,7 +206,7 @@ def build_definition(spec: PipelineSpec) -> dict[str, Any]:
         "Version": DEFINITION_VERSION,
         "Metadata": {},
         "Parameters": parameter_declarations(spec.parameters),
-        "Steps": [step_definition(step, spec.output_s3_uri) for step in ordered],
+        "Steps": [group_definition(group, spec) for group in step_groups(spec, ordered)],
     }
 
 

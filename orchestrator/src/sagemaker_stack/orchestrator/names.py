@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection, Sequence
 from typing import Final
 
 #: botocore sagemaker model: PipelineName max 256, pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}.
@@ -51,3 +52,19 @@ def sagemaker_step_name(zenml_step_name: str) -> str:
         return clean
     head = clean[: STEP_NAME_MAX - _HASH_CHARS - 1]
     return f"{head}-{_short_hash(zenml_step_name)}"
+
+
+def sagemaker_group_name(members: Sequence[str], taken: Collection[str] = ()) -> str:
+    """The SageMaker step name of a job that runs several ZenML steps (`step_groups`).
+
+    `<first>-to-<last>-<count>-steps`, so the console's step list says which steps a group holds;
+    when that is over 64 characters or already `taken` (a step's or another group's name), the
+    two names are cut and 8 hex characters of the members' SHA-256 keep groups apart.
+    """
+    first, last = sagemaker_step_name(members[0]), sagemaker_step_name(members[-1])
+    readable = f"{first}-to-{last}-{len(members)}-steps"
+    if len(readable) <= STEP_NAME_MAX and readable not in taken:
+        return readable
+    suffix = f"-{len(members)}-steps-{_short_hash(chr(0).join(members))}"
+    half = (STEP_NAME_MAX - len(suffix) - len("-to-")) // 2
+    return f"{first[:half]}-to-{last[:half]}{suffix}"

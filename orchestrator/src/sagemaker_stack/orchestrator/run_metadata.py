@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 #: Run metadata keys (besides ZenML's orchestrator_run_id / _url / _logs_url).
 METADATA_EXECUTION_ARN: Final = "pipeline_execution_arn"
 METADATA_PIPELINE_NAME: Final = "sagemaker_pipeline_name"
-METADATA_STEP_NAMES: Final = "sagemaker_step_names"  # SageMaker step name -> ZenML step name
+#: SageMaker step name -> its ZenML step names (a list: a step group runs several). Runs recorded
+#: before step groups hold one ZenML name per SageMaker step; `step_names_of` reads both.
+METADATA_STEP_NAMES: Final = "sagemaker_step_names"
 METADATA_STEP_LOG_URLS: Final = "step_log_urls"  # ZenML step name -> CloudWatch link
 
 _EXECUTION_STATUS: Final = {
@@ -81,7 +83,8 @@ def execution_links(region: str, execution_arn: str) -> dict[str, MetadataType]:
 
 def submitted_run(region: str, execution_arn: str, built: BuiltPipeline) -> dict[str, MetadataType]:
     """The metadata of a run the orchestrator started: links to the execution, its logs and steps."""
-    step_urls = execution.step_log_urls(region, execution_arn, built.step_names.values(), built.use_training)
+    groups = members_of(built.step_names)
+    step_urls = execution.step_log_urls(region, execution_arn, groups, built.use_training)
     log_group = (
         execution.TRAINING_LOG_GROUP if all(built.use_training.values()) else execution.PROCESSING_LOG_GROUP
     )
@@ -91,9 +94,18 @@ def submitted_run(region: str, execution_arn: str, built: BuiltPipeline) -> dict
         METADATA_ORCHESTRATOR_LOGS_URL: Uri(
             execution.logs_url(region, log_group, f"pipelines-{execution.execution_id(execution_arn)}")
         ),
-        METADATA_STEP_NAMES: {sm: zenml for zenml, sm in built.step_names.items()},
+        METADATA_STEP_NAMES: {sm: list(zenml) for sm, zenml in groups.items()},
+        # A grouped step's log link is its group's job: one log holds all the group's steps.
         METADATA_STEP_LOG_URLS: {zenml: step_urls[sm] for zenml, sm in built.step_names.items()},
     }
+
+
+def members_of(step_names: Mapping[str, str]) -> dict[str, list[str]]:
+    """ZenML step -> SageMaker step, inverted: SageMaker step -> its ZenML steps, in order."""
+    members: dict[str, list[str]] = {}
+    for zenml, sagemaker in step_names.items():
+        members.setdefault(sagemaker, []).append(zenml)
+    return members
 
 
 def execution_arn_of(run: PipelineRunResponse) -> str | None:
@@ -109,15 +121,24 @@ def execution_arn_of(run: PipelineRunResponse) -> str | None:
     return None
 
 
-def step_names_of(run: PipelineRunResponse) -> dict[str, str]:
-    """SageMaker step name -> ZenML step name, as the run recorded them ({} when it did not)."""
+def step_names_of(run: PipelineRunResponse) -> dict[str, list[str]]:
+    """SageMaker step name -> its ZenML step names, as the run recorded them ({} when it did not).
+
+    Reads both forms: a list per SageMaker step (step groups), and the one name per SageMaker
+    step that runs recorded before groups existed.
+    """
     value = (run.run_metadata or {}).get(METADATA_STEP_NAMES)
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
             value = None
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(k): [str(name) for name in v] if isinstance(v, list | tuple) else [str(v)]
+        for k, v in value.items()
+    }
 
 
 # -- dynamic pipelines: an orchestration job and standalone jobs for isolated steps -----------

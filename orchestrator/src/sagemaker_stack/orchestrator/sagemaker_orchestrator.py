@@ -301,7 +301,7 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
                 state = execution.watch(
                     sagemaker,
                     execution_arn,
-                    total_steps=len(built.step_names),
+                    total_steps=len(set(built.step_names.values())),
                     report=lambda line: logger.info("SageMaker execution %s", line),
                     warn=warn,
                     interval=interval,
@@ -328,15 +328,20 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
             return
         if cost is not None:
             logger.info("%s: %s", ended, cost.summary())
-        zenml_names = {sm: zenml for zenml, sm in built.step_names.items()}
+        members = run_metadata.members_of(built.step_names)
         failed = [step for step in state.steps if step.status == "Failed"]
         if state.status == "Stopped" and not failed:
             raise RunStopped(f"the run was stopped: SageMaker execution {execution_arn} ended Stopped")
         logs = self._client("logs")
         lines = [f"SageMaker execution {execution_arn} ended {state.status}."]
         for step in failed:
-            name = zenml_names.get(step.name, step.name)
-            lines.append(f"Step {name!r} failed: {step.failure_reason or 'no reason given'}")
+            zenml = members.get(step.name, [step.name])
+            what = (
+                f"Step {zenml[0]!r}"
+                if len(zenml) == 1
+                else f"Step group {step.name!r} (ZenML steps {', '.join(zenml)})"
+            )
+            lines.append(f"{what} failed: {step.failure_reason or 'no reason given'}")
             tail = execution.log_tail(logs, step)
             if tail:
                 lines.append(f"Last lines of its log ({step.job_name}):")
@@ -394,9 +399,13 @@ class SagemakerPipelinesOrchestrator(DynamicRunOrchestrator):
             status = None
         if not include_steps:
             return status, None
+        # Each ZenML step of a group gets the group's status; ZenML's refresh leaves step runs that
+        # already finished alone, so a completed step of a failed group stays completed.
         names = run_metadata.step_names_of(run)
         steps = {
-            names.get(step.name, step.name): run_metadata.step_status(step.status) for step in state.steps
+            zenml: run_metadata.step_status(step.status)
+            for step in state.steps
+            for zenml in names.get(step.name, [step.name])
         }
         return status, steps
 

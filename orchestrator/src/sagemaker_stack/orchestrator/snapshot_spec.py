@@ -54,7 +54,7 @@ class BuiltPipeline:
     definition: dict[str, Any]
     definition_json: str
     sagemaker_pipeline_name: str
-    step_names: dict[str, str]  # ZenML step name -> SageMaker step name
+    step_names: dict[str, str]  # ZenML step name -> SageMaker step name (many to one: groups)
     use_training: dict[str, bool]  # SageMaker step name -> training job?
     max_parallel_steps: int | None
     tags: dict[str, str]
@@ -170,7 +170,10 @@ def build(
     from zenml.orchestrators.utils import get_step_entrypoint_command
 
     from sagemaker_stack.orchestrator.validation import validate_spec
-    from sagemaker_stack.step.configuration import SagemakerStackStepEntrypointConfiguration
+    from sagemaker_stack.step.configuration import (
+        SagemakerStackStepEntrypointConfiguration,
+        SagemakerStackStepGroupConfiguration,
+    )
 
     zenml_name = str(snapshot.pipeline_configuration.name)
     snapshot_id = str(snapshot.id)
@@ -219,6 +222,8 @@ def build(
                     config.execution_role_arn,
                     instance_type=instance_type,
                     checkpoint_s3_uri=checkpoint,
+                    # A step that runs a command of its own has no ZenML step to run in a group.
+                    group_steps=settings.group_steps and step.config.command is None,
                 ),
             )
         )
@@ -233,11 +238,19 @@ def build(
         output_s3_uri=f"s3://{config.bucket}/sagemaker-pipelines/{pipeline_name}",
         parameters={SNAPSHOT_ID_PARAMETER: snapshot_id},
         region=config.region,
+        group_arguments=snapshot_arguments(
+            SagemakerStackStepGroupConfiguration.get_entrypoint_arguments(snapshot_id=snapshot.id),
+            snapshot_id,
+        ),
     )
     validate_spec(spec, [*image_problems(images, config.region), *problems])
     document = definitions.build_definition(spec)
     step_names = definitions.step_names(spec)
-    labels = {sagemaker: zenml for zenml, sagemaker in step_names.items()}
+    # A training step is named as the user knows it; a group by its SageMaker step name.
+    members: dict[str, list[str]] = {}
+    for zenml, sagemaker in step_names.items():
+        members.setdefault(sagemaker, []).append(zenml)
+    labels = {sm: zenml[0] if len(zenml) == 1 else sm for sm, zenml in members.items()}
     warnings.extend(warm_pool_warnings(document["Steps"], labels))
     return BuiltPipeline(
         spec=spec,
@@ -261,6 +274,7 @@ def resolve_step_settings(
     execution_role_arn: str,
     instance_type: str | None = None,
     checkpoint_s3_uri: str | Mapping[str, Any] | None = None,
+    group_steps: bool = False,
 ) -> ResolvedStepSettings:
     """One step's settings as the definition needs them, with the role and instance type picked.
 
@@ -269,7 +283,7 @@ def resolve_step_settings(
     `instance_type` is the one chosen for the step (`choose_instance_type`: the
     setting, or what its ResourceSettings ask for; by default the setting or
     `DEFAULT_INSTANCE_TYPE`); `checkpoint_s3_uri` the default checkpoint location of a spot
-    training step when the settings name none.
+    training step when the settings name none; `group_steps` whether the step may share a job.
     """
     training = bool(settings.use_training_step)
     return ResolvedStepSettings(
@@ -295,4 +309,5 @@ def resolve_step_settings(
         inter_container_traffic_encryption=settings.enable_inter_container_traffic_encryption,
         volume_kms_key_id=settings.volume_kms_key_id,
         output_kms_key_id=settings.output_kms_key_id,
+        group_steps=group_steps,
     )

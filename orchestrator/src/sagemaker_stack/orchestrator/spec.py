@@ -102,6 +102,9 @@ class ResolvedStepSettings:
     inter_container_traffic_encryption: bool = False
     volume_kms_key_id: str | None = None
     output_kms_key_id: str | None = None
+    #: The step's merged `group_steps` setting, False for a step that runs a command of its own:
+    #: whether it may share one job with other steps of the same job configuration (`step_groups`).
+    group_steps: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,6 @@ class PipelineSpec:
     parameters: Mapping[str, str] = field(default_factory=dict)
     #: The stack's region: a KMS key ARN of another region is refused.
     region: str | None = None
+    #: The container arguments of a job that runs a group of steps, before the steps' names (the
+    #: group's entrypoint configuration and the snapshot parameter). Empty: no step groups.
+    group_arguments: tuple[ArgumentValue, ...] = ()

@@ -40,6 +40,7 @@ from sagemaker_stack.orchestrator.definition import (
     parallelism_configuration,
     tag_list,
 )
+from sagemaker_stack.orchestrator.definition import groups as definition_groups
 from sagemaker_stack.orchestrator.environment import KNOWN_CREDENTIALS
 from sagemaker_stack.orchestrator.names import sagemaker_step_name
 from sagemaker_stack.orchestrator.network_rules import network_problems
@@ -51,6 +52,7 @@ from sagemaker_stack.orchestrator.spec import (
     StepSpec,
 )
 from sagemaker_stack.orchestrator.spec_rules import settings_problems
+from sagemaker_stack.orchestrator.step_groups import group_step
 
 __all__ = ["InvalidPipelineError", "job_problems", "validate_spec"]
 
@@ -274,6 +276,15 @@ def validate_spec(spec: PipelineSpec, problems: list[str] | None = None) -> None
     found = [*(problems or []), *_pipeline_problems(spec)]
     for step in sorted(spec.steps, key=lambda s: s.name):
         found.extend(_step_problems(step, spec))
+    if not found:
+        # Each step is fine on its own: so must be the job of each step group (its arguments
+        # name all its steps, its runtime is their sum) and the group names.
+        groups = [group for group in definition_groups(spec) if len(group.steps) > 1]
+        found.extend(problem for group in groups for problem in _step_problems(group_step(group, spec), spec))
+        step_name_shape = service_model.shape("StepName")
+        for group in groups:
+            for _, problem in service_model.shape_problems(group.name, step_name_shape, "Name"):
+                found.append(f"step group {group.name!r}: SageMaker step name {problem}")
     if found:
         raise InvalidPipelineError(found, spec.pipeline_name)
 

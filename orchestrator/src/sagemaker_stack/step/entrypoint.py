@@ -52,6 +52,10 @@ ENTRYPOINT_COMMAND: Final = ("python", "-m", "sagemaker_stack.step.entrypoint")
 ENTRYPOINT_CONFIGURATION_SOURCE: Final = (
     "sagemaker_stack.step.configuration.SagemakerStackStepEntrypointConfiguration"
 )
+#: The same for a step group: several steps of a pipeline in one job (`step.group_runner`).
+STEP_GROUP_CONFIGURATION_SOURCE: Final = (
+    "sagemaker_stack.step.configuration.SagemakerStackStepGroupConfiguration"
+)
 #: The same for an isolated step of a dynamic pipeline (it runs the step run ZenML created).
 ISOLATED_STEP_CONFIGURATION_SOURCE: Final = (
     "sagemaker_stack.step.configuration.SagemakerStackIsolatedStepConfiguration"
