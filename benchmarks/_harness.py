@@ -65,8 +65,9 @@ class Harness:
         self.client_description = f"`{client_python}`" if client_python else _client_env.DESCRIPTION
         self.root = root or Path(self._temporary.name)  # type: ignore[union-attr]
         self.server = LocalZenMLServer(root=self.root / "zenml")
-        startup = {"job_startup_seconds": job_startup_seconds} if job_startup_seconds else {}
-        self.emulator = Emulator(state_dir=self.root / "emulator", region=REGION, **startup)
+        self.emulator = Emulator(
+            state_dir=self.root / "emulator", region=REGION, job_startup_seconds=job_startup_seconds
+        )
         self.env: dict[str, str] = {}
 
     def __enter__(self) -> Harness:
