@@ -27,6 +27,12 @@ os.environ["XDG_DATA_HOME"] = _DATA_HOME
 os.environ["ZENML_CONFIG_PATH"] = os.path.join(_DATA_HOME, "zenml-config")
 atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+# A pytest-xdist worker's `__main__` is execnet's bootstrap, which has no file, and ZenML takes its
+# implicit source root from the main module's folder ("Unable to determine source root"): the
+# worker's main module gets the file a plain `.venv/bin/pytest` run has, so sources resolve alike.
+_MAIN = sys.modules.get("__main__")
+if _MAIN is not None and not getattr(_MAIN, "__file__", None):
+    _MAIN.__file__ = str(Path(sys.executable).parent / "pytest")
 
 
 @pytest.fixture
