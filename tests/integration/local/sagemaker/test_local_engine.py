@@ -28,7 +28,9 @@ TIMED = (
 def timed_step(
     name: str, out: Path, sleep: float = 0.0, depends_on: tuple[str, ...] = (), awaits: str = ""
 ) -> dict[str, object]:
-    environment = {"OUT": str(out), "NAME": name, "SLEEP": str(sleep), **({"AWAIT": awaits} if awaits else {})}
+    environment = {"OUT": str(out), "NAME": name, "SLEEP": str(sleep)}
+    if awaits:
+        environment["AWAIT"] = awaits
     return python_step(name, TIMED, depends_on=depends_on, environment=environment)
 
 
