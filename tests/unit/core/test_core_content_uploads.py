@@ -7,6 +7,7 @@ FileExistsError (2 of 5 times with 6 runs started together).
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,8 +25,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ZenML's own function, unwrapped: another test in this process (a pytest-xdist worker runs
     many files) may have run the orchestrator, which wraps it for the rest of the process.
     """
-    current = code_utils.upload_code_if_necessary
-    zenml_own = current.__wrapped__ if getattr(current, content_uploads._MARK, False) else current
+    zenml_own = inspect.unwrap(code_utils.upload_code_if_necessary)  # ZenML's is not decorated
     monkeypatch.setattr(code_utils, "upload_code_if_necessary", zenml_own)
     artifact_store = tmp_path / "artifacts"
     artifact_store.mkdir()
