@@ -22,9 +22,12 @@ install: $(UV)
 demo: install
 	sagemaker-stack demo $(DEMO_ARGS)
 
+# Test files run in parallel, each whole in one worker (its module fixtures set up once; session
+# fixtures once per worker): most of the e2e time is waiting on servers, steps and cdk, not CPU.
+TEST_WORKERS ?= 3
 test: install
 	lint-imports
-	pytest $(PYTEST_ARGS)
+	pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	ruff check . && ruff format --check . && mypy

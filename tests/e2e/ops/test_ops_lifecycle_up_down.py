@@ -181,7 +181,11 @@ def test_up_then_down_leaves_nothing_behind(env: dict[str, str], emulator: Emula
 
 
 def _start_long_execution(sagemaker: object, config: StackConfig, image: str) -> str:
-    """A pipeline of this stack (by its name prefix) whose one step sleeps for a minute."""
+    """A pipeline of this stack (by its name prefix) whose one step sleeps until it is stopped.
+
+    Half an hour: a refused `down` and a ZenML inventory take over a minute on a loaded machine,
+    and the test stops the execution itself.
+    """
     definition = {
         "Version": "2020-12-01",
         "Steps": [
@@ -198,7 +202,7 @@ def _start_long_execution(sagemaker: object, config: StackConfig, image: str) ->
                     },
                     "AppSpecification": {
                         "ImageUri": image,
-                        "ContainerEntrypoint": ["python", "-c", "import time; time.sleep(60)"],
+                        "ContainerEntrypoint": ["python", "-c", "import time; time.sleep(1800)"],
                     },
                     "RoleArn": config.execution_role_arn,
                 },

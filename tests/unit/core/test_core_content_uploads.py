@@ -7,6 +7,7 @@ FileExistsError (2 of 5 times with 6 runs started together).
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,8 +20,13 @@ from sagemaker_stack import content_uploads
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """ZenML's real upload into a local artifact store, ZenML's wrapper restored afterwards."""
-    monkeypatch.setattr(code_utils, "upload_code_if_necessary", code_utils.upload_code_if_necessary)
+    """ZenML's real upload into a local artifact store, whatever was set restored afterwards.
+
+    ZenML's own function, unwrapped: another test in this process (a pytest-xdist worker runs
+    many files) may have run the orchestrator, which wraps it for the rest of the process.
+    """
+    zenml_own = inspect.unwrap(code_utils.upload_code_if_necessary)  # ZenML's is not decorated
+    monkeypatch.setattr(code_utils, "upload_code_if_necessary", zenml_own)
     artifact_store = tmp_path / "artifacts"
     artifact_store.mkdir()
     client = SimpleNamespace(

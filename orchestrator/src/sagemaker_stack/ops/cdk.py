@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -82,10 +83,13 @@ def run_cdk(
 ) -> None:
     """Run `cdk <arguments>` in `app_dir`, passing each output line to `echo` as it comes.
 
+    The cloud assembly goes to a folder of this command's own, not `app_dir/cdk.out`: the CLI
+    locks its output folder for the whole command (a deploy reads it for minutes), so two
+    commands in one app folder (two stacks' `up`, a `demo` beside a `deploy`) would otherwise
+    fail with "Other CLIs ... are currently reading from cdk.out".
     On failure the error carries the last lines the CLI printed, which is where it says why.
     """
     full_env = _environment(env)
-    command = [find_cdk(full_env), *arguments, "--no-notices", "--no-color"]
     if not (app_dir / "cdk.json").is_file():
         raise CdkError(
             f"{app_dir} has no cdk.json: run this from the sagemaker-stack repository (or pass --app-dir)"
@@ -97,7 +101,9 @@ def run_cdk(
         if echo is not None and line:
             echo(line)
 
-    code = stream(command, cwd=app_dir, env=full_env, on_line=on_line)
+    with tempfile.TemporaryDirectory(prefix="cdk-out-") as output:
+        command = [find_cdk(full_env), *arguments, "--output", output, "--no-notices", "--no-color"]
+        code = stream(command, cwd=app_dir, env=full_env, on_line=on_line)
     if code != 0:
         summary = "\n".join(f"    {line}" for line in tail)
         raise CdkError(f"`cdk {arguments[0]}` failed (exit {code}); its last lines:\n{summary}")

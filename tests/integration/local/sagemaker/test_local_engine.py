@@ -12,18 +12,25 @@ from sagemaker_stack.local.images.container import KEPT_VARIABLES
 from tests.support.emulator import Pipelines, python_step, read_float, wait_for_file
 
 #: A step body that records when it ran: <OUT>/<name>.start and <name>.end hold time.time().
+#: With AWAIT=<other> it ends only once <other> has started (or after 120 s): two steps awaiting
+#: each other overlap whenever they run at once, however slowly a loaded machine starts them.
 TIMED = (
     "import os, time; out = os.environ['OUT']; name = os.environ['NAME']\n"
     "open(os.path.join(out, name + '.start'), 'w').write(repr(time.time()))\n"
     "time.sleep(float(os.environ.get('SLEEP', '0')))\n"
+    "other, deadline = os.environ.get('AWAIT'), time.time() + 120\n"
+    "while other and not os.path.exists(os.path.join(out, other + '.start')) and time.time() < deadline:\n"
+    "    time.sleep(0.05)\n"
     "open(os.path.join(out, name + '.end'), 'w').write(repr(time.time()))\n"
 )
 
 
 def timed_step(
-    name: str, out: Path, sleep: float = 0.0, depends_on: tuple[str, ...] = ()
+    name: str, out: Path, sleep: float = 0.0, depends_on: tuple[str, ...] = (), awaits: str = ""
 ) -> dict[str, object]:
     environment = {"OUT": str(out), "NAME": name, "SLEEP": str(sleep)}
+    if awaits:
+        environment["AWAIT"] = awaits
     return python_step(name, TIMED, depends_on=depends_on, environment=environment)
 
 
@@ -36,8 +43,8 @@ def test_diamond_runs_in_dependency_order_with_the_middle_steps_in_parallel(
 ) -> None:
     arn = pipelines.start(
         timed_step("first", tmp_path),
-        timed_step("left", tmp_path, sleep=2, depends_on=("first",)),
-        timed_step("right", tmp_path, sleep=2, depends_on=("first",)),
+        timed_step("left", tmp_path, depends_on=("first",), awaits="right"),
+        timed_step("right", tmp_path, depends_on=("first",), awaits="left"),
         timed_step("last", tmp_path, depends_on=("left", "right")),
     )
 
