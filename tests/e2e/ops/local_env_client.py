@@ -68,6 +68,12 @@ def last_run(name: str) -> dict[str, object]:
         "execution_arn": run.run_metadata.get("pipeline_execution_arn"),
         "artifacts": artifacts,
         "packages": _packages(str(run.id)),
+        # What the run cost (run_cost_record): totals, and the SageMaker steps it was broken down by.
+        "cost": {
+            "billed_seconds": run.run_metadata.get("billed_seconds"),
+            "estimated_cost_usd": run.run_metadata.get("estimated_cost_usd"),
+            "steps": sorted(dict(run.run_metadata.get("cost_by_step") or {})),
+        },
     }
 
 

@@ -104,6 +104,9 @@ def test_the_kept_demo_is_a_local_environment_whose_printed_exports_work(kept_de
     # Five ZenML steps in three SageMaker steps: load and split, the two trainings (their bigger
     # instance), evaluate (step groups).
     assert "Succeeded: 3/3 steps done" in kept_demo.output
+    # What the example cost: the watch's last line, and billed seconds and an estimate per
+    # SageMaker step and in total in the run's metadata.
+    assert re.search(r"succeeded: 3 jobs, \d+ billed seconds, about \$[0-9.]+ \(estimate", kept_demo.output)
     assert "Traceback" not in kept_demo.output
     assert f'eval "$(sagemaker-stack local env --state-dir {DEMO_STATE})"' in kept_demo.output
     assert "sagemaker-stack demo --down" in kept_demo.output
@@ -126,7 +129,10 @@ def test_the_kept_demo_is_a_local_environment_whose_printed_exports_work(kept_de
     assert "iris_pipeline" in runs.stdout
     # ZenML listed the installed packages (`python -m uv pip freeze`) on the client and in the steps.
     assert "Failed to get list of installed Python packages" not in kept_demo.output
-    packages = kept_demo.last_run("iris_pipeline")["packages"]
+    last = kept_demo.last_run("iris_pipeline")
+    assert last["cost"]["billed_seconds"] > 0 and last["cost"]["estimated_cost_usd"] > 0, last["cost"]
+    assert len(last["cost"]["steps"]) == 3, last["cost"]
+    packages = last["packages"]
     assert packages["client"] > 50 and packages["orchestrator"] > 50, packages
     # No secret is printed: the ZenML password stays in its mode-0600 file.
     password_file = STATE / "zenml" / "admin-password"
