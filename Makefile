@@ -27,7 +27,7 @@ demo: install
 TEST_WORKERS ?= 3
 test: install
 	lint-imports
-	pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	ruff check . && ruff format --check . && mypy
