@@ -22,9 +22,11 @@ install: $(UV)
 demo: install
 	sagemaker-stack demo $(DEMO_ARGS)
 
-# Test files run in parallel, each whole in one worker (its module fixtures set up once; session
-# fixtures once per worker): most of the e2e time is waiting on servers, steps and cdk, not CPU.
-TEST_WORKERS ?= 3
+# One process by default: with 3 workers (`make test TEST_WORKERS=3`) a fresh clone's suite took
+# 27 instead of ~48 minutes but local-environment tests in different workers clashed at
+# `register` (CredentialsNotValid), cause not found yet (docs/development.md). Each file is an
+# xdist group of its own, so with workers a file runs whole in one (module fixtures set up once).
+TEST_WORKERS ?= 0
 test: install
 	lint-imports
 	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
