@@ -23,6 +23,14 @@ ENTRYPOINT = ("python", "-m", "sagemaker_stack.step.entrypoint")
 OUTPUT = "s3://b/sagemaker-pipelines/zenml-oracle"
 PARAMETER = "ZenMLSnapshotId"
 SNAPSHOT = "0b4d3f7e-2d0e-4b8a-9a8e-0c6f1f3f1d2a"
+#: The example project's shape (step -> its upstream steps): a chain, a fan-out and a fan-in.
+EXAMPLE_SHAPE: dict[str, list[str]] = {
+    "load": [],
+    "split": ["load"],
+    "train_a": ["split"],
+    "train_b": ["split"],
+    "evaluate": ["train_a", "train_b"],
+}
 
 
 def make_step(

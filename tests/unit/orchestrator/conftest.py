@@ -81,3 +81,14 @@ def session() -> Iterator[Any]:
         warnings.simplefilter("ignore")
         yield PipelineSession(boto_session=boto_session, default_bucket="b")
     patcher.undo()
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A `Recorder` (test_orchestrator_submit) as every orchestrator's AWS client: the submit
+    tests and the step-group tests read the requests a run makes from it."""
+    from tests.unit.orchestrator.test_orchestrator_submit import Recorder
+
+    recorder = Recorder()
+    monkeypatch.setattr(SagemakerPipelinesOrchestrator, "_client", lambda self, service: recorder.client)
+    return recorder

@@ -13,7 +13,6 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from sagemaker_stack.orchestrator import sagemaker_orchestrator as orchestrator_module
 from sagemaker_stack.orchestrator.environment import is_secret, public_environment
 from sagemaker_stack.orchestrator.spec import InvalidPipelineError
 from sagemaker_stack.step.entrypoint import ENTRYPOINT_COMMAND, ENV_EXECUTION_ARN, ENV_SECRET_ARN
@@ -105,15 +104,6 @@ class Recorder:
             if operation in ("CreatePipeline", "UpdatePipeline"):
                 return dict(json.loads(params["PipelineDefinition"]))
         raise AssertionError("no pipeline was created or updated")
-
-
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    recorder = Recorder()
-    monkeypatch.setattr(
-        orchestrator_module.SagemakerPipelinesOrchestrator, "_client", lambda self, service: recorder.client
-    )
-    return recorder
 
 
 def _submit(orchestrator: Any, snapshot: Any, extra_env: dict[str, str] | None = None) -> Any:

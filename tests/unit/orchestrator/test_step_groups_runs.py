@@ -18,6 +18,7 @@ from sagemaker_stack.flavor import SagemakerPipelinesOrchestratorSettings
 from sagemaker_stack.orchestrator import run_metadata
 from sagemaker_stack.orchestrator import sagemaker_orchestrator as orchestrator_module
 from tests.support.runtime_fakes import fake_snapshot, make_config
+from tests.support.specs import EXAMPLE_SHAPE
 from tests.unit.orchestrator.test_orchestrator_status import (
     EXECUTION_ARN,
     JOB_ARN,
@@ -28,27 +29,12 @@ from tests.unit.orchestrator.test_orchestrator_status import (
 )
 from tests.unit.orchestrator.test_orchestrator_submit import Recorder, _submit
 
-EXAMPLE = {
-    "load": [],
-    "split": ["load"],
-    "train_a": ["split"],
-    "train_b": ["split"],
-    "evaluate": ["train_a", "train_b"],
-}
+EXAMPLE = EXAMPLE_SHAPE
 GROUP = "load-to-evaluate-5-steps"
 
 
 def test_steps_are_grouped_by_default() -> None:
     assert SagemakerPipelinesOrchestratorSettings().group_steps is True
-
-
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    recorder = Recorder()
-    monkeypatch.setattr(
-        orchestrator_module.SagemakerPipelinesOrchestrator, "_client", lambda self, service: recorder.client
-    )
-    return recorder
 
 
 def test_a_pipeline_of_one_configuration_is_submitted_as_one_group_job(

@@ -15,14 +15,9 @@ import pytest
 from sagemaker_stack.step.configuration import SagemakerStackStepGroupConfiguration
 from sagemaker_stack.step.entrypoint import ENTRYPOINT_COMMAND, STEP_GROUP_CONFIGURATION_SOURCE
 from sagemaker_stack.step.group_runner import StepGroupFailed, run_group, run_in_order
+from tests.support.specs import EXAMPLE_SHAPE
 
-EXAMPLE = {
-    "load": [],
-    "split": ["load"],
-    "train_a": ["split"],
-    "train_b": ["split"],
-    "evaluate": ["train_a", "train_b"],
-}
+EXAMPLE = EXAMPLE_SHAPE
 
 
 class FakeOrchestrator:
