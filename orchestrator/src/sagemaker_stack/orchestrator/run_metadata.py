@@ -21,6 +21,7 @@ from zenml.metadata.metadata_types import MetadataType, Uri
 
 from sagemaker_stack.orchestrator import execution, standalone_jobs
 from sagemaker_stack.orchestrator.standalone_jobs import JobRef
+from sagemaker_stack.orchestrator.step_groups import members_of
 
 if TYPE_CHECKING:
     from zenml.models import PipelineRunResponse
@@ -98,14 +99,6 @@ def submitted_run(region: str, execution_arn: str, built: BuiltPipeline) -> dict
         # A grouped step's log link is its group's job: one log holds all the group's steps.
         METADATA_STEP_LOG_URLS: {zenml: step_urls[sm] for zenml, sm in built.step_names.items()},
     }
-
-
-def members_of(step_names: Mapping[str, str]) -> dict[str, list[str]]:
-    """ZenML step -> SageMaker step, inverted: SageMaker step -> its ZenML steps, in order."""
-    members: dict[str, list[str]] = {}
-    for zenml, sagemaker in step_names.items():
-        members.setdefault(sagemaker, []).append(zenml)
-    return members
 
 
 def execution_arn_of(run: PipelineRunResponse) -> str | None:

@@ -33,6 +33,7 @@ from sagemaker_stack.orchestrator.spec import (
     execution_variable,
     pipeline_parameter,
 )
+from sagemaker_stack.orchestrator.step_groups import members_of
 from sagemaker_stack.orchestrator.step_images import image_problems
 from sagemaker_stack.orchestrator.warm_pools import warm_pool_warnings
 
@@ -247,10 +248,7 @@ def build(
     document = definitions.build_definition(spec)
     step_names = definitions.step_names(spec)
     # A training step is named as the user knows it; a group by its SageMaker step name.
-    members: dict[str, list[str]] = {}
-    for zenml, sagemaker in step_names.items():
-        members.setdefault(sagemaker, []).append(zenml)
-    labels = {sm: zenml[0] if len(zenml) == 1 else sm for sm, zenml in members.items()}
+    labels = {sm: zenml[0] if len(zenml) == 1 else sm for sm, zenml in members_of(step_names).items()}
     warnings.extend(warm_pool_warnings(document["Steps"], labels))
     return BuiltPipeline(
         spec=spec,

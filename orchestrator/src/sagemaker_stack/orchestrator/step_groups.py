@@ -229,3 +229,11 @@ def group_step(group: StepGroup, spec: PipelineSpec) -> StepSpec:
         arguments=(*spec.group_arguments, *group.members),
         settings=replace(first.settings, max_runtime_in_seconds=runtime),
     )
+
+
+def members_of(step_names: Mapping[str, str]) -> dict[str, list[str]]:
+    """ZenML step -> SageMaker step, inverted: SageMaker step -> its ZenML steps, in order."""
+    members: dict[str, list[str]] = {}
+    for zenml, sagemaker in step_names.items():
+        members.setdefault(sagemaker, []).append(zenml)
+    return members
