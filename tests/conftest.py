@@ -67,6 +67,7 @@ LOCAL_ENVIRONMENT_FILES = frozenset(
 _ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each test file is an xdist group of its own (so `--dist loadgroup` keeps a file whole, its
     module fixtures set up once), except the local-environment files, which share one."""
