@@ -66,10 +66,37 @@ class ZenMLServerError(RuntimeError):
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
+    """A TCP port on 127.0.0.1 that is free right now (and may not be a moment later: a server
+    should bind port 0 and read its port back, as `LocalZenMLServer.start` does)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _listen(port: int, what: str = "the ZenML server") -> socket.socket:
+    """A socket listening on 127.0.0.1:`port` (0: one the kernel picks), for the server to inherit.
+
+    Why the parent binds: a port picked free and bound later by the child can be taken in
+    between by any other program (other servers, emulators, a client's ephemeral port), and the
+    client would then talk to whatever holds it. Bound here, the port is ours from the moment we
+    know it; uvicorn serves on the inherited socket. SO_REUSEADDR as uvicorn binds (a server
+    that just stopped leaves TIME_WAIT sockets, which hold no port).
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+        listener.listen(128)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            raise ZenMLServerError(
+                f"port {port} on 127.0.0.1 is in use by another program, so {what} cannot "
+                "listen there: stop that program or choose another port"
+            ) from None
+        raise ZenMLServerError(f"cannot use port {port} on 127.0.0.1: {error.strerror}") from None
+    listener.set_inheritable(True)
+    return listener
 
 
 def check_port_free(port: int, what: str = "the ZenML server") -> None:
@@ -109,7 +136,8 @@ class LocalZenMLServer:
         self._own_root = root is None
         self.aws_endpoint_url = aws_endpoint_url
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="zenml-server-"))
-        self.port = port or _recorded(self.root / SERVER_FILE).get("port") or free_port()
+        # 0 until `start` binds: then the port the kernel picked (no guess another program can take).
+        self.port: int = port or _recorded(self.root / SERVER_FILE).get("port") or 0
         self.service_account = service_account
         self._admin_password = _read_private(self.password_file) or secrets.token_urlsafe(24)
         self._api_key: str | None = _read_private(self.root / API_KEY_FILE)
@@ -173,7 +201,6 @@ class LocalZenMLServer:
         """
         if self._process is not None:
             return self
-        check_port_free(self.port)
         server_dir = self.root / "server"
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.root.chmod(0o700)
@@ -184,6 +211,8 @@ class LocalZenMLServer:
             if not self.secrets_key_file.exists():
                 _write_private(self.secrets_key_file, secrets.token_hex(32), 0o600)
         _write_private(self.password_file, self._admin_password, 0o600)
+        listener = _listen(self.port)
+        self.port = int(listener.getsockname()[1])
         env = {
             **environment_without(os.environ, ("ZENML_",)),
             "ZENML_CONFIG_PATH": str(server_dir),
@@ -203,15 +232,10 @@ class LocalZenMLServer:
             "-m",
             "sagemaker_stack.ops.zenml_server_launch",
             str(self.secrets_key_file) if self.has_encrypted_secrets() else "-",
+            str(listener.fileno()),
             "zenml.zen_server.zen_server_api:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
         ]
-        with _open_private_log(self.log_file) as log:
+        with listener, _open_private_log(self.log_file) as log:
             # A new session makes the server the leader of its own process group: stop() kills
             # the group, so workers it might fork go too, and Ctrl+C in a terminal does not race us.
             self._process = subprocess.Popen(
@@ -222,6 +246,7 @@ class LocalZenMLServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 umask=0o077,
+                pass_fds=(listener.fileno(),),
             )
         self._pgid = self._process.pid
         try:
