@@ -92,3 +92,22 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Any:
     recorder = Recorder()
     monkeypatch.setattr(SagemakerPipelinesOrchestrator, "_client", lambda self, service: recorder.client)
     return recorder
+
+
+@pytest.fixture
+def watched(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """Offline `sagemaker` and `logs` clients (for Stubbers) as every orchestrator's, polled with
+    no pause: the tests of what the watch says about a run that failed."""
+    import boto3
+
+    sagemaker, logs = (
+        boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")  # type: ignore[call-overload]
+        for service in ("sagemaker", "logs")
+    )
+    monkeypatch.setattr(
+        SagemakerPipelinesOrchestrator,
+        "_client",
+        lambda self, service, config=None: sagemaker if service == "sagemaker" else logs,
+    )
+    monkeypatch.setenv("SAGEMAKER_STACK_POLL_SECONDS", "0")
+    return sagemaker, logs

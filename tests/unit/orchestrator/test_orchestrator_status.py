@@ -186,15 +186,9 @@ def test_watch_reports_progress_only_when_it_changes() -> None:
 
 
 def test_failed_run_names_the_step_and_shows_its_log_tail(
-    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch
+    make_orchestrator: Any, watched: tuple[Any, Any]
 ) -> None:
-    sagemaker, logs = _client("sagemaker"), _client("logs")
-    monkeypatch.setattr(
-        orchestrator_module.SagemakerPipelinesOrchestrator,
-        "_client",
-        lambda self, service, config=None: sagemaker if service == "sagemaker" else logs,
-    )
-    monkeypatch.setenv("SAGEMAKER_STACK_POLL_SECONDS", "0")
+    sagemaker, logs = watched
     built = SimpleNamespace(step_names={"load": "load", "train.model": "train-model-1a2b3c4d"})
     stream = "pipelines-abc123def456-train-x1y2z3/algo-1-1767225600"
     with Stubber(sagemaker) as sm, Stubber(logs) as cw:

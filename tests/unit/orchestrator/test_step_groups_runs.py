@@ -103,16 +103,8 @@ def test_old_runs_one_zenml_name_per_sagemaker_step_are_still_read() -> None:
     assert run_metadata.step_names_of(run) == {"long-name-1a2b3c4d": ["long.name"], "b": ["b"]}
 
 
-def test_a_failed_group_is_named_with_its_steps(
-    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sagemaker, logs = _client("sagemaker"), _client("logs")
-    monkeypatch.setattr(
-        orchestrator_module.SagemakerPipelinesOrchestrator,
-        "_client",
-        lambda self, service, config=None: sagemaker if service == "sagemaker" else logs,
-    )
-    monkeypatch.setenv("SAGEMAKER_STACK_POLL_SECONDS", "0")
+def test_a_failed_group_is_named_with_its_steps(make_orchestrator: Any, watched: tuple[Any, Any]) -> None:
+    sagemaker, logs = watched
     built = SimpleNamespace(step_names={"load": "load-to-split-2-steps", "split": "load-to-split-2-steps"})
     with Stubber(sagemaker) as sm, Stubber(logs) as cw:
         _describe(sm, "Failed", [_step("load-to-split-2-steps", "Failed", "AlgorithmError: exit 1", JOB_ARN)])
