@@ -22,7 +22,6 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 #: The checkov release this suite is tested with, and every version it runs with (its lock).
 CHECKOV_VERSION = "3.3.30"
 CHECKOV_CONSTRAINTS = Path(__file__).with_name("checkov-constraints.txt")
-Synthesized = Any
 
 
 def _uv() -> str:
@@ -32,9 +31,19 @@ def _uv() -> str:
     return found
 
 
-def _scan(synthesized: Synthesized, tmp_path: Path) -> dict[str, Any]:
-    template = tmp_path / "template.json"
-    template.write_text(json.dumps(synthesized.json))
+STACKS = ("default_stack", "private_stack", "nat_stack")
+
+
+@pytest.fixture(scope="module")
+def reports(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Each stack's checkov report, from one checkov run over all of them (each run costs about
+    10 s of CPU before it reads a template)."""
+    folder = tmp_path_factory.mktemp("checkov")
+    files = []
+    for name in STACKS:
+        template = folder / f"{name}.json"
+        template.write_text(json.dumps(request.getfixturevalue(name).json))
+        files += ["--file", str(template)]
     done = subprocess.run(
         [
             _uv(),
@@ -50,16 +59,29 @@ def _scan(synthesized: Synthesized, tmp_path: Path) -> dict[str, Any]:
             "--compact",
             "--output",
             "json",
-            "--file",
-            str(template),
+            *files,
         ],
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=folder,
     )
     assert done.stdout.strip(), done.stderr[-3000:]
     report: dict[str, Any] = json.loads(done.stdout)
-    return report
+    results = report["results"]
+    assert results.get("parsing_errors", []) == []
+    # Every template is scanned (its passed checks name it), and each check names its file.
+    assert {check["file_path"] for check in results["passed_checks"]} == {f"/{name}.json" for name in STACKS}
+    return {
+        name: {
+            "results": {
+                kind: [check for check in checks if check["file_path"] == f"/{name}.json"]
+                for kind, checks in results.items()
+                if kind.endswith("_checks")
+            }
+        }
+        for name in STACKS
+    }
 
 
 def _skipped(report: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -70,10 +92,10 @@ def _skipped(report: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 
 def test_the_private_stack_fails_no_check_and_accepts_only_mutable_tags_and_the_log_bucket(
-    private_stack: Synthesized, tmp_path: Path
+    reports: dict[str, Any],
 ) -> None:
     """vpc=create kms=create access_logs=true: what the issue asks checkov to pass."""
-    report = _scan(private_stack, tmp_path)
+    report = reports["private_stack"]
     assert report["results"]["failed_checks"] == []
     skipped = _skipped(report)
     assert {check for check, _ in skipped} == {"CKV_AWS_51", "CKV_AWS_18"}
@@ -84,10 +106,8 @@ def test_the_private_stack_fails_no_check_and_accepts_only_mutable_tags_and_the_
 
 
 @pytest.mark.parametrize("fixture", ["default_stack", "nat_stack"])
-def test_other_settings_fail_no_check_either_and_say_why(
-    fixture: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    report = _scan(request.getfixturevalue(fixture), tmp_path)
+def test_other_settings_fail_no_check_either_and_say_why(fixture: str, reports: dict[str, Any]) -> None:
+    report = reports[fixture]
     assert report["results"]["failed_checks"] == []
     for (check, resource), reason in _skipped(report).items():
         assert len(reason) > 60, f"{check} on {resource} needs a written reason"
