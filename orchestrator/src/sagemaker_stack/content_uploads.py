@@ -14,12 +14,23 @@ The wrapper tries once more after that error: the archive now exists, so ZenML's
 the copy and returns its path. It is installed by the orchestrator (`get_docker_builds`, which
 ZenML calls before it uploads the code), so it applies only where our orchestrator runs a
 pipeline, and only a `FileExistsError` is ever retried.
+
+It also leaves out of the archive every folder whose `.gitignore` ignores all it holds (a line
+`*`), in a project that is not a git repository. In a git repository ZenML lists the files with
+`git ls-files --exclude-standard`, which does that already; outside one it archives every file
+under the source root, so a local environment's state folder put in the project (which holds
+such a `.gitignore`) went into every run's archive: the ZenML database, the emulator's blobs
+(earlier archives among them, so each archive grew) and the environment's keys and passwords,
+uploaded to the artifact store. Only that whole-folder rule of git's is applied, not the rest
+of `.gitignore`'s patterns: outside git, ZenML's behaviour is otherwise unchanged.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
+from pathlib import Path, PurePath
 from typing import Any
 
 _MARK = "__sagemaker_stack_concurrent_safe__"
@@ -37,9 +48,46 @@ def once_more_if_raced(upload: Callable[[], str]) -> str:
         return upload()
 
 
+def ignores_everything(folder: Path) -> bool:
+    """Whether `folder/.gitignore` ignores all the folder holds, as git reads it: a line `*` and
+    no line that takes anything back (`!...`)."""
+    try:
+        lines = [line.strip() for line in (folder / ".gitignore").read_text().splitlines()]
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "*" in lines and not any(line.startswith("!") for line in lines)
+
+
+def leave_out_ignored_folders(files: dict[str, str], root: str) -> dict[str, str]:
+    """`files` ({path in archive: path on disk}, under `root`) without those inside a folder
+    that ignores everything it holds."""
+    verdicts: dict[PurePath, bool] = {}
+
+    def ignored(folder: PurePath) -> bool:
+        if folder not in verdicts:
+            verdicts[folder] = ignores_everything(Path(root, folder))
+        return verdicts[folder]
+
+    return {
+        inside: path
+        for inside, path in files.items()
+        if not any(ignored(folder) for folder in PurePath(inside).parents if folder != PurePath("."))
+    }
+
+
+def _without_ignored_folders(code_archive: Any) -> None:
+    """Outside a git repository, the archive's files leave out folders that ignore everything."""
+    root = getattr(code_archive, "_root", None)
+    if not root or code_archive.git_repo is not None:
+        return  # no files at all, or git's own rules already apply
+    listed = code_archive.get_files
+    code_archive.get_files = lambda: leave_out_ignored_folders(listed(), os.fspath(root))
+
+
 def _tolerant(upload: Callable[[Any], str]) -> Callable[[Any], str]:
     @functools.wraps(upload)
     def upload_code_if_necessary(code_archive: Any) -> str:
+        _without_ignored_folders(code_archive)
         return once_more_if_raced(lambda: upload(code_archive))
 
     setattr(upload_code_if_necessary, _MARK, True)

@@ -8,6 +8,8 @@ FileExistsError (2 of 5 times with 6 runs started together).
 from __future__ import annotations
 
 import inspect
+import subprocess
+import tarfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -83,3 +85,50 @@ def test_other_failures_of_the_upload_are_not_hidden(
     monkeypatch.setattr(code_utils.fileio, "copy", refuse)
     with pytest.raises(PermissionError):
         code_utils.upload_code_if_necessary(_archive(tmp_path))
+
+
+def _archived(store: Path, uploaded: str) -> set[str]:
+    with tarfile.open(store / "code_uploads" / Path(uploaded).name) as archive:
+        return {member.name for member in archive.getmembers() if member.isfile()}
+
+
+def test_outside_git_a_folder_that_ignores_everything_is_not_archived(store: Path, tmp_path: Path) -> None:
+    """A local environment's state folder in a project that is no git repository: its database,
+    keys and blobs stay out of the archive; the user's files, and folders that ignore only some
+    of what they hold (git's other rules are not applied outside git), go in."""
+    archive = _archive(tmp_path)
+    project = tmp_path / "project"
+    state = project / "local-state"
+    (state / "zenml").mkdir(parents=True)
+    (state / ".gitignore").write_text("# the state of a sagemaker-stack local environment\n*\n")
+    (state / "zenml" / "api-key").write_text("ZENKEY_secret")
+    (project / "data").mkdir()
+    (project / "data" / ".gitignore").write_text("*.csv\n")
+    (project / "data" / "rows.csv").write_text("a,b\n")
+    (project / "kept").mkdir()
+    (project / "kept" / ".gitignore").write_text("*\n!settings.yaml\n")
+    (project / "kept" / "settings.yaml").write_text("x: 1\n")
+    content_uploads.tolerate_concurrent_uploads()
+
+    files = _archived(store, code_utils.upload_code_if_necessary(archive))
+    assert files == {
+        "pipeline.py",
+        "data/.gitignore",
+        "data/rows.csv",
+        "kept/.gitignore",
+        "kept/settings.yaml",
+    }
+
+
+def test_in_a_git_repository_gits_own_rules_choose_the_files(store: Path, tmp_path: Path) -> None:
+    archive = _archive(tmp_path)
+    project = tmp_path / "project"
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / ".gitignore").write_text("*.log\n")
+    (project / "run.log").write_text("noise\n")
+    (project / "local-state").mkdir()
+    (project / "local-state" / ".gitignore").write_text("*\n")
+    (project / "local-state" / "api-key").write_text("ZENKEY_secret")
+    content_uploads.tolerate_concurrent_uploads()
+
+    assert _archived(store, code_utils.upload_code_if_necessary(archive)) == {".gitignore", "pipeline.py"}

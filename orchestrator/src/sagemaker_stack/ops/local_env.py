@@ -5,7 +5,8 @@ the platform's data folder (`~/.local/share/sagemaker-stack/local` on Linux), ou
 ZenML archives the folder a pipeline runs from, and would walk (and upload) the emulator's state.
 A state folder is private (mode 0700) and holds a `.gitignore` of `*`, so that one put inside a
 project with `--state-dir` stays out of git and of ZenML's code archive (which lists files with
-`git ls-files --exclude-standard` in a git repository):
+`git ls-files --exclude-standard` in a git repository; outside one, our orchestrator leaves such
+folders out of the archive, `sagemaker_stack.content_uploads`):
 
     <state>/local.json     the ports, region and job start-up it had (a restart keeps them)
     <state>/emulator/      the emulator's state folder (`sagemaker_stack.local.process.emulator.Emulator`)
