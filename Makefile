@@ -22,11 +22,10 @@ install: $(UV)
 demo: install
 	sagemaker-stack demo $(DEMO_ARGS)
 
-# One process by default: with 3 workers (`make test TEST_WORKERS=3`) a fresh clone's suite took
-# 27 instead of ~48 minutes but local-environment tests in different workers clashed at
-# `register` (CredentialsNotValid), cause not found yet (docs/development.md). Each file is an
-# xdist group of its own, so with workers a file runs whole in one (module fixtures set up once).
-TEST_WORKERS ?= 0
+# Three pytest-xdist workers (22 minutes of pytest on 2 cores for a fresh clone, against ~48 in
+# one process; TEST_WORKERS=0 runs it in one). Each file is a group, run whole by one worker, so
+# its module fixtures are set up once; see docs/development.md.
+TEST_WORKERS ?= 3
 test: install
 	lint-imports
 	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
