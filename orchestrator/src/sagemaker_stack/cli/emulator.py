@@ -9,6 +9,7 @@ import click
 
 from sagemaker_stack.cli.common import user_errors
 from sagemaker_stack.local.process.emulator import DEFAULT_REGION, DEFAULT_STATE_DIR, Emulator, EmulatorError
+from sagemaker_stack.local.sagemaker.startup import read_table
 
 _state_dir_option = click.option(
     "--state-dir",
@@ -31,12 +32,38 @@ def emulator() -> None:
 )
 @_state_dir_option
 @click.option("--region", default=DEFAULT_REGION, show_default=True)
-def start(port: int | None, state_dir: Path, region: str) -> None:
+@click.option(
+    "--job-startup-seconds",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds every SageMaker job waits (InProgress, Starting) before its container runs, as AWS "
+    "provisions instances: a model of AWS's start-up (docs/emulator.md).",
+)
+@click.option(
+    "--job-startup-table",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help='A JSON file of start-up seconds by instance type, e.g. {"ml.m5.large": 60, "ml.g5.xlarge": 240}; '
+    "types it does not list wait --job-startup-seconds.",
+)
+def start(
+    port: int | None, state_dir: Path, region: str, job_startup_seconds: float, job_startup_table: Path | None
+) -> None:
     """Start the emulator in the background and print where it serves."""
     with user_errors():
-        server = Emulator(state_dir, port=port, region=region).start(exit_with_parent=False)
+        table = read_table(job_startup_table) if job_startup_table is not None else None
+        server = Emulator(
+            state_dir,
+            port=port,
+            region=region,
+            job_startup_seconds=job_startup_seconds,
+            job_startup_table=table,
+        ).start(exit_with_parent=False)
     server.detach()
     click.echo(f"emulator serving at {server.endpoint_url} (pid {server.pid}, state in {server.state_dir})")
+    if server.job_startup.enabled:
+        click.echo(f"job start-up: {server.job_startup.describe()} (modeled, see docs/emulator.md)")
     if server.state_notice:
         click.echo(server.state_notice)
     click.echo(
@@ -68,6 +95,8 @@ def status(state_dir: Path) -> None:
         click.echo(str(error))
         raise SystemExit(1) from None
     click.echo(f"emulator serving at {server.endpoint_url} (pid {server.pid}, state in {server.state_dir})")
+    if server.job_startup.enabled:
+        click.echo(f"job start-up: {server.job_startup.describe()} (modeled, see docs/emulator.md)")
     try:
         saved = server.state_report()
     except EmulatorError:  # it stopped in between

@@ -77,3 +77,33 @@ def test_start_on_a_port_in_use_fails_with_the_fix(state_dir: Path) -> None:
     assert result.returncode != 0
     assert f"port {port} on 127.0.0.1 is in use by " in result.stderr
     assert f"(pid {os.getpid()}); choose another with --port" in result.stderr
+
+
+def test_start_with_a_job_start_up_model_says_it_and_status_reads_it_back(state_dir: Path) -> None:
+    table = state_dir.parent / "startup.json"
+    table.write_text('{"ml.g5.xlarge": 240}')
+    started = run(
+        "start",
+        "--state-dir",
+        str(state_dir),
+        "--job-startup-seconds",
+        "5",
+        "--job-startup-table",
+        str(table),
+    )
+    assert started.returncode == 0, started.stderr
+    said = "job start-up: 5 s per job; ml.g5.xlarge: 240 s"
+    assert said in started.stdout
+    # status asks the running server, so this is the model the emulator runs with.
+    status = run("status", "--state-dir", str(state_dir))
+    assert status.returncode == 0 and said in status.stdout
+
+
+def test_a_bad_job_start_up_table_is_one_line_and_starts_nothing(state_dir: Path) -> None:
+    table = state_dir.parent / "startup.json"
+    table.write_text('{"ml.g5.xlarge": -1}')
+    refused = run("start", "--state-dir", str(state_dir), "--job-startup-table", str(table))
+    assert refused.returncode != 0
+    assert str(table) in refused.stderr and "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert not (state_dir / "emulator.pid").exists()
