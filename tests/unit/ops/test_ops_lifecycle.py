@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -110,3 +112,35 @@ def test_down_deletes_only_the_pipelines_the_orchestrator_tagged() -> None:
         assert names == [PIPELINE]
         assert teardown.delete_pipelines(sagemaker, names) == [PIPELINE]
     stubber.assert_no_pending_responses()
+
+
+def test_down_refuses_a_users_app_with_constructs_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`down` with one construct's exported config would `cdk destroy` the user's whole stack."""
+    from moto import mock_aws
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    config = _config().model_copy(update={"stack_name": "PlatformStack"})
+    path = tmp_path / "team-a.json"
+    config.save(path)
+    outputs = {
+        f"{team}StackConfigJson": {"Value": json.dumps({"resource_prefix": prefix})}
+        for team, prefix in (("TeamA", "team-a"), ("TeamB", "team-b"))
+    }
+    template = {
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": outputs,
+    }
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        cloudformation.create_stack(StackName="PlatformStack", TemplateBody=json.dumps(template))
+        with pytest.raises(lifecycle.LifecycleError) as refused:
+            lifecycle.down(path, app_dir=tmp_path, force=True, zenml_stack_name=None, echo=lambda line: None)
+        stacks = cloudformation.describe_stacks(StackName="PlatformStack")["Stacks"]
+    message = str(refused.value)
+    assert "TeamA (resource prefix team-a), TeamB (resource prefix team-b)" in message
+    assert f"sagemaker-stack unregister --config {path}" in message and "cdk destroy" in message
+    assert stacks[0]["StackStatus"] == "CREATE_COMPLETE" and path.exists()  # nothing was touched

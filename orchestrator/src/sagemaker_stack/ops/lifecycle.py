@@ -209,6 +209,7 @@ def down(
         return None
     require_endpoint(config.endpoint_url)
     target = target_for_config(config)
+    _refuse_a_users_app(config, config_path, target)
     running = running_executions(config)
     if running and not force:
         raise LifecycleError(
@@ -259,6 +260,37 @@ def down(
     config_path.unlink(missing_ok=True)
     echo(f"==> removed {config_path}")
     return config
+
+
+def _refuse_a_users_app(config: StackConfig, config_path: Path, target: Target) -> None:
+    """LifecycleError if the stack is a CDK app of the user's own (its constructs have ids of
+    their own, `export --construct`): `down` destroys a whole stack, so it would take every
+    construct in it, and whatever else the app holds, with the one this config names."""
+    from sagemaker_stack.ops.outputs import (
+        OutputsError,
+        constructs_of,
+        constructs_text,
+        describe_stack_outputs,
+    )
+
+    try:
+        outputs = describe_stack_outputs(
+            config.stack_name,
+            region=target.region,
+            endpoint_url=target.endpoint_url,
+            client=target.client("cloudformation"),
+        )
+    except OutputsError:
+        return  # not deployed, failed or busy: what `down` does next deals with it
+    found = constructs_of(outputs)
+    if set(found) == {""}:
+        return  # the stack `up` makes: one construct, the default one
+    raise LifecycleError(
+        f"stack {config.stack_name!r} is a CDK app of your own holding sagemaker-stack constructs "
+        f"{constructs_text(found)}: `down` would destroy the whole stack, every construct and all else "
+        f"in it. For one construct: `sagemaker-stack unregister --config {config_path}`, then take "
+        "the construct out of your app and `cdk deploy`; for the whole app: `cdk destroy` from its folder"
+    )
 
 
 def _config_for_down(

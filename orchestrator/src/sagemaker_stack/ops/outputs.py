@@ -134,18 +134,12 @@ def construct_outputs(
     without it the stack must hold exactly one. A stack without any `StackConfigJson` (deployed
     before it existed) is one construct with the plain names.
     """
-    found = {
-        key[: -len(OutputName.STACK_CONFIG_JSON)]: _resource_prefix_of(value)
-        for key, value in outputs.items()
-        if key.endswith(OutputName.STACK_CONFIG_JSON)
-    }
-    if not found:
-        found = {"": None}
+    found = constructs_of(outputs)
     if construct is None:
         if len(found) > 1:
             raise OutputsError(
                 f"stack {stack_name!r} ({source}) holds {len(found)} sagemaker-stack constructs: "
-                f"{_constructs(found)}; pick one with --construct <id or resource prefix>"
+                f"{constructs_text(found)}; pick one with --construct <id or resource prefix>"
             )
         prefix = next(iter(found))
     else:
@@ -154,12 +148,24 @@ def construct_outputs(
         if len(matches) != 1:
             raise OutputsError(
                 f"stack {stack_name!r} ({source}) has no sagemaker-stack construct {construct!r}; "
-                f"it holds: {_constructs(found)}. Pass one of those to --construct"
+                f"it holds: {constructs_text(found)}. Pass one of those to --construct"
             )
         prefix = matches[0]
     rows: tuple[StackOutput | None, ...] = (*STACK_OUTPUTS, None)
     names = [row.name if row else OutputName.STACK_CONFIG_JSON for row in rows]
     return {name: outputs[output_key(prefix, name)] for name in names if output_key(prefix, name) in outputs}
+
+
+def constructs_of(outputs: Mapping[str, str]) -> dict[str, str | None]:
+    """The sagemaker-stack constructs a stack's outputs show: output prefix ('' for the default
+    construct, whose outputs keep the plain names) -> resource prefix (None if unknown). A stack
+    without any `StackConfigJson` (deployed before it existed) is one default construct."""
+    found = {
+        key[: -len(OutputName.STACK_CONFIG_JSON)]: _resource_prefix_of(value)
+        for key, value in outputs.items()
+        if key.endswith(OutputName.STACK_CONFIG_JSON)
+    }
+    return found or {"": None}
 
 
 def _resource_prefix_of(config_json: str) -> str | None:
@@ -171,7 +177,7 @@ def _resource_prefix_of(config_json: str) -> str | None:
     return prefix if isinstance(prefix, str) else None
 
 
-def _constructs(found: Mapping[str, str | None]) -> str:
+def constructs_text(found: Mapping[str, str | None]) -> str:
     """Each construct as its --construct id, with its resource prefix."""
     return ", ".join(
         f"{prefix or DEFAULT_CONSTRUCT_ID}"
