@@ -395,9 +395,11 @@ def test_cli_errors_are_one_line(
     assert missing.output.startswith("Error: no stack config at")
     assert missing.output.count("\n") == 1
 
-    from sagemaker_stack.ops.zenml_server import free_port
+    from sagemaker_stack.ops.loopback_ports import listen
 
-    monkeypatch.setenv("ZENML_STORE_URL", f"http://127.0.0.1:{free_port()}")
+    with listen(0) as taken:  # a port nothing listens on once it is closed
+        port = taken.getsockname()[1]
+    monkeypatch.setenv("ZENML_STORE_URL", f"http://127.0.0.1:{port}")
     reset_zenml_singletons()
     try:
         config_file = deployed.save(tmp_path / "c.json")

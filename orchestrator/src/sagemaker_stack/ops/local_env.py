@@ -42,7 +42,8 @@ from sagemaker_stack.local.process.emulator import (
 from sagemaker_stack.local.process.port import PORT_ADVICE
 from sagemaker_stack.local.sagemaker.startup import StartupModel, StartupModelError, read_table
 from sagemaker_stack.local.state.layout import make_private_state_dir
-from sagemaker_stack.ops.zenml_server import ADMIN_USER, LocalZenMLServer, ZenMLServerError, check_port_free
+from sagemaker_stack.ops.loopback_ports import PortUnavailable, check_port_free
+from sagemaker_stack.ops.zenml_server import ADMIN_USER, LocalZenMLServer, ZenMLServerError
 
 if TYPE_CHECKING:
     from sagemaker_stack.ops.local_client import ClientCheck
@@ -181,7 +182,7 @@ class LocalEnvironment:
             if zenml_port is not None:
                 try:
                     check_port_free(zenml_port)
-                except ZenMLServerError as error:
+                except PortUnavailable as error:
                     raise LocalEnvironmentError(_with_port_hint(str(error), "--zenml-port")) from None
         fresh_server = not (self.zenml_dir / "server" / "zenml.db").exists()
         if emulator is None:

@@ -30,13 +30,11 @@ AWS connectors there: `aws_endpoint_url` (the emulator's) becomes the server's A
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +47,7 @@ from types import TracebackType
 from typing import Any
 
 from sagemaker_stack.config import SecretKey
+from sagemaker_stack.ops.loopback_ports import PortUnavailable, listen
 from sagemaker_stack.ops.processes import environment_without
 
 #: Seconds to wait for the server to answer /health (13 s measured here; slow CI machines vary).
@@ -63,59 +62,6 @@ SECRETS_KEY_FILE = "secrets-key"
 
 class ZenMLServerError(RuntimeError):
     """The local ZenML server did not start or refused a request."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now (and may not be a moment later: a server
-    should bind port 0 and read its port back, as `LocalZenMLServer.start` does)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listen(port: int, what: str = "the ZenML server") -> socket.socket:
-    """A socket listening on 127.0.0.1:`port` (0: one the kernel picks), for the server to inherit.
-
-    Why the parent binds: a port picked free and bound later by the child can be taken in
-    between by any other program (other servers, emulators, a client's ephemeral port), and the
-    client would then talk to whatever holds it. Bound here, the port is ours from the moment we
-    know it; uvicorn serves on the inherited socket. SO_REUSEADDR as uvicorn binds (a server
-    that just stopped leaves TIME_WAIT sockets, which hold no port).
-    """
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind(("127.0.0.1", port))
-        listener.listen(128)
-    except OSError as error:
-        listener.close()
-        if error.errno == errno.EADDRINUSE:
-            raise ZenMLServerError(
-                f"port {port} on 127.0.0.1 is in use by another program, so {what} cannot "
-                "listen there: stop that program or choose another port"
-            ) from None
-        raise ZenMLServerError(f"cannot use port {port} on 127.0.0.1: {error.strerror}") from None
-    listener.set_inheritable(True)
-    return listener
-
-
-def check_port_free(port: int, what: str = "the ZenML server") -> None:
-    """ZenMLServerError naming the port (and `what` wanted it) when a program listens on it.
-
-    SO_REUSEADDR as uvicorn binds: sockets of a server that just stopped (TIME_WAIT) hold no
-    port for it, only a program that listens does.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise ZenMLServerError(
-                    f"port {port} on 127.0.0.1 is in use by another program, so {what} cannot "
-                    "listen there: stop that program or choose another port"
-                ) from None
-            raise ZenMLServerError(f"cannot use port {port} on 127.0.0.1: {error.strerror}") from None
 
 
 class LocalZenMLServer:
@@ -211,7 +157,10 @@ class LocalZenMLServer:
             if not self.secrets_key_file.exists():
                 _write_private(self.secrets_key_file, secrets.token_hex(32), 0o600)
         _write_private(self.password_file, self._admin_password, 0o600)
-        listener = _listen(self.port)
+        try:
+            listener = listen(self.port)
+        except PortUnavailable as error:
+            raise ZenMLServerError(str(error)) from None
         self.port = int(listener.getsockname()[1])
         env = {
             **environment_without(os.environ, ("ZENML_",)),
