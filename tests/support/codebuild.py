@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import secrets
 import time
 import zipfile
 from typing import Any
@@ -103,6 +104,13 @@ def phases(build: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 def phase(build: dict[str, Any], phase_type: str) -> dict[str, Any]:
     return next(item for item in build["phases"] if item["phaseType"] == phase_type)
+
+
+def sleep_command(seconds: int) -> str:
+    """A `sleep` of about `seconds` whose command line no other process has: `running` looks at
+    every process on the machine, and another test suite beside this one runs the same tests
+    (a fixed `sleep 417` of theirs read as one this build failed to kill)."""
+    return f"sleep {seconds}.{secrets.randbelow(10**6):06d}"
 
 
 def running(command_line: str) -> bool:

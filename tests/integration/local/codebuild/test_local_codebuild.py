@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from sagemaker_stack.local import Emulator
 from sagemaker_stack.local.codebuild.models import SECONDS_PER_MINUTE_VARIABLE
-from tests.support.codebuild import Builds, phase, phases, running
+from tests.support.codebuild import Builds, phase, phases, running, sleep_command
 
 #: A build timeout minute lasts this many seconds in this module's emulator (5 minutes = 10 s).
 SECONDS_PER_MINUTE = 2
@@ -233,26 +233,28 @@ phases:
 
 def test_a_build_past_its_timeout_is_timed_out_and_its_processes_killed(builds: Builds) -> None:
     project = builds.project()
+    sleep = sleep_command(417)
     buildspec = (
-        "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 417\n      - echo never reached\n"
+        f"version: 0.2\nphases:\n  build:\n    commands:\n      - {sleep}\n      - echo never reached\n"
     )
     started = time.monotonic()
     build = builds.run(project, buildspecOverride=buildspec, timeoutInMinutesOverride=5)
 
     assert build["buildStatus"] == "TIMED_OUT"
     assert build["timeoutInMinutes"] == 5
-    # Killed at the timeout, long before `sleep 417` would end; the slack is for a loaded machine.
+    # Killed at the timeout, long before the `sleep` would end; the slack is for a loaded machine.
     assert 5 * SECONDS_PER_MINUTE <= time.monotonic() - started < 5 * SECONDS_PER_MINUTE + 180
     assert phase(build, "BUILD")["phaseStatus"] == "TIMED_OUT"
     assert phase(build, "BUILD")["contexts"][0]["statusCode"] == "BUILD_TIMED_OUT"
     assert phases(build)[-2:] == [("FINALIZING", "SUCCEEDED"), ("COMPLETED", None)]
     assert "never reached" not in builds.log(build)
-    assert not running("sleep 417")
+    assert not running(sleep)
 
 
 def test_stop_build_stops_a_running_build(builds: Builds) -> None:
     project = builds.project()
-    buildspec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo started && sleep 418\n"
+    sleep = sleep_command(418)
+    buildspec = f"version: 0.2\nphases:\n  build:\n    commands:\n      - echo started && {sleep}\n"
     build_id = builds.start(project, buildspecOverride=buildspec)["id"]
     builds.wait_for_line(build_id, "started")
 
@@ -262,7 +264,7 @@ def test_stop_build_stops_a_running_build(builds: Builds) -> None:
     assert build["buildStatus"] == "STOPPED"
     assert phase(build, "BUILD")["phaseStatus"] == "STOPPED"
     assert phases(build)[-2:] == [("FINALIZING", "SUCCEEDED"), ("COMPLETED", None)]
-    assert not running("sleep 418")
+    assert not running(sleep)
 
 
 def test_secrets_manager_variables_reach_the_build_masked_in_its_log(
@@ -391,17 +393,18 @@ def test_a_project_from_cloudformation_runs_and_goes_with_its_stack(
 
 def test_a_reset_stops_running_builds_before_it_forgets_them(builds: Builds, emulator: Emulator) -> None:
     project = builds.project()
-    buildspec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo up; sleep 421\n"
+    sleep = sleep_command(421)
+    buildspec = f"version: 0.2\nphases:\n  build:\n    commands:\n      - echo up; {sleep}\n"
     build_id = builds.start(project, buildspecOverride=buildspec)["id"]
     builds.wait_for_line(build_id, "up")
     deadline = time.monotonic() + 60
-    while not running("sleep 421") and time.monotonic() < deadline:
+    while not running(sleep) and time.monotonic() < deadline:
         time.sleep(0.1)  # the line is out a moment before `sleep` starts
-    assert running("sleep 421")
+    assert running(sleep)
 
     emulator.reset()  # answers once the build has ended
 
-    assert not running("sleep 421")
+    assert not running(sleep)
     assert builds.codebuild.list_builds()["ids"] == []
 
 
@@ -409,17 +412,18 @@ def test_stopping_the_emulator_stops_running_builds(tmp_path: Path) -> None:
     with Emulator(state_dir=tmp_path) as server:
         builds = Builds(server)
         project = builds.project()
+        sleep = sleep_command(419)
         build_id = builds.start(
             project,
-            buildspecOverride="version: 0.2\nphases:\n  build:\n    commands:\n      - echo up; sleep 419\n",
+            buildspecOverride=f"version: 0.2\nphases:\n  build:\n    commands:\n      - echo up; {sleep}\n",
         )["id"]
         builds.wait_for_line(build_id, "up")
         deadline = time.monotonic() + 60
-        while not running("sleep 419") and time.monotonic() < deadline:
+        while not running(sleep) and time.monotonic() < deadline:
             time.sleep(0.1)  # the line is out a moment before `sleep` starts
-        assert running("sleep 419")
+        assert running(sleep)
 
-    assert not running("sleep 419")
+    assert not running(sleep)
 
 
 def _cdk_template(outdir: Path, stage: str) -> dict[str, Any]:
