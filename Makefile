@@ -22,9 +22,9 @@ install: $(UV)
 demo: install
 	sagemaker-stack demo $(DEMO_ARGS)
 
-# Three pytest-xdist workers (22 minutes of pytest on 2 cores for a fresh clone, against ~48 in
-# one process; TEST_WORKERS=0 runs it in one). Each file is a group, run whole by one worker, so
-# its module fixtures are set up once; see docs/development.md.
+# Three pytest-xdist workers (14-22 minutes of pytest on 2 cores for a fresh clone, by machine,
+# against ~48 in one process; TEST_WORKERS=0 runs it in one). Each file is a group, run whole by
+# one worker, so its module fixtures are set up once; see docs/development.md.
 TEST_WORKERS ?= 3
 test: install
 	lint-imports
